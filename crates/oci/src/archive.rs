@@ -1,0 +1,1 @@
+//! docker-archive (`docker save` / `podman save`) tarball reader.

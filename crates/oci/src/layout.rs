@@ -1,0 +1,1 @@
+//! OCI image layout (`oci-layout`, `index.json`, `blobs/`) reader.
