@@ -1,0 +1,233 @@
+//! The on-disk database: one file, `vulndb.bin`, in the database directory.
+//!
+//! Layout: `BERTHVDB` magic, schema (u32 LE), metadata length (u64 LE), postcard metadata,
+//! body length (u64 LE), postcard body. The file is written next to its final name, fsynced,
+//! renamed over the old one and the directory fsynced: a reader sees the old database or the
+//! new one, never a mix, and a failed build leaves the old one in place.
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::matcher;
+use crate::model::{Affected, Metadata, Store};
+use crate::types::{Match, PackageQuery};
+
+pub const SCHEMA: u32 = 1;
+pub const FILE_NAME: &str = "vulndb.bin";
+const MAGIC: &[u8; 8] = b"BERTHVDB";
+
+/// An opened vulnerability database. Immutable: an update writes a new file, which a
+/// running process picks up by opening it again.
+#[derive(Debug, Clone)]
+pub struct Database {
+    meta: Metadata,
+    store: Store,
+}
+
+fn corrupt(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Corrupt {
+        path: path.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn take<'a>(path: &Path, buf: &mut &'a [u8], n: usize) -> Result<&'a [u8], Error> {
+    if buf.len() < n {
+        return Err(corrupt(path, "truncated file"));
+    }
+    let (a, b) = buf.split_at(n);
+    *buf = b;
+    Ok(a)
+}
+
+fn read_u64(path: &Path, buf: &mut &[u8]) -> Result<usize, Error> {
+    let b = take(path, buf, 8)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(b);
+    usize::try_from(u64::from_le_bytes(a)).map_err(|_| corrupt(path, "length overflow"))
+}
+
+/// Reads the header; returns the metadata and the rest of the buffer (the body section).
+fn read_header<'a>(path: &Path, mut buf: &'a [u8]) -> Result<(Metadata, &'a [u8]), Error> {
+    if take(path, &mut buf, 8)? != MAGIC {
+        return Err(corrupt(path, "not a berth vulnerability database"));
+    }
+    let s = take(path, &mut buf, 4)?;
+    let schema = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+    if schema != SCHEMA {
+        return Err(Error::Schema {
+            path: path.to_owned(),
+            found: schema,
+            expected: SCHEMA,
+        });
+    }
+    let n = read_u64(path, &mut buf)?;
+    let meta: Metadata = postcard::from_bytes(take(path, &mut buf, n)?)
+        .map_err(|e| corrupt(path, format!("metadata: {e}")))?;
+    Ok((meta, buf))
+}
+
+impl Database {
+    /// `$BERTH_DB_DIR`, else `$XDG_CACHE_HOME/berth/db`, else `~/.cache/berth/db`.
+    pub fn default_dir() -> PathBuf {
+        if let Some(d) = std::env::var_os("BERTH_DB_DIR").filter(|d| !d.is_empty()) {
+            return PathBuf::from(d);
+        }
+        if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+            return PathBuf::from(d).join("berth").join("db");
+        }
+        match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+            Some(h) => PathBuf::from(h).join(".cache").join("berth").join("db"),
+            None => PathBuf::from(".berth-db"),
+        }
+    }
+
+    /// The database file inside `dir`.
+    pub fn file_path(dir: &Path) -> PathBuf {
+        dir.join(FILE_NAME)
+    }
+
+    /// Opens the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Database, Error> {
+        let path = Self::file_path(dir);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound(dir.to_owned()));
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let (meta, mut rest) = read_header(&path, &bytes)?;
+        let n = read_u64(&path, &mut rest)?;
+        let body = take(&path, &mut rest, n)?;
+        if !rest.is_empty() {
+            return Err(corrupt(&path, "trailing bytes"));
+        }
+        let store: Store =
+            postcard::from_bytes(body).map_err(|e| corrupt(&path, format!("body: {e}")))?;
+        Ok(Database { meta, store })
+    }
+
+    /// Reads only the metadata of the database in `dir` (cheap: for `berth db status`).
+    pub fn read_metadata(dir: &Path) -> Result<Metadata, Error> {
+        let path = Self::file_path(dir);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound(dir.to_owned()));
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        Ok(read_header(&path, &bytes)?.0)
+    }
+
+    /// The database's metadata: schema, build time, sources and counts.
+    pub fn metadata(&self) -> &Metadata {
+        &self.meta
+    }
+
+    /// Builds a database value from a store (used by the importer and tests).
+    pub fn from_parts(meta: Metadata, store: Store) -> Database {
+        Database { meta, store }
+    }
+
+    /// Every advisory affecting the queried package. An unparseable installed version is
+    /// reported (logged) and matches nothing.
+    pub fn matches(&self, q: &PackageQuery<'_>) -> Result<Vec<Match>, Error> {
+        let r = matcher::resolve(&q.target, q.name, q.source_name);
+        let Some(ns) = self.store.index.get(&r.namespace) else {
+            return Ok(Vec::new());
+        };
+        let installed = match r.scheme.parse(q.version) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::debug!(package = q.name, error = %e, "unparseable installed version");
+                return Ok(Vec::new());
+            }
+        };
+        let mut out: Vec<Match> = Vec::new();
+        let mut seen: HashMap<u32, usize> = HashMap::new();
+        for name in &r.names {
+            let Some(entries) = ns.get(name.as_str()) else {
+                continue;
+            };
+            for entry in entries {
+                if !matcher::affects(entry, q.version, &installed) {
+                    continue;
+                }
+                self.push_match(&mut out, &mut seen, entry, q);
+            }
+        }
+        Ok(out)
+    }
+
+    fn push_match(
+        &self,
+        out: &mut Vec<Match>,
+        seen: &mut HashMap<u32, usize>,
+        entry: &Affected,
+        q: &PackageQuery<'_>,
+    ) {
+        let Some(adv) = self.store.advisories.get(entry.advisory as usize) else {
+            return;
+        };
+        if let Some(&i) = seen.get(&entry.advisory) {
+            let m = &mut out[i];
+            for f in &entry.fixed {
+                if !m.fixed_versions.contains(f) {
+                    m.fixed_versions.push(f.clone());
+                }
+            }
+            return;
+        }
+        seen.insert(entry.advisory, out.len());
+        out.push(Match {
+            id: adv.id.clone(),
+            aliases: adv.aliases.clone(),
+            package: q.name.to_owned(),
+            installed_version: q.version.to_owned(),
+            fixed_versions: entry.fixed.clone(),
+            severity: entry.severity.unwrap_or(adv.severity),
+            cvss: adv.cvss.clone(),
+            title: adv.title.clone(),
+            description: adv.description.clone(),
+            links: adv.links.clone(),
+            source: adv.source.clone(),
+        });
+    }
+
+    /// Writes a database atomically into `dir` (created if missing): a temporary file in the
+    /// same directory, fsync, rename over `vulndb.bin`, fsync of the directory.
+    pub fn write(dir: &Path, meta: &Metadata, store: &Store) -> Result<PathBuf, Error> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let meta_bytes = postcard::to_allocvec(meta).map_err(|e| Error::Encode(e.to_string()))?;
+        let body = postcard::to_allocvec(store).map_err(|e| Error::Encode(e.to_string()))?;
+        let fin = Self::file_path(dir);
+        let tmp = dir.join(format!(".{FILE_NAME}.tmp-{}", std::process::id()));
+        let result = (|| -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(MAGIC)?;
+            f.write_all(&SCHEMA.to_le_bytes())?;
+            f.write_all(&(meta_bytes.len() as u64).to_le_bytes())?;
+            f.write_all(&meta_bytes)?;
+            f.write_all(&(body.len() as u64).to_le_bytes())?;
+            f.write_all(&body)?;
+            f.sync_all()?;
+            drop(f);
+            std::fs::rename(&tmp, &fin)?;
+            std::fs::File::open(dir)?.sync_all()?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::io(&fin, e));
+        }
+        Ok(fin)
+    }
+
+    /// The underlying store (advisories and index), for tools and tests.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
