@@ -1,0 +1,56 @@
+//! The blob store: immutable content addressed by digest, plus staging areas for uploads.
+use crate::Result;
+use async_trait::async_trait;
+use berth_oci::Digest;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use std::ops::Range;
+
+/// A stream of blob bytes (or of an upload's body).
+pub type BlobStream = BoxStream<'static, std::io::Result<Bytes>>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// The upload's content has the expected digest and is now stored under it.
+    Committed { size: u64 },
+    /// The content does not have the expected digest; the upload is discarded.
+    DigestMismatch { actual: Digest },
+}
+
+/// Content-addressed storage. Implementations must make every commit atomic: a reader sees either
+/// no blob or the whole, verified blob, whatever happens to the process.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// The blob's size, if the store holds it.
+    async fn stat(&self, digest: &Digest) -> Result<Option<u64>>;
+    /// The blob's bytes, or the bytes in `range` (which the caller has checked against the size).
+    async fn read(&self, digest: &Digest, range: Option<Range<u64>>) -> Result<Option<BlobStream>>;
+    /// Deletes the blob; `false` when it was not there.
+    async fn delete(&self, digest: &Digest) -> Result<bool>;
+    /// Every stored blob, for garbage collection.
+    async fn list(&self) -> Result<Vec<Digest>>;
+    /// Total bytes stored in blobs (for metrics).
+    async fn used_bytes(&self) -> Result<u64>;
+
+    /// Starts an empty upload. `id` is a UUID chosen by the caller.
+    async fn upload_start(&self, id: &str) -> Result<()>;
+    /// The number of bytes received so far, or `None` for an unknown upload.
+    async fn upload_size(&self, id: &str) -> Result<Option<u64>>;
+    /// Appends `body` to the upload, which must hold exactly `offset` bytes. Bytes received before
+    /// a failing body (a client that disconnects) stay in the upload, so the client can resume.
+    /// Fails with [`crate::StoreError::Conflict`] once the upload would exceed `max_size`.
+    /// Returns the new size.
+    async fn upload_append(
+        &self,
+        id: &str,
+        offset: u64,
+        body: BlobStream,
+        max_size: u64,
+    ) -> Result<u64>;
+    /// Verifies the upload against `expected` and, if it matches, stores it as that blob.
+    async fn upload_commit(&self, id: &str, expected: &Digest) -> Result<CommitOutcome>;
+    /// Discards an upload; unknown uploads are ignored.
+    async fn upload_cancel(&self, id: &str) -> Result<()>;
+    /// Every upload with its last-modified time in Unix milliseconds, for expiry.
+    async fn list_uploads(&self) -> Result<Vec<(String, i64)>>;
+}

@@ -1,0 +1,455 @@
+//! The one conformance suite every backend must pass (distribution's storage-driver pattern).
+//! A backend's tests call [`blob_store`] and [`metadata_store`] with a fresh, empty store.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+use crate::*;
+use berth_oci::{Algorithm, Digest};
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt, stream};
+
+fn body(chunks: &[&[u8]]) -> BlobStream {
+    let owned: Vec<std::io::Result<Bytes>> = chunks
+        .iter()
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    stream::iter(owned).boxed()
+}
+
+async fn read_all(s: BlobStream) -> Vec<u8> {
+    let chunks: Vec<Bytes> = s.try_collect().await.unwrap();
+    chunks.concat()
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Uploads, commits with verification, reads, ranges, deletes, listing.
+pub async fn blob_store(store: &dyn BlobStore) {
+    let content = b"hello, blob store".to_vec();
+    let digest = Digest::sha256_of(&content);
+    assert_eq!(store.stat(&digest).await.unwrap(), None);
+    assert!(store.read(&digest, None).await.unwrap().is_none());
+
+    // Chunked upload: offsets must line up.
+    let id = new_id();
+    store.upload_start(&id).await.unwrap();
+    assert_eq!(store.upload_size(&id).await.unwrap(), Some(0));
+    let n = store
+        .upload_append(&id, 0, body(&[&content[..5]]), 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!(n, 5);
+    let wrong = store
+        .upload_append(&id, 3, body(&[&content[5..]]), 1 << 20)
+        .await;
+    assert!(matches!(
+        wrong,
+        Err(StoreError::UploadOffset {
+            expected: 5,
+            got: 3
+        })
+    ));
+    let n = store
+        .upload_append(&id, 5, body(&[&content[5..9], &content[9..]]), 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!(n, content.len() as u64);
+    assert_eq!(
+        store.upload_commit(&id, &digest).await.unwrap(),
+        CommitOutcome::Committed {
+            size: content.len() as u64
+        }
+    );
+    assert_eq!(store.upload_size(&id).await.unwrap(), None);
+    assert_eq!(
+        store.stat(&digest).await.unwrap(),
+        Some(content.len() as u64)
+    );
+    assert_eq!(
+        read_all(store.read(&digest, None).await.unwrap().unwrap()).await,
+        content
+    );
+    assert_eq!(
+        read_all(store.read(&digest, Some(2..7)).await.unwrap().unwrap()).await,
+        content[2..7]
+    );
+
+    // A body that fails midway keeps what arrived, and the hash stays consistent.
+    let id = new_id();
+    store.upload_start(&id).await.unwrap();
+    let failing: BlobStream = stream::iter(vec![
+        Ok(Bytes::from_static(b"hello, ")),
+        Err(std::io::Error::other("client went away")),
+    ])
+    .boxed();
+    assert!(store.upload_append(&id, 0, failing, 1 << 20).await.is_err());
+    assert_eq!(store.upload_size(&id).await.unwrap(), Some(7));
+    store
+        .upload_append(&id, 7, body(&[&content[7..]]), 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.upload_commit(&id, &digest).await.unwrap(),
+        CommitOutcome::Committed {
+            size: content.len() as u64
+        }
+    );
+
+    // Wrong digest: nothing is stored under either digest, the upload is gone.
+    let id = new_id();
+    store.upload_start(&id).await.unwrap();
+    store
+        .upload_append(&id, 0, body(&[b"other"]), 1 << 20)
+        .await
+        .unwrap();
+    let claimed = Digest::sha256_of(b"not other");
+    match store.upload_commit(&id, &claimed).await.unwrap() {
+        CommitOutcome::DigestMismatch { actual } => assert_eq!(actual, Digest::sha256_of(b"other")),
+        other => panic!("expected a mismatch, got {other:?}"),
+    }
+    assert_eq!(store.stat(&claimed).await.unwrap(), None);
+    assert_eq!(
+        store.stat(&Digest::sha256_of(b"other")).await.unwrap(),
+        None
+    );
+    assert_eq!(store.upload_size(&id).await.unwrap(), None);
+
+    // Size limit.
+    let id = new_id();
+    store.upload_start(&id).await.unwrap();
+    assert!(matches!(
+        store.upload_append(&id, 0, body(&[b"0123456789"]), 4).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.upload_cancel(&id).await.unwrap();
+
+    // sha512 and zero-byte blobs.
+    let id = new_id();
+    store.upload_start(&id).await.unwrap();
+    store
+        .upload_append(&id, 0, body(&[b"abc"]), 1 << 20)
+        .await
+        .unwrap();
+    let d512 = Digest::of(Algorithm::Sha512, b"abc");
+    assert_eq!(
+        store.upload_commit(&id, &d512).await.unwrap(),
+        CommitOutcome::Committed { size: 3 }
+    );
+    let id = new_id();
+    store.upload_start(&id).await.unwrap();
+    let empty = Digest::sha256_of(b"");
+    assert_eq!(
+        store.upload_commit(&id, &empty).await.unwrap(),
+        CommitOutcome::Committed { size: 0 }
+    );
+    assert_eq!(store.stat(&empty).await.unwrap(), Some(0));
+
+    // Unknown uploads and ids that are not UUIDs.
+    assert!(matches!(
+        store.upload_append("../../etc", 0, body(&[b"x"]), 10).await,
+        Err(StoreError::UploadUnknown(_))
+    ));
+    assert_eq!(store.upload_size(&new_id()).await.unwrap(), None);
+    store.upload_cancel(&new_id()).await.unwrap();
+
+    let mut listed = store.list().await.unwrap();
+    listed.sort();
+    let mut want = vec![digest.clone(), d512.clone(), empty.clone()];
+    want.sort();
+    assert_eq!(listed, want);
+    assert!(store.used_bytes().await.unwrap() >= content.len() as u64 + 3);
+    assert!(store.delete(&digest).await.unwrap());
+    assert!(!store.delete(&digest).await.unwrap());
+    assert_eq!(store.stat(&digest).await.unwrap(), None);
+}
+
+fn manifest(content: &str, refs: Vec<ManifestRef>, subject: Option<Digest>) -> NewManifest {
+    NewManifest {
+        digest: Digest::sha256_of(content.as_bytes()),
+        media_type: berth_oci::media_types::OCI_MANIFEST.to_string(),
+        artifact_type: Some("application/example".into()),
+        content: Bytes::copy_from_slice(content.as_bytes()),
+        subject,
+        annotations: Some(r#"{"a":"b"}"#.into()),
+        refs,
+    }
+}
+
+fn blob_ref(d: &Digest, size: u64) -> ManifestRef {
+    ManifestRef {
+        digest: d.clone(),
+        kind: RefKind::Blob,
+        size,
+        media_type: String::new(),
+    }
+}
+
+/// Instances, namespaces, repositories, blob links, manifests, tags, referrers, GC, users.
+pub async fn metadata_store(store: &dyn MetadataStore) {
+    store.ping().await.unwrap();
+    let inst = store.ensure_default_instance("default").await.unwrap();
+    assert_eq!(store.ensure_default_instance("other").await.unwrap(), inst);
+    assert_eq!(
+        store.get_instance(&inst.id).await.unwrap(),
+        Some(inst.clone())
+    );
+    assert_eq!(inst.status, "Running");
+
+    assert_eq!(store.get_namespace(&inst.id, "team").await.unwrap(), None);
+    let ns = store.ensure_namespace(&inst.id, "team").await.unwrap();
+    assert!(!ns.public, "namespaces are private by default");
+    assert_eq!(store.ensure_namespace(&inst.id, "team").await.unwrap(), ns);
+    store.set_namespace_public(ns.id, true).await.unwrap();
+    assert!(
+        store
+            .get_namespace(&inst.id, "team")
+            .await
+            .unwrap()
+            .unwrap()
+            .public
+    );
+
+    let repo = store
+        .ensure_repository(&inst.id, ns.id, "team/app")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .ensure_repository(&inst.id, ns.id, "team/app")
+            .await
+            .unwrap(),
+        repo
+    );
+    let other = store
+        .ensure_repository(&inst.id, ns.id, "team/other")
+        .await
+        .unwrap();
+    // Repositories without manifests are not listed.
+    assert!(
+        store
+            .list_repositories(&inst.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let layer = Digest::sha256_of(b"layer");
+    let config = Digest::sha256_of(b"config");
+    assert_eq!(store.linked_blob(repo.id, &layer).await.unwrap(), None);
+    store.link_blob(repo.id, &layer, 5).await.unwrap();
+    store.link_blob(repo.id, &layer, 5).await.unwrap();
+    assert_eq!(store.linked_blob(repo.id, &layer).await.unwrap(), Some(5));
+    assert_eq!(store.linked_blob(other.id, &layer).await.unwrap(), None);
+    assert_eq!(
+        store.find_blob_in_instance(&inst.id, &layer).await.unwrap(),
+        Some(5)
+    );
+
+    // Every reference must exist, with the declared size.
+    let m1 = manifest("m1", vec![blob_ref(&config, 6), blob_ref(&layer, 5)], None);
+    assert_eq!(
+        store
+            .put_manifest(repo.id, &m1, &["v1".into()])
+            .await
+            .unwrap(),
+        PutManifestOutcome::MissingBlob(config.clone())
+    );
+    store.link_blob(repo.id, &config, 6).await.unwrap();
+    let wrong_size = manifest("m1", vec![blob_ref(&config, 7)], None);
+    assert!(matches!(
+        store.put_manifest(repo.id, &wrong_size, &[]).await.unwrap(),
+        PutManifestOutcome::SizeMismatch {
+            declared: 7,
+            actual: 6,
+            ..
+        }
+    ));
+    assert_eq!(
+        store
+            .put_manifest(repo.id, &m1, &["v1".into(), "latest".into()])
+            .await
+            .unwrap(),
+        PutManifestOutcome::Stored
+    );
+    // Idempotent.
+    assert_eq!(
+        store
+            .put_manifest(repo.id, &m1, &["v1".into()])
+            .await
+            .unwrap(),
+        PutManifestOutcome::Stored
+    );
+    let by_tag = store
+        .get_manifest(repo.id, &ManifestSelector::Tag("v1".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_tag.content.as_ref(), b"m1");
+    assert_eq!(by_tag.meta.digest, m1.digest);
+    assert_eq!(by_tag.meta.size, 2);
+    let meta = store
+        .manifest_meta(repo.id, &ManifestSelector::Digest(m1.digest.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(meta, by_tag.meta);
+    assert_eq!(
+        store.list_tags(repo.id, None, 10).await.unwrap(),
+        ["latest", "v1"]
+    );
+    assert_eq!(
+        store.list_tags(repo.id, Some("latest"), 10).await.unwrap(),
+        ["v1"]
+    );
+    assert_eq!(store.list_tags(repo.id, None, 1).await.unwrap(), ["latest"]);
+    assert_eq!(
+        store.list_repositories(&inst.id, None, 10).await.unwrap(),
+        ["team/app"]
+    );
+
+    // An index referencing a manifest: the child's media type must agree.
+    let child = ManifestRef {
+        digest: m1.digest.clone(),
+        kind: RefKind::Manifest,
+        size: 2,
+        media_type: berth_oci::media_types::DOCKER_MANIFEST.into(),
+    };
+    let idx = manifest("idx", vec![child.clone()], None);
+    assert!(matches!(
+        store.put_manifest(repo.id, &idx, &[]).await.unwrap(),
+        PutManifestOutcome::MediaTypeMismatch { .. }
+    ));
+    let idx = manifest(
+        "idx",
+        vec![ManifestRef {
+            media_type: berth_oci::media_types::OCI_MANIFEST.into(),
+            ..child
+        }],
+        None,
+    );
+    assert_eq!(
+        store
+            .put_manifest(repo.id, &idx, &["multi".into()])
+            .await
+            .unwrap(),
+        PutManifestOutcome::Stored
+    );
+
+    // Referrers, including one whose subject does not exist yet.
+    let missing_subject = Digest::sha256_of(b"not pushed yet");
+    let sig = manifest("sig", vec![], Some(m1.digest.clone()));
+    let early = manifest("early", vec![], Some(missing_subject.clone()));
+    assert_eq!(
+        store.put_manifest(repo.id, &sig, &[]).await.unwrap(),
+        PutManifestOutcome::Stored
+    );
+    assert_eq!(
+        store.put_manifest(repo.id, &early, &[]).await.unwrap(),
+        PutManifestOutcome::Stored
+    );
+    let refs = store.referrers(repo.id, &m1.digest).await.unwrap();
+    assert_eq!(refs.len(), 1);
+    assert_eq!(refs[0].digest, sig.digest);
+    assert_eq!(
+        refs[0].artifact_type.as_deref(),
+        Some("application/example")
+    );
+    assert_eq!(refs[0].annotations.as_deref(), Some(r#"{"a":"b"}"#));
+    assert_eq!(
+        store
+            .referrers(repo.id, &missing_subject)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .referrers(other.id, &m1.digest)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // GC with a future cutoff: the orphan referrer goes; tagged, indexed and live referrers stay.
+    let future = now_millis() + 60_000;
+    assert_eq!(store.gc_untagged_manifests(future).await.unwrap(), 1);
+    assert!(
+        store
+            .manifest_meta(repo.id, &ManifestSelector::Digest(early.digest.clone()))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .manifest_meta(repo.id, &ManifestSelector::Digest(sig.digest.clone()))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.gc_blob_candidates(future).await.unwrap().is_empty());
+
+    // Tag and manifest deletion.
+    assert!(store.delete_tag(repo.id, "latest").await.unwrap());
+    assert!(!store.delete_tag(repo.id, "latest").await.unwrap());
+    assert!(store.delete_tag(repo.id, "multi").await.unwrap());
+    // Untagged index goes; then m1 (tagged v1) stays; delete m1 by digest removes its tag too.
+    assert_eq!(store.gc_untagged_manifests(future).await.unwrap(), 1);
+    assert!(store.delete_manifest(repo.id, &m1.digest).await.unwrap());
+    assert!(!store.delete_manifest(repo.id, &m1.digest).await.unwrap());
+    assert!(store.list_tags(repo.id, None, 10).await.unwrap().is_empty());
+    // The signature lost its subject and is now collectable; then the blobs are unreferenced.
+    assert_eq!(store.gc_untagged_manifests(future).await.unwrap(), 1);
+    let mut candidates = store.gc_blob_candidates(future).await.unwrap();
+    candidates.sort();
+    let mut want = vec![layer.clone(), config.clone()];
+    want.sort();
+    assert_eq!(candidates, want);
+    // Nothing is collectable inside the grace window.
+    assert!(store.gc_blob_candidates(0).await.unwrap().is_empty());
+    assert!(!store.gc_forget_blob(&layer, 0).await.unwrap());
+    assert!(store.gc_forget_blob(&layer, future).await.unwrap());
+    assert!(!store.blob_known(&layer).await.unwrap());
+    assert_eq!(store.linked_blob(repo.id, &layer).await.unwrap(), None);
+    assert!(store.unlink_blob(repo.id, &config).await.unwrap());
+    assert!(!store.unlink_blob(repo.id, &config).await.unwrap());
+
+    // Uploads.
+    let up = Upload {
+        id: new_id(),
+        repository_id: repo.id,
+        created_at: now_millis(),
+    };
+    store.create_upload(&up).await.unwrap();
+    assert_eq!(store.get_upload(&up.id).await.unwrap(), Some(up.clone()));
+    assert_eq!(store.stale_uploads(future).await.unwrap(), vec![up.clone()]);
+    assert!(store.stale_uploads(0).await.unwrap().is_empty());
+    store.delete_upload(&up.id).await.unwrap();
+    assert_eq!(store.get_upload(&up.id).await.unwrap(), None);
+
+    // Users and settings.
+    assert!(store.create_user("admin", "hash1", true).await.unwrap());
+    assert!(!store.create_user("admin", "hash2", true).await.unwrap());
+    let admin = store.get_user("admin").await.unwrap().unwrap();
+    assert!(admin.is_admin && !admin.disabled);
+    assert_eq!(admin.password_hash, "hash1");
+    assert!(store.set_user_password("admin", "hash3").await.unwrap());
+    assert_eq!(
+        store
+            .get_user("admin")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "hash3"
+    );
+    assert!(store.get_user("nobody").await.unwrap().is_none());
+    assert_eq!(store.init_setting("k", "v1").await.unwrap(), "v1");
+    assert_eq!(store.init_setting("k", "v2").await.unwrap(), "v1");
+    assert_eq!(store.get_setting("k").await.unwrap().as_deref(), Some("v1"));
+
+    let counts = store.counts().await.unwrap();
+    assert_eq!(counts.repositories, 2);
+    assert_eq!(counts.manifests, 0);
+}

@@ -1,0 +1,347 @@
+//! Blobs on the local filesystem.
+//!
+//! Layout under the root: `blobs/<alg>/<2 hex>/<hex>` for content, `uploads/<uuid>` for uploads
+//! in progress. An upload becomes a blob only by `rename(2)` after its digest was verified and its
+//! bytes fsynced, so a crash at any moment leaves either no blob or the complete one; leftover
+//! uploads are expired by garbage collection.
+use crate::blob::{BlobStore, BlobStream, CommitOutcome};
+use crate::{Result, StoreError};
+use async_trait::async_trait;
+use berth_oci::{Algorithm, Digest, Hasher};
+use bytes::Bytes;
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+const READ_CHUNK: usize = 256 * 1024;
+
+/// The running SHA-256 of an upload, so that committing does not read the bytes again.
+struct HashState {
+    size: u64,
+    hasher: Hasher,
+}
+
+type UploadSlot = Arc<tokio::sync::Mutex<Option<HashState>>>;
+
+pub struct FsBlobStore {
+    root: PathBuf,
+    uploads: Mutex<HashMap<String, UploadSlot>>,
+}
+
+impl FsBlobStore {
+    /// Opens (creating if needed) a blob store rooted at `root`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<FsBlobStore> {
+        let root = root.into();
+        std::fs::create_dir_all(root.join("blobs"))?;
+        std::fs::create_dir_all(root.join("uploads"))?;
+        Ok(FsBlobStore {
+            root,
+            uploads: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn blob_path(&self, d: &Digest) -> PathBuf {
+        let hex = d.hex();
+        self.root
+            .join("blobs")
+            .join(d.algorithm().as_str())
+            .join(&hex[..2])
+            .join(hex)
+    }
+
+    fn upload_path(&self, id: &str) -> Result<PathBuf> {
+        // Ids become file names: only canonical UUIDs are allowed.
+        let parsed = uuid::Uuid::parse_str(id).map_err(|_| StoreError::UploadUnknown(id.into()))?;
+        if parsed.hyphenated().to_string() != id {
+            return Err(StoreError::UploadUnknown(id.into()));
+        }
+        Ok(self.root.join("uploads").join(id))
+    }
+
+    fn slot(&self, id: &str) -> UploadSlot {
+        let mut map = self.uploads.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(id.to_string()).or_default().clone()
+    }
+
+    fn forget(&self, id: &str) {
+        let mut map = self.uploads.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(id);
+    }
+}
+
+fn hash_file(path: &Path, algorithm: Algorithm) -> std::io::Result<HashState> {
+    let mut f = std::fs::File::open(path)?;
+    let mut hasher = algorithm.hasher();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok(HashState { size, hasher })
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
+        .map_err(StoreError::Io)
+}
+
+fn not_found_to_none<T>(r: std::io::Result<T>) -> std::io::Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    async fn stat(&self, digest: &Digest) -> Result<Option<u64>> {
+        let meta = not_found_to_none(tokio::fs::metadata(self.blob_path(digest)).await)?;
+        Ok(meta.map(|m| m.len()))
+    }
+
+    async fn read(&self, digest: &Digest, range: Option<Range<u64>>) -> Result<Option<BlobStream>> {
+        let Some(mut file) =
+            not_found_to_none(tokio::fs::File::open(self.blob_path(digest)).await)?
+        else {
+            return Ok(None);
+        };
+        let stream: BlobStream = match range {
+            Some(r) => {
+                file.seek(std::io::SeekFrom::Start(r.start)).await?;
+                let limited = file.take(r.end.saturating_sub(r.start));
+                tokio_util::io::ReaderStream::with_capacity(limited, READ_CHUNK).boxed()
+            }
+            None => tokio_util::io::ReaderStream::with_capacity(file, READ_CHUNK).boxed(),
+        };
+        Ok(Some(stream))
+    }
+
+    async fn delete(&self, digest: &Digest) -> Result<bool> {
+        Ok(not_found_to_none(tokio::fs::remove_file(self.blob_path(digest)).await)?.is_some())
+    }
+
+    async fn list(&self) -> Result<Vec<Digest>> {
+        let root = self.root.join("blobs");
+        blocking(move || {
+            let mut out = Vec::new();
+            for alg in [Algorithm::Sha256, Algorithm::Sha512] {
+                let Some(prefixes) = not_found_to_none(std::fs::read_dir(root.join(alg.as_str())))?
+                else {
+                    continue;
+                };
+                for prefix in prefixes {
+                    for entry in std::fs::read_dir(prefix?.path())? {
+                        let name = entry?.file_name();
+                        let candidate = format!("{}:{}", alg.as_str(), name.to_string_lossy());
+                        // Anything else in the tree is not ours to report.
+                        if let Ok(d) = candidate.parse::<Digest>() {
+                            out.push(d);
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn used_bytes(&self) -> Result<u64> {
+        let digests = self.list().await?;
+        let paths: Vec<PathBuf> = digests.iter().map(|d| self.blob_path(d)).collect();
+        blocking(move || {
+            let mut total = 0;
+            for p in paths {
+                if let Some(m) = not_found_to_none(std::fs::metadata(p))? {
+                    total += m.len();
+                }
+            }
+            Ok(total)
+        })
+        .await
+    }
+
+    async fn upload_start(&self, id: &str) -> Result<()> {
+        let path = self.upload_path(id)?;
+        tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await?;
+        *self.slot(id).lock().await = Some(HashState {
+            size: 0,
+            hasher: Algorithm::Sha256.hasher(),
+        });
+        Ok(())
+    }
+
+    async fn upload_size(&self, id: &str) -> Result<Option<u64>> {
+        let path = self.upload_path(id)?;
+        Ok(not_found_to_none(tokio::fs::metadata(path).await)?.map(|m| m.len()))
+    }
+
+    async fn upload_append(
+        &self,
+        id: &str,
+        offset: u64,
+        mut body: BlobStream,
+        max_size: u64,
+    ) -> Result<u64> {
+        let path = self.upload_path(id)?;
+        let slot = self.slot(id);
+        let mut guard = slot.lock().await;
+        let Some(meta) = not_found_to_none(tokio::fs::metadata(&path).await)? else {
+            return Err(StoreError::UploadUnknown(id.into()));
+        };
+        if meta.len() != offset {
+            return Err(StoreError::UploadOffset {
+                expected: meta.len(),
+                got: offset,
+            });
+        }
+        let state = match guard.take() {
+            Some(s) if s.size == offset => s,
+            // After a restart (or a failed write) the running hash is rebuilt from the bytes.
+            _ => {
+                let p = path.clone();
+                blocking(move || hash_file(&p, Algorithm::Sha256)).await?
+            }
+        };
+        // The body is received here while a blocking thread writes and hashes the previous chunks.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+        let write_path = path.clone();
+        let writer = tokio::task::spawn_blocking(move || {
+            let mut state = state;
+            let result = (|| {
+                let mut f = std::fs::OpenOptions::new().append(true).open(&write_path)?;
+                while let Some(chunk) = rx.blocking_recv() {
+                    f.write_all(&chunk)?;
+                    state.hasher.update(&chunk);
+                    state.size += chunk.len() as u64;
+                }
+                Ok::<_, std::io::Error>(())
+            })();
+            (state, result)
+        });
+        let mut failure: Option<StoreError> = None;
+        let mut total = offset;
+        while let Some(item) = body.next().await {
+            match item {
+                Ok(chunk) => {
+                    total += chunk.len() as u64;
+                    if total > max_size {
+                        failure = Some(StoreError::Conflict(format!(
+                            "upload exceeds the {max_size}-byte limit"
+                        )));
+                        break;
+                    }
+                    if tx.send(chunk).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    failure = Some(StoreError::Io(e));
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        let (state, written) = writer
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
+        if let Err(e) = written {
+            // The file may hold part of a chunk the hash has not seen: rebuild it next time.
+            return Err(StoreError::Io(e));
+        }
+        let size = state.size;
+        *guard = Some(state);
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(size),
+        }
+    }
+
+    async fn upload_commit(&self, id: &str, expected: &Digest) -> Result<CommitOutcome> {
+        let path = self.upload_path(id)?;
+        let slot = self.slot(id);
+        let mut guard = slot.lock().await;
+        let Some(meta) = not_found_to_none(tokio::fs::metadata(&path).await)? else {
+            return Err(StoreError::UploadUnknown(id.into()));
+        };
+        let state = match guard.take() {
+            Some(s) if s.size == meta.len() && s.hasher.algorithm() == expected.algorithm() => s,
+            _ => {
+                let p = path.clone();
+                let alg = expected.algorithm();
+                blocking(move || hash_file(&p, alg)).await?
+            }
+        };
+        let size = state.size;
+        let actual = state.hasher.finish();
+        if &actual != expected {
+            drop(guard);
+            self.upload_cancel(id).await?;
+            return Ok(CommitOutcome::DigestMismatch { actual });
+        }
+        let target = self.blob_path(expected);
+        blocking(move || {
+            let dir = target.parent().unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir)?;
+            if std::fs::metadata(&target).is_ok() {
+                // Same digest, same bytes: the stored copy stays.
+                std::fs::remove_file(&path)?;
+                return Ok(());
+            }
+            std::fs::File::open(&path)?.sync_all()?;
+            std::fs::rename(&path, &target)?;
+            sync_dir(dir)
+        })
+        .await?;
+        drop(guard);
+        self.forget(id);
+        Ok(CommitOutcome::Committed { size })
+    }
+
+    async fn upload_cancel(&self, id: &str) -> Result<()> {
+        let path = self.upload_path(id)?;
+        not_found_to_none(tokio::fs::remove_file(path).await)?;
+        self.forget(id);
+        Ok(())
+    }
+
+    async fn list_uploads(&self) -> Result<Vec<(String, i64)>> {
+        let dir = self.root.join("uploads");
+        blocking(move || {
+            let mut out = Vec::new();
+            for entry in std::fs::read_dir(dir)? {
+                let entry = entry?;
+                let modified = entry
+                    .metadata()?
+                    .modified()?
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+                    .unwrap_or(0);
+                out.push((entry.file_name().to_string_lossy().into_owned(), modified));
+            }
+            Ok(out)
+        })
+        .await
+    }
+}

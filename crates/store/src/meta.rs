@@ -1,0 +1,243 @@
+//! The metadata store: the domain model of DESIGN.md (instances, namespaces, repositories,
+//! manifests, tags, blobs, uploads, users, access tokens) behind one trait.
+use crate::Result;
+use async_trait::async_trait;
+use berth_oci::Digest;
+use bytes::Bytes;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub id: String,
+    pub name: String,
+    pub instance_type: String,
+    pub status: String,
+    pub charge_type: String,
+    pub project_id: String,
+    pub is_default: bool,
+    pub namespace_quota: i64,
+    pub repository_quota: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    pub id: i64,
+    pub instance_id: String,
+    pub name: String,
+    pub public: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repository {
+    pub id: i64,
+    pub instance_id: String,
+    pub namespace_id: i64,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefKind {
+    Blob,
+    Manifest,
+}
+
+/// Something a manifest points at that must exist in the same repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestRef {
+    pub digest: Digest,
+    pub kind: RefKind,
+    pub size: u64,
+    /// For manifest references: the media type the parent declares for the child.
+    pub media_type: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewManifest {
+    pub digest: Digest,
+    pub media_type: String,
+    pub artifact_type: Option<String>,
+    pub content: Bytes,
+    pub subject: Option<Digest>,
+    /// The manifest's `annotations`, as a JSON object, for the referrers API.
+    pub annotations: Option<String>,
+    pub refs: Vec<ManifestRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestMeta {
+    pub digest: Digest,
+    pub media_type: String,
+    pub artifact_type: Option<String>,
+    pub size: u64,
+    pub subject: Option<Digest>,
+    pub annotations: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredManifest {
+    pub meta: ManifestMeta,
+    pub content: Bytes,
+}
+
+/// Why a manifest was not stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutManifestOutcome {
+    Stored,
+    MissingBlob(Digest),
+    MissingManifest(Digest),
+    SizeMismatch {
+        digest: Digest,
+        declared: u64,
+        actual: u64,
+    },
+    MediaTypeMismatch {
+        digest: Digest,
+        declared: String,
+        actual: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestSelector {
+    Tag(String),
+    Digest(Digest),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub id: String,
+    pub repository_id: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreCounts {
+    pub repositories: i64,
+    pub manifests: i64,
+    pub tags: i64,
+    pub blobs: i64,
+    pub blob_bytes: i64,
+}
+
+#[async_trait]
+pub trait MetadataStore: Send + Sync + 'static {
+    // Instances: the default one serves plain `host:port` requests.
+    async fn ensure_default_instance(&self, name: &str) -> Result<Instance>;
+    async fn get_instance(&self, id: &str) -> Result<Option<Instance>>;
+
+    // Namespaces: the first component of a repository name; private unless marked public.
+    async fn get_namespace(&self, instance_id: &str, name: &str) -> Result<Option<Namespace>>;
+    /// Creates the namespace, or returns the existing one of that name.
+    async fn ensure_namespace(&self, instance_id: &str, name: &str) -> Result<Namespace>;
+    async fn set_namespace_public(&self, namespace_id: i64, public: bool) -> Result<()>;
+
+    // Repositories.
+    async fn get_repository(&self, instance_id: &str, name: &str) -> Result<Option<Repository>>;
+    async fn ensure_repository(
+        &self,
+        instance_id: &str,
+        namespace_id: i64,
+        name: &str,
+    ) -> Result<Repository>;
+    /// Repository names holding at least one manifest, in lexical order after `last`.
+    async fn list_repositories(
+        &self,
+        instance_id: &str,
+        last: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>>;
+
+    // Blobs: content is global; repositories hold links to it.
+    /// The blob's size if it is linked into the repository.
+    async fn linked_blob(&self, repository_id: i64, digest: &Digest) -> Result<Option<u64>>;
+    /// Records the blob (if new) and links it into the repository.
+    async fn link_blob(&self, repository_id: i64, digest: &Digest, size: u64) -> Result<()>;
+    async fn unlink_blob(&self, repository_id: i64, digest: &Digest) -> Result<bool>;
+    /// The blob's size if any repository of the instance links it (for mounts without `from`).
+    async fn find_blob_in_instance(
+        &self,
+        instance_id: &str,
+        digest: &Digest,
+    ) -> Result<Option<u64>>;
+
+    // Uploads in progress (their bytes live in the blob store).
+    async fn create_upload(&self, upload: &Upload) -> Result<()>;
+    async fn get_upload(&self, id: &str) -> Result<Option<Upload>>;
+    async fn delete_upload(&self, id: &str) -> Result<()>;
+
+    // Manifests and tags.
+    /// Stores the manifest (idempotent by digest) and points `tags` at it, in one transaction
+    /// that first checks every reference exists in the repository with the declared size.
+    async fn put_manifest(
+        &self,
+        repository_id: i64,
+        manifest: &NewManifest,
+        tags: &[String],
+    ) -> Result<PutManifestOutcome>;
+    async fn manifest_meta(
+        &self,
+        repository_id: i64,
+        selector: &ManifestSelector,
+    ) -> Result<Option<ManifestMeta>>;
+    async fn get_manifest(
+        &self,
+        repository_id: i64,
+        selector: &ManifestSelector,
+    ) -> Result<Option<StoredManifest>>;
+    /// Deletes the manifest and every tag pointing at it.
+    async fn delete_manifest(&self, repository_id: i64, digest: &Digest) -> Result<bool>;
+    async fn delete_tag(&self, repository_id: i64, tag: &str) -> Result<bool>;
+    async fn list_tags(
+        &self,
+        repository_id: i64,
+        last: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>>;
+    /// Manifests whose `subject` is `subject`, ordered by digest.
+    async fn referrers(&self, repository_id: i64, subject: &Digest) -> Result<Vec<ManifestMeta>>;
+
+    // Garbage collection.
+    /// Deletes manifests created before `before` that no tag names, no manifest in the same
+    /// repository references, and whose subject (if any) is gone. Repeats until nothing changes.
+    async fn gc_untagged_manifests(&self, before: i64) -> Result<u64>;
+    /// Blobs recorded before `before` that no manifest references.
+    async fn gc_blob_candidates(&self, before: i64) -> Result<Vec<Digest>>;
+    /// Forgets the blob if it is still unreferenced and older than `before`; `true` when the
+    /// caller should now delete its bytes.
+    async fn gc_forget_blob(&self, digest: &Digest, before: i64) -> Result<bool>;
+    /// Whether the blob is recorded at all.
+    async fn blob_known(&self, digest: &Digest) -> Result<bool>;
+    /// Uploads started before `before`.
+    async fn stale_uploads(&self, before: i64) -> Result<Vec<Upload>>;
+
+    // Users and settings.
+    async fn get_user(&self, username: &str) -> Result<Option<User>>;
+    /// Creates the user; returns `false` when the name is taken.
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        is_admin: bool,
+    ) -> Result<bool>;
+    async fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool>;
+    async fn get_setting(&self, key: &str) -> Result<Option<String>>;
+    /// Stores `value` unless the key is set; returns the value in force.
+    async fn init_setting(&self, key: &str, value: &str) -> Result<String>;
+
+    async fn counts(&self) -> Result<StoreCounts>;
+    /// Cheap liveness check of the database connection.
+    async fn ping(&self) -> Result<()>;
+}

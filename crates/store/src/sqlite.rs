@@ -1,0 +1,751 @@
+//! The metadata store on SQLite (WAL). Writes go through a one-connection pool, so writers queue
+//! in-process instead of failing with SQLITE_BUSY; reads use a pool of their own.
+use crate::meta::*;
+use crate::{Result, StoreError, now_millis};
+use async_trait::async_trait;
+use berth_oci::Digest;
+use bytes::Bytes;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqlitePool};
+use std::path::Path;
+use std::time::Duration;
+
+/// Schema migrations, applied in order, each once.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("sqlite/0001_init.sql"))];
+
+pub struct SqliteMetadataStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+fn u(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn digest_col(row: &SqliteRow, col: &str) -> Result<Digest> {
+    let s: String = row.try_get(col)?;
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("bad digest {s:?} in column {col}")))
+}
+
+fn opt_digest_col(row: &SqliteRow, col: &str) -> Result<Option<Digest>> {
+    let s: Option<String> = row.try_get(col)?;
+    s.map(|s| {
+        s.parse()
+            .map_err(|_| StoreError::Corrupt(format!("bad digest {s:?} in column {col}")))
+    })
+    .transpose()
+}
+
+fn instance_row(row: &SqliteRow) -> Result<Instance> {
+    Ok(Instance {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        instance_type: row.try_get("instance_type")?,
+        status: row.try_get("status")?,
+        charge_type: row.try_get("charge_type")?,
+        project_id: row.try_get("project_id")?,
+        is_default: row.try_get("is_default")?,
+        namespace_quota: row.try_get("namespace_quota")?,
+        repository_quota: row.try_get("repository_quota")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn namespace_row(row: &SqliteRow) -> Result<Namespace> {
+    Ok(Namespace {
+        id: row.try_get("id")?,
+        instance_id: row.try_get("instance_id")?,
+        name: row.try_get("name")?,
+        public: row.try_get("public")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn repository_row(row: &SqliteRow) -> Result<Repository> {
+    Ok(Repository {
+        id: row.try_get("id")?,
+        instance_id: row.try_get("instance_id")?,
+        namespace_id: row.try_get("namespace_id")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn manifest_meta_row(row: &SqliteRow) -> Result<ManifestMeta> {
+    Ok(ManifestMeta {
+        digest: digest_col(row, "digest")?,
+        media_type: row.try_get("media_type")?,
+        artifact_type: row.try_get("artifact_type")?,
+        size: u64::try_from(row.try_get::<i64, _>("size")?).unwrap_or(0),
+        subject: opt_digest_col(row, "subject")?,
+        annotations: row.try_get("annotations")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn user_row(row: &SqliteRow) -> Result<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        password_hash: row.try_get("password_hash")?,
+        is_admin: row.try_get("is_admin")?,
+        disabled: row.try_get("disabled")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const META_COLS: &str = "digest, media_type, artifact_type, size, subject, annotations, created_at";
+
+impl SqliteMetadataStore {
+    /// Opens (creating and migrating if needed) the database file at `path`.
+    pub async fn open(path: &Path) -> Result<SqliteMetadataStore> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        migrate(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        Ok(SqliteMetadataStore { read, write })
+    }
+
+    async fn manifest_digest_for(
+        &self,
+        repository_id: i64,
+        selector: &ManifestSelector,
+    ) -> Result<Option<String>> {
+        Ok(match selector {
+            ManifestSelector::Digest(d) => Some(d.to_string()),
+            ManifestSelector::Tag(t) => {
+                sqlx::query_scalar("SELECT digest FROM tags WHERE repository_id = $1 AND name = $2")
+                    .bind(repository_id)
+                    .bind(t)
+                    .fetch_optional(&self.read)
+                    .await?
+            }
+        })
+    }
+}
+
+async fn migrate(pool: &SqlitePool) -> Result<()> {
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )
+    .execute(pool)
+    .await?;
+    for (version, sql) in MIGRATIONS {
+        let mut tx = pool.begin().await?;
+        let done: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if done.is_none() {
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(version)
+                .bind(now_millis())
+                .execute(&mut *tx)
+                .await?;
+            tracing::info!(version, "applied metadata schema migration");
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl MetadataStore for SqliteMetadataStore {
+    async fn ensure_default_instance(&self, name: &str) -> Result<Instance> {
+        let existing = sqlx::query("SELECT * FROM instances WHERE is_default = 1")
+            .fetch_optional(&self.write)
+            .await?;
+        if let Some(row) = existing {
+            return instance_row(&row);
+        }
+        sqlx::query(
+            "INSERT INTO instances (id, name, is_default, status, created_at) VALUES ($1, $2, 1, 'Running', $3)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(name)
+        .bind(now_millis())
+        .execute(&self.write)
+        .await?;
+        let row = sqlx::query("SELECT * FROM instances WHERE is_default = 1")
+            .fetch_one(&self.write)
+            .await?;
+        instance_row(&row)
+    }
+
+    async fn get_instance(&self, id: &str) -> Result<Option<Instance>> {
+        sqlx::query("SELECT * FROM instances WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .map(|r| instance_row(&r))
+            .transpose()
+    }
+
+    async fn get_namespace(&self, instance_id: &str, name: &str) -> Result<Option<Namespace>> {
+        sqlx::query("SELECT * FROM namespaces WHERE instance_id = $1 AND name = $2")
+            .bind(instance_id)
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?
+            .map(|r| namespace_row(&r))
+            .transpose()
+    }
+
+    async fn ensure_namespace(&self, instance_id: &str, name: &str) -> Result<Namespace> {
+        sqlx::query(
+            "INSERT INTO namespaces (instance_id, name, public, created_at) VALUES ($1, $2, 0, $3)
+             ON CONFLICT (instance_id, name) DO NOTHING",
+        )
+        .bind(instance_id)
+        .bind(name)
+        .bind(now_millis())
+        .execute(&self.write)
+        .await?;
+        let row = sqlx::query("SELECT * FROM namespaces WHERE instance_id = $1 AND name = $2")
+            .bind(instance_id)
+            .bind(name)
+            .fetch_one(&self.write)
+            .await?;
+        namespace_row(&row)
+    }
+
+    async fn set_namespace_public(&self, namespace_id: i64, public: bool) -> Result<()> {
+        sqlx::query("UPDATE namespaces SET public = $1 WHERE id = $2")
+            .bind(public)
+            .bind(namespace_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn get_repository(&self, instance_id: &str, name: &str) -> Result<Option<Repository>> {
+        sqlx::query("SELECT * FROM repositories WHERE instance_id = $1 AND name = $2")
+            .bind(instance_id)
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?
+            .map(|r| repository_row(&r))
+            .transpose()
+    }
+
+    async fn ensure_repository(
+        &self,
+        instance_id: &str,
+        namespace_id: i64,
+        name: &str,
+    ) -> Result<Repository> {
+        let now = now_millis();
+        sqlx::query(
+            "INSERT INTO repositories (instance_id, namespace_id, name, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (instance_id, name) DO NOTHING",
+        )
+        .bind(instance_id)
+        .bind(namespace_id)
+        .bind(name)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        let row = sqlx::query("SELECT * FROM repositories WHERE instance_id = $1 AND name = $2")
+            .bind(instance_id)
+            .bind(name)
+            .fetch_one(&self.write)
+            .await?;
+        repository_row(&row)
+    }
+
+    async fn list_repositories(
+        &self,
+        instance_id: &str,
+        last: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT r.name FROM repositories r
+             WHERE r.instance_id = $1 AND r.name > $2
+               AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
+             ORDER BY r.name LIMIT $3",
+        )
+        .bind(instance_id)
+        .bind(last.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn linked_blob(&self, repository_id: i64, digest: &Digest) -> Result<Option<u64>> {
+        let size: Option<i64> = sqlx::query_scalar(
+            "SELECT b.size FROM repository_blobs l JOIN blobs b ON b.digest = l.digest
+             WHERE l.repository_id = $1 AND l.digest = $2",
+        )
+        .bind(repository_id)
+        .bind(digest.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(size.map(|s| u64::try_from(s).unwrap_or(0)))
+    }
+
+    async fn link_blob(&self, repository_id: i64, digest: &Digest, size: u64) -> Result<()> {
+        let now = now_millis();
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(digest.to_string())
+        .bind(u(size))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        // Re-linking refreshes created_at, which keeps the blob out of the GC grace window.
+        sqlx::query(
+            "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = excluded.created_at",
+        )
+        .bind(repository_id)
+        .bind(digest.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn unlink_blob(&self, repository_id: i64, digest: &Digest) -> Result<bool> {
+        let r =
+            sqlx::query("DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2")
+                .bind(repository_id)
+                .bind(digest.to_string())
+                .execute(&self.write)
+                .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn find_blob_in_instance(
+        &self,
+        instance_id: &str,
+        digest: &Digest,
+    ) -> Result<Option<u64>> {
+        let size: Option<i64> = sqlx::query_scalar(
+            "SELECT b.size FROM blobs b WHERE b.digest = $1 AND EXISTS (
+                SELECT 1 FROM repository_blobs l JOIN repositories r ON r.id = l.repository_id
+                WHERE l.digest = b.digest AND r.instance_id = $2)",
+        )
+        .bind(digest.to_string())
+        .bind(instance_id)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(size.map(|s| u64::try_from(s).unwrap_or(0)))
+    }
+
+    async fn create_upload(&self, upload: &Upload) -> Result<()> {
+        sqlx::query("INSERT INTO uploads (id, repository_id, created_at) VALUES ($1, $2, $3)")
+            .bind(&upload.id)
+            .bind(upload.repository_id)
+            .bind(upload.created_at)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn get_upload(&self, id: &str) -> Result<Option<Upload>> {
+        let row = sqlx::query("SELECT id, repository_id, created_at FROM uploads WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|r| {
+            Ok(Upload {
+                id: r.try_get("id")?,
+                repository_id: r.try_get("repository_id")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_upload(&self, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM uploads WHERE id = $1")
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn put_manifest(
+        &self,
+        repository_id: i64,
+        manifest: &NewManifest,
+        tags: &[String],
+    ) -> Result<PutManifestOutcome> {
+        let now = now_millis();
+        let mut tx = self.write.begin().await?;
+        for r in &manifest.refs {
+            let found: Option<(i64, String)> = match r.kind {
+                RefKind::Blob => {
+                    sqlx::query_as(
+                        "SELECT b.size, '' FROM repository_blobs l JOIN blobs b ON b.digest = l.digest
+                         WHERE l.repository_id = $1 AND l.digest = $2",
+                    )
+                    .bind(repository_id)
+                    .bind(r.digest.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
+                RefKind::Manifest => {
+                    sqlx::query_as(
+                        "SELECT size, media_type FROM manifests WHERE repository_id = $1 AND digest = $2",
+                    )
+                    .bind(repository_id)
+                    .bind(r.digest.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
+            };
+            let Some((size, media_type)) = found else {
+                return Ok(match r.kind {
+                    RefKind::Blob => PutManifestOutcome::MissingBlob(r.digest.clone()),
+                    RefKind::Manifest => PutManifestOutcome::MissingManifest(r.digest.clone()),
+                });
+            };
+            let actual = u64::try_from(size).unwrap_or(0);
+            if actual != r.size {
+                return Ok(PutManifestOutcome::SizeMismatch {
+                    digest: r.digest.clone(),
+                    declared: r.size,
+                    actual,
+                });
+            }
+            if r.kind == RefKind::Manifest && media_type != r.media_type {
+                return Ok(PutManifestOutcome::MediaTypeMismatch {
+                    digest: r.digest.clone(),
+                    declared: r.media_type.clone(),
+                    actual: media_type,
+                });
+            }
+        }
+        let digest = manifest.digest.to_string();
+        sqlx::query(
+            "INSERT INTO manifests (repository_id, digest, media_type, artifact_type, size, content, subject, annotations, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (repository_id, digest) DO NOTHING",
+        )
+        .bind(repository_id)
+        .bind(&digest)
+        .bind(&manifest.media_type)
+        .bind(&manifest.artifact_type)
+        .bind(u(manifest.content.len() as u64))
+        .bind(manifest.content.as_ref())
+        .bind(manifest.subject.as_ref().map(|d| d.to_string()))
+        .bind(&manifest.annotations)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        for r in &manifest.refs {
+            sqlx::query(
+                "INSERT INTO manifest_refs (repository_id, manifest_digest, ref_digest, kind)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(repository_id)
+            .bind(&digest)
+            .bind(r.digest.to_string())
+            .bind(match r.kind {
+                RefKind::Blob => 0i64,
+                RefKind::Manifest => 1,
+            })
+            .execute(&mut *tx)
+            .await?;
+        }
+        for tag in tags {
+            sqlx::query(
+                "INSERT INTO tags (repository_id, name, digest, updated_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
+            )
+            .bind(repository_id)
+            .bind(tag)
+            .bind(&digest)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE repositories SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(repository_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(PutManifestOutcome::Stored)
+    }
+
+    async fn manifest_meta(
+        &self,
+        repository_id: i64,
+        selector: &ManifestSelector,
+    ) -> Result<Option<ManifestMeta>> {
+        let Some(digest) = self.manifest_digest_for(repository_id, selector).await? else {
+            return Ok(None);
+        };
+        sqlx::query(&format!(
+            "SELECT {META_COLS} FROM manifests WHERE repository_id = $1 AND digest = $2"
+        ))
+        .bind(repository_id)
+        .bind(digest)
+        .fetch_optional(&self.read)
+        .await?
+        .map(|r| manifest_meta_row(&r))
+        .transpose()
+    }
+
+    async fn get_manifest(
+        &self,
+        repository_id: i64,
+        selector: &ManifestSelector,
+    ) -> Result<Option<StoredManifest>> {
+        let Some(digest) = self.manifest_digest_for(repository_id, selector).await? else {
+            return Ok(None);
+        };
+        let row = sqlx::query(&format!(
+            "SELECT {META_COLS}, content FROM manifests WHERE repository_id = $1 AND digest = $2"
+        ))
+        .bind(repository_id)
+        .bind(digest)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| {
+            let content: Vec<u8> = r.try_get("content")?;
+            Ok(StoredManifest {
+                meta: manifest_meta_row(&r)?,
+                content: Bytes::from(content),
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_manifest(&self, repository_id: i64, digest: &Digest) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM manifests WHERE repository_id = $1 AND digest = $2")
+            .bind(repository_id)
+            .bind(digest.to_string())
+            .execute(&self.write)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn delete_tag(&self, repository_id: i64, tag: &str) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM tags WHERE repository_id = $1 AND name = $2")
+            .bind(repository_id)
+            .bind(tag)
+            .execute(&self.write)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn list_tags(
+        &self,
+        repository_id: i64,
+        last: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT name FROM tags WHERE repository_id = $1 AND name > $2 ORDER BY name LIMIT $3",
+        )
+        .bind(repository_id)
+        .bind(last.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn referrers(&self, repository_id: i64, subject: &Digest) -> Result<Vec<ManifestMeta>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {META_COLS} FROM manifests WHERE repository_id = $1 AND subject = $2 ORDER BY digest"
+        ))
+        .bind(repository_id)
+        .bind(subject.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(manifest_meta_row).collect()
+    }
+
+    async fn gc_untagged_manifests(&self, before: i64) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let r = sqlx::query(
+                "DELETE FROM manifests WHERE rowid IN (
+                    SELECT m.rowid FROM manifests m
+                    WHERE m.created_at < $1
+                      AND NOT EXISTS (SELECT 1 FROM tags t
+                                      WHERE t.repository_id = m.repository_id AND t.digest = m.digest)
+                      AND NOT EXISTS (SELECT 1 FROM manifest_refs r
+                                      WHERE r.repository_id = m.repository_id AND r.ref_digest = m.digest AND r.kind = 1)
+                      AND (m.subject IS NULL OR NOT EXISTS (
+                                      SELECT 1 FROM manifests s
+                                      WHERE s.repository_id = m.repository_id AND s.digest = m.subject)))",
+            )
+            .bind(before)
+            .execute(&self.write)
+            .await?;
+            if r.rows_affected() == 0 {
+                return Ok(total);
+            }
+            total += r.rows_affected();
+        }
+    }
+
+    async fn gc_blob_candidates(&self, before: i64) -> Result<Vec<Digest>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT b.digest FROM blobs b
+             WHERE b.created_at < $1
+               AND NOT EXISTS (SELECT 1 FROM manifest_refs r WHERE r.ref_digest = b.digest AND r.kind = 0)
+               AND NOT EXISTS (SELECT 1 FROM repository_blobs l WHERE l.digest = b.digest AND l.created_at >= $1)",
+        )
+        .bind(before)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| StoreError::Corrupt(format!("bad blob digest {s:?}")))
+            })
+            .collect()
+    }
+
+    async fn gc_forget_blob(&self, digest: &Digest, before: i64) -> Result<bool> {
+        // One statement, so a manifest committed meanwhile keeps the blob.
+        let r = sqlx::query(
+            "DELETE FROM blobs WHERE digest = $1 AND created_at < $2
+               AND NOT EXISTS (SELECT 1 FROM manifest_refs r WHERE r.ref_digest = blobs.digest AND r.kind = 0)
+               AND NOT EXISTS (SELECT 1 FROM repository_blobs l WHERE l.digest = blobs.digest AND l.created_at >= $2)",
+        )
+        .bind(digest.to_string())
+        .bind(before)
+        .execute(&self.write)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn blob_known(&self, digest: &Digest) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM blobs WHERE digest = $1")
+            .bind(digest.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn stale_uploads(&self, before: i64) -> Result<Vec<Upload>> {
+        let rows =
+            sqlx::query("SELECT id, repository_id, created_at FROM uploads WHERE created_at < $1")
+                .bind(before)
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Upload {
+                    id: r.try_get("id")?,
+                    repository_id: r.try_get("repository_id")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn get_user(&self, username: &str) -> Result<Option<User>> {
+        sqlx::query("SELECT * FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.read)
+            .await?
+            .map(|r| user_row(&r))
+            .transpose()
+    }
+
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        is_admin: bool,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "INSERT INTO users (username, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(is_admin)
+        .bind(now_millis())
+        .execute(&self.write)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool> {
+        let r = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
+            .bind(password_hash)
+            .bind(username)
+            .execute(&self.write)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
+    async fn init_setting(&self, key: &str, value: &str) -> Result<String> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.write)
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_one(&self.write)
+                .await?,
+        )
+    }
+
+    async fn counts(&self) -> Result<StoreCounts> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM repositories) AS repositories,
+                    (SELECT COUNT(*) FROM manifests) AS manifests,
+                    (SELECT COUNT(*) FROM tags) AS tags,
+                    (SELECT COUNT(*) FROM blobs) AS blobs,
+                    (SELECT COALESCE(SUM(size), 0) FROM blobs) AS blob_bytes",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(StoreCounts {
+            repositories: row.try_get("repositories")?,
+            manifests: row.try_get("manifests")?,
+            tags: row.try_get("tags")?,
+            blobs: row.try_get("blobs")?,
+            blob_bytes: row.try_get("blob_bytes")?,
+        })
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+}
