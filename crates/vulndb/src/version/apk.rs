@@ -4,6 +4,10 @@
 //!
 //! Grammar: `digits{.digits}[letter]{_suffix[digits]}[-rN]`, suffixes `alpha` < `beta` < `pre`
 //! < `rc` < (none) < `cvs` < `svn` < `git` < `hg` < `p`.
+//!
+//! Quirk kept on purpose (apk-tools 2.x behaves so, and its vectors expect it): a component
+//! made only of zeros is followed by an implicit digit token, so `1.0_rc1` sorts *after*
+//! `1.0` while `1.1_rc1` sorts before `1.1`.
 use std::cmp::Ordering;
 
 use crate::error::VersionError;
@@ -125,11 +129,9 @@ impl Cursor<'_> {
                 if let Some(k) = PRE.iter().position(|p| rest.starts_with(p)) {
                     i = PRE[k].len();
                     v = k as i64 - PRE.len() as i64;
-                    nt = Tok::SuffixNo;
                 } else if let Some(k) = POST.iter().position(|p| rest.starts_with(p)) {
                     i = POST[k].len();
                     v = k as i64;
-                    nt = Tok::SuffixNo;
                 } else {
                     return (-1, Tok::Invalid);
                 }

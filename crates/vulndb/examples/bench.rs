@@ -1,0 +1,114 @@
+//! Benchmark: import feeds, open the database, match 10,000 packages.
+//!
+//! `cargo run --release -p berth-vulndb --example bench -- FEED...` (see bench/vulndb.sh).
+use std::str::FromStr;
+use std::time::Instant;
+
+use berth_vulndb::{Database, Ecosystem, PackageQuery, Target};
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let sources: Vec<String> = std::env::args().skip(1).collect();
+    if sources.is_empty() {
+        return Err("usage: bench FEED...".into());
+    }
+    let dir = tempfile::tempdir()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+
+    let t = Instant::now();
+    let report = rt.block_on(berth_vulndb::import(dir.path(), &sources))?;
+    let import = t.elapsed();
+    let size = std::fs::metadata(Database::file_path(dir.path()))?.len();
+    println!(
+        "import: {:.2} s, peak RSS {:.1} MiB, on-disk {:.1} MiB; {} advisories read, {} stored, {} affected entries, {} skipped, {} problems",
+        import.as_secs_f64(),
+        peak_rss_kib() as f64 / 1024.0,
+        size as f64 / 1048576.0,
+        report.advisories_read,
+        report.advisories,
+        report.affected,
+        report.skipped,
+        report.problems.len()
+    );
+
+    let mut best = f64::MAX;
+    let mut db = None;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let d = Database::open(dir.path())?;
+        best = best.min(t.elapsed().as_secs_f64());
+        db = Some(d);
+    }
+    let db = db.ok_or("no database")?;
+    println!("open: {:.1} ms (best of 5)", best * 1000.0);
+
+    // 10,000 queries drawn from the database's own packages: half at a fixed version (mostly
+    // not affected), half at a version below it (affected), across every namespace.
+    let mut keys: Vec<(String, String, String)> = Vec::new();
+    let mut namespaces: Vec<_> = db.store().index.iter().collect();
+    namespaces.sort_by(|a, b| a.0.cmp(b.0));
+    for (ns, pkgs) in namespaces {
+        let mut names: Vec<_> = pkgs.iter().collect();
+        names.sort_by(|a, b| a.0.cmp(b.0));
+        for (name, entries) in names {
+            let fixed = entries
+                .iter()
+                .find_map(|e| e.fixed.first().cloned())
+                .unwrap_or_else(|| "1.0".to_owned());
+            keys.push((ns.clone(), name.clone(), fixed));
+        }
+    }
+    let mut queries: Vec<(String, String, String)> = Vec::with_capacity(10_000);
+    let step = (keys.len() / 5_000).max(1);
+    let mut i = 0;
+    while queries.len() < 10_000 && !keys.is_empty() {
+        let (ns, name, fixed) = &keys[(i * step + i / keys.len()) % keys.len()];
+        let v = if i % 2 == 0 {
+            fixed.clone()
+        } else {
+            "0.0.1".to_owned()
+        };
+        queries.push((ns.clone(), name.clone(), v));
+        i += 1;
+    }
+    let targets: Vec<Target<'_>> = queries
+        .iter()
+        .map(|(ns, _, _)| {
+            let (a, b) = ns.split_once(':').unwrap_or((ns, ""));
+            match a {
+                "osv" => Target::Lang(Ecosystem::from_str(b).unwrap_or(Ecosystem::PyPI)),
+                distro => Target::Os { distro, release: b },
+            }
+        })
+        .collect();
+    let t = Instant::now();
+    let mut matched = 0usize;
+    for (q, target) in queries.iter().zip(&targets) {
+        let pq = PackageQuery {
+            target: *target,
+            name: &q.1,
+            source_name: None,
+            version: &q.2,
+        };
+        matched += db.matches(&pq)?.len();
+    }
+    let m = t.elapsed();
+    println!(
+        "match: {} packages in {:.1} ms on one thread ({matched} matches)",
+        queries.len(),
+        m.as_secs_f64() * 1000.0
+    );
+    Ok(())
+}
