@@ -132,7 +132,8 @@ fn rpm_rpmvercmp_table() {
             ("1.0^git1~pre", "1.0^git1", Less),
             ("1:1.0-1", "2.0-1", Greater),
             ("1.0-1.el8", "1.0-2.el8", Less),
-            ("1.0", "1.0-5", Equal),
+            ("1.0", "1.0-5", Less),
+            ("0:1.0-1", "1.0-1", Equal),
         ],
     );
 }
@@ -316,7 +317,8 @@ fn npm_node_semver() {
 
 #[test]
 fn maven_comparable_version_test_lists() {
-    // maven-artifact's ComparableVersionTest (3.x): VERSIONS_QUALIFIER and VERSIONS_NUMBER.
+    // maven-artifact's ComparableVersionTest: VERSIONS_QUALIFIER and VERSIONS_NUMBER, in the
+    // order Maven 3.8.7 gives them (`2.0.a` moved before `2-1` by the `.X` = `-X` rule).
     check_ascending(
         Scheme::Maven,
         &[
@@ -347,9 +349,9 @@ fn maven_comparable_version_test_lists() {
     check_ascending(
         Scheme::Maven,
         &[
-            "2.0", "2-1", "2.0.a", "2.0.0.a", "2.0.2", "2.0.123", "2.1.0", "2.1-a", "2.1b",
-            "2.1-c", "2.1-1", "2.1.0.1", "2.2", "2.123", "11.a2", "11.a11", "11.b2", "11.b11",
-            "11.m2", "11.m11", "11", "11.a", "11b", "11c", "11m",
+            "2.0", "2.0.a", "2-1", "2.0.2", "2.0.123", "2.1.0", "2.1-a", "2.1b", "2.1-c", "2.1-1",
+            "2.1.0.1", "2.2", "2.123", "11.a2", "11.a11", "11.b2", "11.b11", "11.m2", "11.m11",
+            "11", "11.a", "11b", "11c", "11m",
         ],
     );
     check_table(
@@ -362,7 +364,8 @@ fn maven_comparable_version_test_lists() {
             ("1a1", "1-alpha-1", Equal),
             ("1cr", "1rc", Equal),
             ("1.0-SNAPSHOT", "1.0-snapshot", Equal),
-            ("1.0.0.RELEASE", "1.0.0", Greater),
+            ("1.0.0.RELEASE", "1.0.0", Equal),
+            ("2.0.a", "2.0.0.a", Equal),
             ("12345678901234567890", "12345678901234567891", Less),
         ],
     );

@@ -1,7 +1,8 @@
-//! Maven's `ComparableVersion` (maven-artifact 3.8), ported item by item: a version is a list
+//! Maven's `ComparableVersion` (maven-artifact 3.8.x, as in Debian's libmaven3-core-java, with
+//! MNG-6964 and the `.X` = `-X` qualifier rule), ported item by item: a version is a list
 //! of int, string and sub-list items; `-` and digit/letter transitions open sub-lists; known
 //! qualifiers order `alpha` < `beta` < `milestone` < `rc` = `cr` < `snapshot` < `` = `ga` =
-//! `final` < `sp` < unknown (lexical). No crate implements it exactly.
+//! `final` = `release` < `sp` < unknown (lexical). No crate implements it exactly.
 use std::cmp::Ordering;
 
 use crate::error::VersionError;
@@ -42,7 +43,7 @@ fn string_item(value: &str, followed_by_digit: bool) -> Item {
         };
     }
     let v = match v {
-        "ga" | "final" => "",
+        "ga" | "final" | "release" => "",
         "cr" => "rc",
         other => other,
     };
@@ -88,10 +89,12 @@ impl Item {
                 comparable_qualifier(a).cmp(&comparable_qualifier(b))
             }
             (Item::Str(_), Some(Item::List(_))) => Ordering::Less,
-            (Item::List(l), None) => match l.first() {
-                None => Ordering::Equal,
-                Some(first) => first.cmp_opt(None),
-            },
+            // MNG-6964 (Maven 3.8): the whole list is compared with null, not its first item.
+            (Item::List(l), None) => l
+                .iter()
+                .map(|i| i.cmp_opt(None))
+                .find(|o| *o != Ordering::Equal)
+                .unwrap_or(Ordering::Equal),
             (Item::List(_), Some(Item::Int(_))) => Ordering::Less,
             (Item::List(_), Some(Item::Str(_))) => Ordering::Greater,
             (Item::List(a), Some(Item::List(b))) => cmp_lists(a, b),
@@ -136,6 +139,9 @@ impl Builder {
         if let Some(top) = self.stack.last_mut() {
             top.push(item);
         }
+    }
+    fn top_is_nonempty(&self) -> bool {
+        self.stack.last().is_some_and(|l| !l.is_empty())
     }
     fn open(&mut self) {
         self.stack.push(Vec::new());
@@ -191,6 +197,10 @@ fn parse_items(version: &str) -> Vec<Item> {
             b.open();
         } else if c.is_ascii_digit() {
             if !is_digit && i > start {
+                // 1.0.0.X1 < 1.0.0-X2: a qualifier after `.` is treated like one after `-`.
+                if b.top_is_nonempty() {
+                    b.open();
+                }
                 b.add(string_item(&version[start..i], true));
                 start = i;
                 b.open();
@@ -206,6 +216,9 @@ fn parse_items(version: &str) -> Vec<Item> {
         }
     }
     if version.len() > start {
+        if !is_digit && b.top_is_nonempty() {
+            b.open();
+        }
         b.add(parse_item(is_digit, &version[start..]));
     }
     b.finish()

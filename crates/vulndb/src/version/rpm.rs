@@ -1,11 +1,11 @@
 //! rpm version ordering: `rpmvercmp` (rpm 4.18, with `~` and `^`) applied to epoch, version
-//! and release, as `rpmverCmp`/`labelCompare` do. Written here: no crate implements `^`.
+//! and release, as `labelCompare` does. Written here: no crate implements `^`.
 use std::cmp::Ordering;
 
 use crate::error::VersionError;
 
-/// A parsed `[epoch:]version[-release]`. `Ord` is rpm's ordering; as in rpm, the release is
-/// only compared when both sides have one.
+/// A parsed `[epoch:]version[-release]`. `Ord` is `rpm.labelCompare`'s ordering: a missing
+/// epoch is `0`, a missing release is the empty string (so `1.0` < `1.0-1`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Version {
     epoch: Option<String>,
@@ -63,9 +63,11 @@ impl Ord for Version {
         let e2 = other.epoch.as_deref().unwrap_or("0");
         rpmvercmp(e1, e2)
             .then_with(|| rpmvercmp(&self.version, &other.version))
-            .then_with(|| match (&self.release, &other.release) {
-                (Some(a), Some(b)) => rpmvercmp(a, b),
-                _ => Ordering::Equal,
+            .then_with(|| {
+                rpmvercmp(
+                    self.release.as_deref().unwrap_or(""),
+                    other.release.as_deref().unwrap_or(""),
+                )
             })
     }
 }
