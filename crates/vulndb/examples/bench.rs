@@ -1,6 +1,8 @@
 //! Benchmark: import feeds, open the database, match 10,000 packages.
 //!
 //! `cargo run --release -p berth-vulndb --example bench -- FEED...` (see bench/vulndb.sh).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
 use std::str::FromStr;
 use std::time::Instant;
 

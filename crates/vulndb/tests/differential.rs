@@ -10,6 +10,8 @@
 //! | PEP 440 | PyPI `packaging` | PyPA advisory versions |
 //! | npm | node `semver` | Go vulndb and PyPA versions |
 //! | Maven | maven-artifact `ComparableVersion` | all of the above |
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
 use berth_vulndb::Scheme;
 use std::cmp::Ordering;
 use std::io::Write;

@@ -1,5 +1,7 @@
 //! Table tests from each ecosystem's own documentation and test suites, apk-tools' test
 //! vectors, and property tests (reflexivity, antisymmetry, transitivity, no panics).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
 use berth_vulndb::Scheme;
 use proptest::prelude::*;
 use std::cmp::Ordering::{self, Equal, Greater, Less};
