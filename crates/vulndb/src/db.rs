@@ -132,34 +132,52 @@ impl Database {
         Database { meta, store }
     }
 
-    /// Every advisory affecting the queried package. An unparseable installed version is
-    /// reported (logged) and matches nothing.
-    pub fn matches(&self, q: &PackageQuery<'_>) -> Result<Vec<Match>, Error> {
+    /// Calls `f` with every affected entry covering the queried package's version.
+    fn for_each_affected<'s>(
+        &'s self,
+        q: &PackageQuery<'_>,
+        mut f: impl FnMut(&'s Affected),
+    ) -> Result<(), Error> {
         let r = matcher::resolve(&q.target, q.name, q.source_name);
         let Some(ns) = self.store.index.get(&r.namespace) else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         let installed = match r.scheme.parse(q.version) {
             Ok(v) => v,
             Err(e) => {
                 tracing::debug!(package = q.name, error = %e, "unparseable installed version");
-                return Ok(Vec::new());
+                return Ok(());
             }
         };
-        let mut out: Vec<Match> = Vec::new();
-        let mut seen: HashMap<u32, usize> = HashMap::new();
         for name in &r.names {
             let Some(entries) = ns.get(name.as_str()) else {
                 continue;
             };
             for entry in entries {
-                if !matcher::affects(entry, q.version, &installed) {
-                    continue;
+                if matcher::affects(entry, q.version, &installed) {
+                    f(entry);
                 }
-                self.push_match(&mut out, &mut seen, entry, q);
             }
         }
+        Ok(())
+    }
+
+    /// Every advisory affecting the queried package. An unparseable installed version is
+    /// reported (logged) and matches nothing.
+    pub fn matches(&self, q: &PackageQuery<'_>) -> Result<Vec<Match>, Error> {
+        let mut out: Vec<Match> = Vec::new();
+        let mut seen: HashMap<u32, usize> = HashMap::new();
+        self.for_each_affected(q, |entry| self.push_match(&mut out, &mut seen, entry, q))?;
         Ok(out)
+    }
+
+    /// The number of distinct advisories affecting the package, without building matches.
+    pub fn count_matches(&self, q: &PackageQuery<'_>) -> Result<usize, Error> {
+        let mut ids: Vec<u32> = Vec::new();
+        self.for_each_affected(q, |entry| ids.extend_from_slice(&entry.advisories))?;
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids.len())
     }
 
     fn push_match(
@@ -169,32 +187,35 @@ impl Database {
         entry: &Affected,
         q: &PackageQuery<'_>,
     ) {
-        let Some(adv) = self.store.advisories.get(entry.advisory as usize) else {
-            return;
-        };
-        if let Some(&i) = seen.get(&entry.advisory) {
-            let m = &mut out[i];
-            for f in &entry.fixed {
-                if !m.fixed_versions.contains(f) {
-                    m.fixed_versions.push(f.clone());
+        for &idx in &entry.advisories {
+            if let Some(&i) = seen.get(&idx) {
+                let m = &mut out[i];
+                for f in &entry.fixed {
+                    if !m.fixed_versions.contains(f) {
+                        m.fixed_versions.push(f.clone());
+                    }
                 }
+                continue;
             }
-            return;
+            let Some(adv) = self.store.advisory(idx) else {
+                tracing::warn!(advisory = idx, "undecodable advisory record");
+                continue;
+            };
+            seen.insert(idx, out.len());
+            out.push(Match {
+                id: adv.id,
+                aliases: adv.aliases,
+                package: q.name.to_owned(),
+                installed_version: q.version.to_owned(),
+                fixed_versions: entry.fixed.clone(),
+                severity: entry.severity.unwrap_or(adv.severity),
+                cvss: adv.cvss,
+                title: adv.title,
+                description: adv.description,
+                links: adv.links,
+                source: adv.source,
+            });
         }
-        seen.insert(entry.advisory, out.len());
-        out.push(Match {
-            id: adv.id.clone(),
-            aliases: adv.aliases.clone(),
-            package: q.name.to_owned(),
-            installed_version: q.version.to_owned(),
-            fixed_versions: entry.fixed.clone(),
-            severity: entry.severity.unwrap_or(adv.severity),
-            cvss: adv.cvss.clone(),
-            title: adv.title.clone(),
-            description: adv.description.clone(),
-            links: adv.links.clone(),
-            source: adv.source.clone(),
-        });
     }
 
     /// Writes a database atomically into `dir` (created if missing): a temporary file in the

@@ -204,5 +204,5 @@ pub fn affects(entry: &Affected, installed_raw: &str, installed: &AnyVersion) ->
         return false;
     }
     let norm = normal_form(entry.scheme, installed_raw);
-    entry.versions.contains(&norm)
+    entry.listed_versions().any(|v| v == norm)
 }

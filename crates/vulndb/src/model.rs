@@ -30,6 +30,13 @@ pub enum Event {
     Limit(String),
 }
 
+impl Affected {
+    /// The explicitly listed versions.
+    pub fn listed_versions(&self) -> impl Iterator<Item = &str> {
+        self.versions.split_terminator('\n')
+    }
+}
+
 impl Event {
     pub fn version(&self) -> &str {
         match self {
@@ -41,13 +48,16 @@ impl Event {
 /// "This package, in these versions, is affected by that advisory."
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Affected {
-    /// Index into [`Store::advisories`].
-    pub advisory: u32,
+    /// The advisories (indices into the store's advisory table) that share exactly these
+    /// ranges: one Debian DSA fixes many CVEs with one version, so they share one entry.
+    pub advisories: Vec<u32>,
     pub scheme: Scheme,
     /// Each range is a list of events; a version is affected if any range contains it.
     pub ranges: Vec<Vec<Event>>,
-    /// Explicitly listed affected versions (normalised where the scheme has a normal form).
-    pub versions: Vec<String>,
+    /// Explicitly listed affected versions (normalised where the scheme has a normal form),
+    /// each followed by `\n`: one string rather than thousands keeps the database quick to
+    /// open.
+    pub versions: String,
     /// The fixed versions to report.
     pub fixed: Vec<String>,
     /// A per-package severity that overrides the advisory's (Debian's per-package urgency).
@@ -83,9 +93,52 @@ pub struct Metadata {
 }
 
 /// The body of the database file.
+///
+/// Advisories are stored individually encoded (postcard) in one byte table and decoded only
+/// when they match: opening the database decodes the index alone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Store {
-    pub advisories: Vec<Advisory>,
     /// namespace -> package name -> entries.
     pub index: HashMap<String, HashMap<String, Vec<Affected>>>,
+    /// End offset of advisory `i` in `advisory_bytes` (its start is the previous end).
+    pub advisory_ends: Vec<u32>,
+    /// Encoded as one byte string (a memcpy to decode, not one visit per byte).
+    #[serde(with = "serde_bytes")]
+    pub advisory_bytes: Vec<u8>,
+}
+
+impl Store {
+    /// Encodes the advisory table.
+    pub fn with_advisories(
+        index: HashMap<String, HashMap<String, Vec<Affected>>>,
+        advisories: &[Advisory],
+    ) -> Result<Store, postcard::Error> {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::with_capacity(advisories.len());
+        for a in advisories {
+            bytes.extend_from_slice(&postcard::to_allocvec(a)?);
+            ends.push(bytes.len() as u32);
+        }
+        Ok(Store {
+            index,
+            advisory_ends: ends,
+            advisory_bytes: bytes,
+        })
+    }
+
+    pub fn advisory_count(&self) -> usize {
+        self.advisory_ends.len()
+    }
+
+    /// Decodes advisory `i`.
+    pub fn advisory(&self, i: u32) -> Option<Advisory> {
+        let i = i as usize;
+        let end = *self.advisory_ends.get(i)? as usize;
+        let start = if i == 0 {
+            0
+        } else {
+            *self.advisory_ends.get(i - 1)? as usize
+        };
+        postcard::from_bytes(self.advisory_bytes.get(start..end)?).ok()
+    }
 }

@@ -165,13 +165,13 @@ fn add_package(b: &mut Builder, loc: &str, ns: &str, name: &str, fixes: Secfixes
                 ns.to_owned(),
                 name.to_owned(),
                 Affected {
-                    advisory: idx,
+                    advisories: vec![idx],
                     scheme: Scheme::Apk,
                     ranges: vec![vec![
                         Event::Introduced("0".into()),
                         Event::Fixed(fixed.clone()),
                     ]],
-                    versions: vec![],
+                    versions: String::new(),
                     fixed: vec![fixed.clone()],
                     severity: None,
                 },

@@ -117,10 +117,10 @@ fn affected_for(adv: u32, status: &Status, urgency: Option<Severity>) -> Option<
         ),
     };
     Some(Affected {
-        advisory: adv,
+        advisories: vec![adv],
         scheme: Scheme::Dpkg,
         ranges,
-        versions: vec![],
+        versions: String::new(),
         fixed,
         severity: urgency,
     })

@@ -126,7 +126,20 @@ impl Builder {
             .or_default()
             .entry(package)
             .or_default();
-        if !list.contains(&a) {
+        // Entries with the same ranges share one record (and one evaluation at match time).
+        if let Some(same) = list.iter_mut().find(|e| {
+            e.scheme == a.scheme
+                && e.ranges == a.ranges
+                && e.versions == a.versions
+                && e.fixed == a.fixed
+                && e.severity == a.severity
+        }) {
+            for i in a.advisories {
+                if !same.advisories.contains(&i) {
+                    same.advisories.push(i);
+                }
+            }
+        } else {
             list.push(a);
         }
     }
@@ -229,7 +242,7 @@ impl Builder {
         mut self,
         sources: Vec<SourceInfo>,
         built_at: u64,
-    ) -> (Metadata, Store, ImportReport) {
+    ) -> Result<(Metadata, Store, ImportReport), Error> {
         let affected: u64 = self
             .index
             .values()
@@ -254,11 +267,9 @@ impl Builder {
         self.report.sources = sources;
         self.report.advisories = meta.advisories;
         self.report.affected = affected;
-        let store = Store {
-            advisories: self.advisories,
-            index: self.index,
-        };
-        (meta, store, self.report)
+        let store = Store::with_advisories(self.index, &self.advisories)
+            .map_err(|e| Error::Encode(e.to_string()))?;
+        Ok((meta, store, self.report))
     }
 }
 
@@ -412,7 +423,7 @@ pub async fn build(sources: &[String]) -> Result<(Metadata, Store, ImportReport)
             skipped: b.report.skipped - before_skip,
         });
     }
-    Ok(b.finish(infos, now_unix()))
+    b.finish(infos, now_unix())
 }
 
 /// Builds a database from `sources` (files, directories or http(s) URLs) and swaps it into

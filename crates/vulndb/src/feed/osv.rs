@@ -258,9 +258,11 @@ pub fn parse_record(b: &mut Builder, location: &str, v: &Value) {
             }
             ranges.push(events);
         }
-        let versions: Vec<String> = strings(a.get("versions"))
+        let versions: String = strings(a.get("versions"))
             .iter()
             .map(|v| normal_form(scheme, v))
+            .filter(|v| !v.is_empty() && !v.contains('\n'))
+            .map(|v| v + "\n")
             .collect();
         if ranges.is_empty() && versions.is_empty() {
             continue;
@@ -276,7 +278,7 @@ pub fn parse_record(b: &mut Builder, location: &str, v: &Value) {
             name,
             source,
             Affected {
-                advisory: 0,
+                advisories: vec![],
                 scheme,
                 ranges,
                 versions,
@@ -308,7 +310,7 @@ pub fn parse_record(b: &mut Builder, location: &str, v: &Value) {
         source,
     });
     for (ns, name, _, mut a) in pending {
-        a.advisory = idx;
+        a.advisories = vec![idx];
         b.add(ns, name, a);
     }
 }
