@@ -467,6 +467,21 @@ for ((rep = 1; rep <= REPS; rep++)); do
 done
 rm -f "$LAYER"
 
+# ---- digest verification: a body that does not match ?digest= must be refused -----------------
+declare -A DIGEST_CHECK=()
+head -c 1048576 /dev/urandom >"$WORK/small"
+for reg in "${REGS[@]}"; do
+  set_auth "$reg" on
+  : >"$WORK/body"
+  req POST "${BASE[$reg]}/v2/bench/blob/blobs/uploads/" -o "$WORK/body" -H 'Content-Length: 0'
+  if [[ $CODE != 202 ]]; then DIGEST_CHECK[$reg]="POST $CODE"; continue; fi
+  req PUT "$(with_digest "$(abs_url "$reg" "$LOC")" "sha256:$(head -c 64 /dev/urandom | sha256sum | cut -d' ' -f1)")" \
+    -o "$WORK/body" -H 'Content-Type: application/octet-stream' --data-binary "@$WORK/small"
+  DIGEST_CHECK[$reg]="$CODE $(jq -r '.errors[0].code // empty' "$WORK/body" 2>/dev/null)"
+  if [[ $CODE != 400 ]]; then report_fail "PUT with a wrong digest" "$reg" "400 DIGEST_INVALID"; fi
+done
+rm -f "$WORK/small"
+
 # ---- skopeo ---------------------------------------------------------------------------------
 for ((rep = 1; rep <= REPS; rep++)); do
   order=("${REGS[@]}")
@@ -580,6 +595,7 @@ echo
 for reg in "${REGS[@]}"; do
   echo "samples $reg: push mono [${S[push_mono,$reg]:-} ] chunked [${S[push_chunked,$reg]:-} ] pull [${S[pull_single,$reg]:-} ] ranges [${S[pull_ranges,$reg]:-} ] skopeo push [${S[skopeo_push,$reg]:-} ] pull [${S[skopeo_pull,$reg]:-} ]; VmHWM per process (MiB): ${HWMS[$reg]:-n/a}"
 done
+echo "wrong-digest PUT answered: $(for reg in "${REGS[@]}"; do printf '%s %s; ' "$reg" "${DIGEST_CHECK[$reg]:-}"; done)"
 echo "anonymous: distribution restarted without auth; berth: ${BERTH_ANON_HOW:-not run}"
 echo "blob HEAD: the zero-byte blob (wrk waits for a body after HEAD when Content-Length > 0); manifest GET: bench/img:rep1 (OCI manifest)"
 echo "auth: distribution htpasswd (bcrypt, htpasswd -Bbn); berth Basic as admin"
