@@ -1,1 +1,189 @@
-//! placeholder
+//! berth's HTTP surfaces, authentication, background jobs and configuration.
+//!
+//! Error policy: handlers return [`error::ApiError`]; storage and parsing errors are mapped to the
+//! OCI error codes once, in `error.rs`, and nowhere else.
+mod auth;
+pub mod config;
+mod error;
+pub mod gc;
+mod metrics;
+mod ops;
+mod registry;
+mod state;
+
+pub use auth::hash_password;
+pub use state::{App, AppState};
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use base64::Engine as _;
+use berth_store::{BlobStore, FsBlobStore, MetadataStore, SqliteMetadataStore};
+use config::Config;
+use rand::RngCore;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("storage: {0}")]
+    Store(#[from] berth_store::StoreError),
+    #[error("cannot create the data directory {0}: {1}")]
+    DataDir(std::path::PathBuf, std::io::Error),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(std::net::SocketAddr, std::io::Error),
+    #[error("server: {0}")]
+    Serve(std::io::Error),
+    #[error("cannot hash the admin password: {0}")]
+    Hash(String),
+}
+
+/// The stores under the data directory: `meta.db` and `blobs/`, `uploads/`.
+pub async fn open_stores(
+    config: &Config,
+) -> Result<(Arc<dyn MetadataStore>, Arc<dyn BlobStore>), StartError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
+    let meta = SqliteMetadataStore::open(&config.data_dir.join("meta.db")).await?;
+    let blobs = FsBlobStore::open(config.data_dir.clone())?;
+    Ok((Arc::new(meta), Arc::new(blobs)))
+}
+
+fn random_secret(len: usize) -> String {
+    let mut bytes = vec![0u8; len];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What the first start created and must tell its operator once.
+pub struct Bootstrap {
+    /// The generated admin password, when `BERTH_ADMIN_PASSWORD` was not set.
+    pub generated_admin_password: Option<String>,
+}
+
+/// Builds the application: default instance, signing secret, admin user.
+pub async fn build(
+    config: Config,
+    meta: Arc<dyn MetadataStore>,
+    blobs: Arc<dyn BlobStore>,
+    admin_password: Option<String>,
+) -> Result<(App, Bootstrap), StartError> {
+    let instance = meta.ensure_default_instance("default").await?;
+    let secret = meta
+        .init_setting("token_secret", &random_secret(32))
+        .await?;
+    let mut generated = None;
+    if meta.get_user("admin").await?.is_none() {
+        let password = match admin_password {
+            Some(p) => p,
+            None => {
+                let p = random_secret(18);
+                generated = Some(p.clone());
+                p
+            }
+        };
+        let hash = hash_password(&password).map_err(StartError::Hash)?;
+        meta.create_user("admin", &hash, true).await?;
+    }
+    let app = Arc::new(AppState {
+        auth: auth::Auth::new(config.auth.clone(), secret.as_bytes()),
+        config,
+        meta,
+        blobs,
+        default_instance: instance,
+        caches: state::Caches::default(),
+        metrics: Arc::new(metrics::Metrics::default()),
+    });
+    Ok((
+        app,
+        Bootstrap {
+            generated_admin_password: generated,
+        },
+    ))
+}
+
+/// Every HTTP surface, with request ids, access logs and metrics.
+pub fn router(app: App) -> Router {
+    use axum::routing::{any, get};
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+        let id = req
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+    });
+    Router::new()
+        .route("/v2", any(registry::dispatch))
+        .route("/v2/", any(registry::dispatch))
+        .route("/v2/{*rest}", any(registry::dispatch))
+        .route("/auth/token", get(registry::token::token))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            app.metrics.clone(),
+            metrics::track,
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(app)
+}
+
+/// Runs one garbage-collection pass with the configured options.
+pub async fn run_gc(
+    app: &App,
+    grace: Option<Duration>,
+) -> Result<gc::GcReport, berth_store::StoreError> {
+    let c = &app.config.gc;
+    let options = gc::GcOptions {
+        grace_millis: i64::try_from(
+            grace
+                .unwrap_or(Duration::from_secs(c.grace_secs))
+                .as_millis(),
+        )
+        .unwrap_or(i64::MAX),
+        delete_untagged: c.delete_untagged,
+        upload_expiry_millis: i64::try_from(c.upload_expiry_secs.saturating_mul(1000))
+            .unwrap_or(i64::MAX),
+    };
+    let report = gc::collect(app.meta.as_ref(), app.blobs.as_ref(), &options).await?;
+    app.caches.clear();
+    app.metrics.gc_runs.inc();
+    app.metrics.gc_deleted_blobs.inc_by(report.blobs_deleted);
+    app.metrics
+        .gc_deleted_manifests
+        .inc_by(report.manifests_deleted);
+    Ok(report)
+}
+
+/// Serves until `shutdown` resolves, with the periodic garbage collection in the background.
+pub async fn serve(
+    app: App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let interval = app.config.gc.interval_secs;
+    if interval > 0 {
+        let gc_app = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(interval));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match run_gc(&gc_app, None).await {
+                    Ok(r) => tracing::info!(?r, "garbage collection pass"),
+                    Err(e) => tracing::error!(error = %e, "garbage collection failed"),
+                }
+            }
+        });
+    }
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(StartError::Serve)
+}

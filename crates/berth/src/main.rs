@@ -12,6 +12,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the registry server.
+    Serve(cmd::server::ServerArgs),
+    /// Delete unreferenced content now, then exit.
+    Gc(cmd::server::GcArgs),
     /// Vulnerability database commands.
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
@@ -19,15 +23,41 @@ enum Command {
     Scan(cmd::scan::ScanArgs),
 }
 
+/// Logs go to stderr as text or JSON lines; every request's span carries its request id.
+fn init_logging(level: &str, format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let config = match &cli.command {
+        Command::Serve(a) => Some(cmd::server::load_config(a)),
+        Command::Gc(a) => Some(cmd::server::load_config(&a.server)),
+        _ => None,
+    };
+    let config = match config.transpose() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match &config {
+        Some(c) => init_logging(&c.log.level, &c.log.format),
+        None => init_logging(
+            &std::env::var("BERTH_LOG").unwrap_or_else(|_| "warn".into()),
+            "text",
+        ),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -37,6 +67,14 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Serve(_) => match config {
+                Some(c) => cmd::server::serve(c).await.map(|()| 0),
+                None => Ok(1),
+            },
+            Command::Gc(a) => match config {
+                Some(c) => cmd::server::gc(c, a.no_grace).await.map(|()| 0),
+                None => Ok(1),
+            },
             Command::Db(c) => cmd::db::run(c).await.map(|()| 0),
             Command::Scan(a) => cmd::scan::run(a).await,
         }

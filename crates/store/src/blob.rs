@@ -27,8 +27,9 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn read(&self, digest: &Digest, range: Option<Range<u64>>) -> Result<Option<BlobStream>>;
     /// Deletes the blob; `false` when it was not there.
     async fn delete(&self, digest: &Digest) -> Result<bool>;
-    /// Every stored blob, for garbage collection.
-    async fn list(&self) -> Result<Vec<Digest>>;
+    /// Every stored blob with the time (Unix milliseconds) its content was last written or
+    /// committed, for garbage collection.
+    async fn list(&self) -> Result<Vec<(Digest, i64)>>;
     /// Total bytes stored in blobs (for metrics).
     async fn used_bytes(&self) -> Result<u64>;
 

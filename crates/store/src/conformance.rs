@@ -152,8 +152,16 @@ pub async fn blob_store(store: &dyn BlobStore) {
     assert_eq!(store.upload_size(&new_id()).await.unwrap(), None);
     store.upload_cancel(&new_id()).await.unwrap();
 
-    let mut listed = store.list().await.unwrap();
+    let mut listed: Vec<Digest> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect();
     listed.sort();
+    let recent = now_millis() - 60_000;
+    assert!(store.list().await.unwrap().iter().all(|(_, t)| *t > recent));
     let mut want = vec![digest.clone(), d512.clone(), empty.clone()];
     want.sort();
     assert_eq!(listed, want);

@@ -89,6 +89,14 @@ fn hash_file(path: &Path, algorithm: Algorithm) -> std::io::Result<HashState> {
     Ok(HashState { size, hasher })
 }
 
+fn mtime_millis(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
@@ -138,7 +146,7 @@ impl BlobStore for FsBlobStore {
         Ok(not_found_to_none(tokio::fs::remove_file(self.blob_path(digest)).await)?.is_some())
     }
 
-    async fn list(&self) -> Result<Vec<Digest>> {
+    async fn list(&self) -> Result<Vec<(Digest, i64)>> {
         let root = self.root.join("blobs");
         blocking(move || {
             let mut out = Vec::new();
@@ -149,11 +157,12 @@ impl BlobStore for FsBlobStore {
                 };
                 for prefix in prefixes {
                     for entry in std::fs::read_dir(prefix?.path())? {
-                        let name = entry?.file_name();
-                        let candidate = format!("{}:{}", alg.as_str(), name.to_string_lossy());
+                        let entry = entry?;
+                        let candidate =
+                            format!("{}:{}", alg.as_str(), entry.file_name().to_string_lossy());
                         // Anything else in the tree is not ours to report.
                         if let Ok(d) = candidate.parse::<Digest>() {
-                            out.push(d);
+                            out.push((d, mtime_millis(&entry.metadata()?)));
                         }
                     }
                 }
@@ -165,7 +174,7 @@ impl BlobStore for FsBlobStore {
 
     async fn used_bytes(&self) -> Result<u64> {
         let digests = self.list().await?;
-        let paths: Vec<PathBuf> = digests.iter().map(|d| self.blob_path(d)).collect();
+        let paths: Vec<PathBuf> = digests.iter().map(|(d, _)| self.blob_path(d)).collect();
         blocking(move || {
             let mut total = 0;
             for p in paths {
@@ -309,7 +318,10 @@ impl BlobStore for FsBlobStore {
                 std::fs::remove_file(&path)?;
                 return Ok(());
             }
-            std::fs::File::open(&path)?.sync_all()?;
+            let file = std::fs::File::options().write(true).open(&path)?;
+            // The commit time, not the last write, dates the blob for garbage collection.
+            file.set_modified(std::time::SystemTime::now())?;
+            file.sync_all()?;
             std::fs::rename(&path, &target)?;
             sync_dir(dir)
         })
@@ -332,12 +344,7 @@ impl BlobStore for FsBlobStore {
             let mut out = Vec::new();
             for entry in std::fs::read_dir(dir)? {
                 let entry = entry?;
-                let modified = entry
-                    .metadata()?
-                    .modified()?
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-                    .unwrap_or(0);
+                let modified = mtime_millis(&entry.metadata()?);
                 out.push((entry.file_name().to_string_lossy().into_owned(), modified));
             }
             Ok(out)

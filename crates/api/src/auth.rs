@@ -1,0 +1,388 @@
+//! Authentication and authorisation of the registry API.
+//!
+//! Clients authenticate with Basic credentials on any request, or with bearer tokens from the
+//! Docker token flow (`/auth/token`). Password hashes (argon2id) are slow by design, so a verified
+//! credential is remembered for a short time under an HMAC of it: the cache never holds a password
+//! or anything that could be replayed without knowing it.
+use crate::config::AuthConfig;
+use crate::error::{ApiError, ApiResult, Code};
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::http::{HeaderMap, header};
+use base64::Engine as _;
+use berth_store::{MetadataStore, User};
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use std::sync::Arc;
+use std::time::Duration;
+
+const ISSUER: &str = "berth";
+/// Concurrent argon2 verifications: each takes ~19 MiB and tens of milliseconds of CPU.
+const MAX_CONCURRENT_HASHES: usize = 4;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Pull,
+    Push,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Pull => "pull",
+            Action::Push => "push",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// One entry of a token's `access` claim, as in the Docker token specification.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessEntry {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub actions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: u64,
+    pub nbf: u64,
+    pub iat: u64,
+    pub jti: String,
+    /// The instance the token is valid for.
+    pub ins: String,
+    /// Whether the subject was an administrator of the instance when the token was issued.
+    #[serde(default)]
+    pub adm: bool,
+    pub access: Vec<AccessEntry>,
+}
+
+/// Who is making a request.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Anonymous,
+    /// A user authenticated with Basic credentials.
+    User {
+        username: String,
+        admin: bool,
+    },
+    /// A bearer token: exactly the access it lists.
+    Token(Arc<Claims>),
+}
+
+impl Principal {
+    pub fn name(&self) -> &str {
+        match self {
+            Principal::Anonymous => "",
+            Principal::User { username, .. } => username,
+            Principal::Token(c) => &c.sub,
+        }
+    }
+
+    /// Whether the principal may act on the whole instance (catalog, mounts without `from`).
+    pub fn is_admin(&self) -> bool {
+        match self {
+            Principal::Anonymous => false,
+            Principal::User { admin, .. } => *admin,
+            Principal::Token(c) => c.adm,
+        }
+    }
+
+    /// Whether the principal may do `action` on `repository`, whose namespace is `public` or not.
+    pub fn may(&self, config: &AuthConfig, repository: &str, public: bool, action: Action) -> bool {
+        match self {
+            Principal::Token(c) => c.access.iter().any(|a| {
+                a.kind == "repository"
+                    && a.name == repository
+                    && a.actions.iter().any(|x| x == action.as_str() || x == "*")
+            }),
+            Principal::User { admin: true, .. } => true,
+            Principal::User { admin: false, .. } => action == Action::Pull && public,
+            Principal::Anonymous => match action {
+                Action::Pull => public,
+                Action::Push => config.anonymous_push,
+                Action::Delete => false,
+            },
+        }
+    }
+}
+
+pub struct Auth {
+    config: AuthConfig,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    cache_key: Vec<u8>,
+    verified: moka::sync::Cache<[u8; 32], Arc<User>>,
+    hashing: tokio::sync::Semaphore,
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Hashes a password for storage (argon2id, random salt, PHC string).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Parses `Authorization: Basic ...`.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    Some((user.to_string(), pass.to_string()))
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
+impl Auth {
+    /// `secret` signs tokens and keys the credential cache; it is kept in the metadata store so
+    /// that every berth process shares it.
+    pub fn new(config: AuthConfig, secret: &[u8]) -> Auth {
+        let ttl = Duration::from_secs(config.credential_cache_secs.max(1));
+        Auth {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            cache_key: secret.to_vec(),
+            verified: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ttl)
+                .build(),
+            hashing: tokio::sync::Semaphore::new(MAX_CONCURRENT_HASHES),
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    fn cache_key_for(&self, user: &str, password: &str) -> [u8; 32] {
+        // HMAC keys are any length; new_from_slice cannot fail for HMAC.
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.cache_key) {
+            Ok(m) => m,
+            Err(_) => return [0; 32],
+        };
+        mac.update(user.as_bytes());
+        mac.update(b"\0");
+        mac.update(password.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Checks a username and password; `None` when they are wrong or the user is disabled.
+    pub async fn verify_user(
+        &self,
+        meta: &dyn MetadataStore,
+        username: &str,
+        password: &str,
+    ) -> ApiResult<Option<Arc<User>>> {
+        let key = self.cache_key_for(username, password);
+        if let Some(user) = self.verified.get(&key) {
+            return Ok(Some(user));
+        }
+        let Some(user) = meta.get_user(username).await? else {
+            return Ok(None);
+        };
+        if user.disabled {
+            return Ok(None);
+        }
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| ApiError::new(Code::Internal, "shutting down"))?;
+        let hash = user.password_hash.clone();
+        let pass = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&pass, &hash))
+            .await
+            .unwrap_or(false);
+        if !ok {
+            return Ok(None);
+        }
+        let user = Arc::new(user);
+        self.verified.insert(key, user.clone());
+        Ok(Some(user))
+    }
+
+    /// Identifies the caller. Wrong credentials are an error; no credentials are `Anonymous`.
+    pub async fn authenticate(
+        &self,
+        meta: &dyn MetadataStore,
+        headers: &HeaderMap,
+        instance_id: &str,
+    ) -> ApiResult<Principal> {
+        if let Some(token) = bearer_token(headers) {
+            let claims = self.verify_token(token, instance_id)?;
+            return Ok(Principal::Token(Arc::new(claims)));
+        }
+        if let Some((user, pass)) = basic_credentials(headers) {
+            return match self.verify_user(meta, &user, &pass).await? {
+                Some(u) => Ok(Principal::User {
+                    username: u.username.clone(),
+                    admin: u.is_admin,
+                }),
+                None => Err(ApiError::new(
+                    Code::Unauthorized,
+                    "invalid username or password",
+                )),
+            };
+        }
+        if headers.contains_key(header::AUTHORIZATION) {
+            return Err(ApiError::new(
+                Code::Unauthorized,
+                "unsupported authorization scheme",
+            ));
+        }
+        Ok(Principal::Anonymous)
+    }
+
+    pub fn issue_token(
+        &self,
+        subject: &str,
+        instance_id: &str,
+        admin: bool,
+        access: Vec<AccessEntry>,
+    ) -> ApiResult<(String, u64, u64)> {
+        let now = now_secs();
+        let claims = Claims {
+            iss: ISSUER.into(),
+            sub: subject.into(),
+            aud: self.config.service.clone(),
+            exp: now + self.config.token_ttl_secs,
+            nbf: now.saturating_sub(1),
+            iat: now,
+            jti: uuid::Uuid::new_v4().to_string(),
+            ins: instance_id.into(),
+            adm: admin,
+            access,
+        };
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+                .map_err(|e| ApiError::new(Code::Internal, format!("cannot sign token: {e}")))?;
+        Ok((token, self.config.token_ttl_secs, now))
+    }
+
+    fn verify_token(&self, token: &str, instance_id: &str) -> ApiResult<Claims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[&self.config.service]);
+        validation.set_issuer(&[ISSUER]);
+        validation.leeway = 5;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map_err(|e| ApiError::new(Code::Unauthorized, format!("invalid token: {e}")))?;
+        if data.claims.ins != instance_id {
+            return Err(ApiError::new(
+                Code::Unauthorized,
+                "token is for another instance",
+            ));
+        }
+        Ok(data.claims)
+    }
+}
+
+/// Parses a token request's `scope` values: `repository:NAME:ACTIONS` and `registry:catalog:*`.
+pub fn parse_scopes<'a>(values: impl Iterator<Item = &'a str>) -> Vec<AccessEntry> {
+    let mut out = Vec::new();
+    for value in values {
+        for scope in value.split(' ').filter(|s| !s.is_empty()) {
+            let mut parts = scope.splitn(2, ':');
+            let (Some(kind), Some(rest)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            // The name may contain ':' only in the resource-type-with-class form; actions follow
+            // the last ':'.
+            let Some((name, actions)) = rest.rsplit_once(':') else {
+                continue;
+            };
+            let kind = kind.split('(').next().unwrap_or(kind);
+            out.push(AccessEntry {
+                kind: kind.to_string(),
+                name: name.to_string(),
+                actions: actions.split(',').map(str::to_string).collect(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes() {
+        let s = parse_scopes(
+            [
+                "repository:team/app:pull,push",
+                "registry:catalog:* repository:a:pull",
+            ]
+            .into_iter(),
+        );
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[0].name, "team/app");
+        assert_eq!(s[0].actions, ["pull", "push"]);
+        assert_eq!(s[1].kind, "registry");
+        assert_eq!(s[2].name, "a");
+        assert!(parse_scopes(["garbage"].into_iter()).is_empty());
+    }
+
+    #[test]
+    fn passwords_and_tokens() {
+        let h = hash_password("s3cret").unwrap();
+        assert!(verify_password("s3cret", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("s3cret", "not a hash"));
+        let auth = Auth::new(AuthConfig::default(), b"0123456789abcdef0123456789abcdef");
+        let access = vec![AccessEntry {
+            kind: "repository".into(),
+            name: "a".into(),
+            actions: vec!["pull".into()],
+        }];
+        let (t, ttl, _) = auth
+            .issue_token("admin", "inst", true, access.clone())
+            .unwrap();
+        assert_eq!(ttl, 300);
+        let claims = auth.verify_token(&t, "inst").unwrap();
+        assert_eq!(claims.access, access);
+        assert!(auth.verify_token(&t, "other").is_err());
+        assert!(auth.verify_token("garbage", "inst").is_err());
+        let other = Auth::new(AuthConfig::default(), b"another secret of sufficient len");
+        assert!(other.verify_token(&t, "inst").is_err());
+    }
+}

@@ -1,0 +1,75 @@
+//! Garbage collection: untagged-and-unreferenced manifests, unreferenced blobs, expired uploads.
+//!
+//! Safe against concurrent pushes without a read-only window: content younger than the grace
+//! period is never touched (a blob being uploaded is not a blob yet; one just uploaded or linked
+//! is young), and a blob's record is removed in one statement that re-checks it is still
+//! unreferenced, before its bytes are deleted.
+use berth_store::{BlobStore, MetadataStore, StoreError, now_millis};
+use std::collections::HashSet;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct GcReport {
+    pub manifests_deleted: u64,
+    pub blobs_deleted: u64,
+    pub bytes_freed: u64,
+    pub orphan_files_deleted: u64,
+    pub uploads_expired: u64,
+}
+
+pub struct GcOptions {
+    pub grace_millis: i64,
+    pub delete_untagged: bool,
+    pub upload_expiry_millis: i64,
+}
+
+pub async fn collect(
+    meta: &dyn MetadataStore,
+    blobs: &dyn BlobStore,
+    options: &GcOptions,
+) -> Result<GcReport, StoreError> {
+    let mut report = GcReport::default();
+    let now = now_millis();
+    let before = now - options.grace_millis;
+    if options.delete_untagged {
+        report.manifests_deleted = meta.gc_untagged_manifests(before).await?;
+    }
+    for digest in meta.gc_blob_candidates(before).await? {
+        if meta.gc_forget_blob(&digest, before).await? {
+            let size = blobs.stat(&digest).await?.unwrap_or(0);
+            if blobs.delete(&digest).await? {
+                report.blobs_deleted += 1;
+                report.bytes_freed += size;
+            }
+        }
+    }
+    // Files without a record: a crash between a commit and its record, or records removed
+    // above by an earlier pass that died before deleting the bytes.
+    let uploads: HashSet<String> = blobs
+        .list_uploads()
+        .await?
+        .into_iter()
+        .filter(|(_, modified)| *modified < now - options.upload_expiry_millis)
+        .map(|(id, _)| id)
+        .collect();
+    // A file is dated by its commit, so a commit whose record is being written right now is
+    // young and stays.
+    for (digest, committed) in blobs.list().await? {
+        if committed < before && !meta.blob_known(&digest).await? {
+            blobs.delete(&digest).await?;
+            report.orphan_files_deleted += 1;
+        }
+    }
+    for upload in meta
+        .stale_uploads(now - options.upload_expiry_millis)
+        .await?
+    {
+        blobs.upload_cancel(&upload.id).await?;
+        meta.delete_upload(&upload.id).await?;
+        report.uploads_expired += 1;
+    }
+    // Upload files whose record is gone (or never made it).
+    for id in uploads {
+        blobs.upload_cancel(&id).await?;
+    }
+    Ok(report)
+}

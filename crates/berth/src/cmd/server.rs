@@ -1,0 +1,96 @@
+//! `berth serve` and `berth gc`: the registry server and its garbage collector.
+use anyhow::Context;
+use berth_api::config::Config;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "BERTH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:5000].
+    #[arg(long, env = "BERTH_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for metadata and blobs [default: ./berth-data].
+    #[arg(long, env = "BERTH_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Collect content younger than the configured grace period too (only safe while no
+    /// pushes are in flight).
+    #[arg(long)]
+    pub no_grace: bool,
+}
+
+/// Defaults, then the file, then `BERTH_*` variables, then flags (clap has already merged each
+/// flag with its variable, flag first).
+pub fn load_config(args: &ServerArgs) -> anyhow::Result<Config> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    config.apply_env(|k| std::env::var(k).ok())?;
+    if let Some(l) = args.listen {
+        config.listen = l;
+    }
+    if let Some(d) = &args.data_dir {
+        config.data_dir = d.clone();
+    }
+    Ok(config)
+}
+
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let (meta, blobs) = berth_api::open_stores(&config).await?;
+    let admin_password = std::env::var("BERTH_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    let listen = config.listen;
+    let data_dir = config.data_dir.clone();
+    let (app, boot) = berth_api::build(config, meta, blobs, admin_password).await?;
+    if let Some(p) = boot.generated_admin_password {
+        // Printed once, at the first start; only its hash is stored.
+        eprintln!("berth: created user 'admin' with password: {p}");
+        eprintln!("berth: (shown once; set BERTH_ADMIN_PASSWORD before the first start to choose it)");
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(addr = %listener.local_addr()?, data_dir = %data_dir.display(), "berth is serving");
+    berth_api::serve(app, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+pub async fn gc(config: Config, no_grace: bool) -> anyhow::Result<()> {
+    let (meta, blobs) = berth_api::open_stores(&config).await?;
+    let (app, _) = berth_api::build(config, meta, blobs, None).await?;
+    let grace = no_grace.then_some(std::time::Duration::ZERO);
+    let report = berth_api::run_gc(&app, grace).await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

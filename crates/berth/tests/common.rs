@@ -1,0 +1,57 @@
+//! Runs the real `berth` binary on a free loopback port.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ADMIN_PASSWORD: &str = "process-test-password";
+
+pub struct Berth {
+    pub child: Child,
+    pub addr: String,
+}
+
+impl Berth {
+    pub fn start(data_dir: &Path) -> Berth {
+        Self::start_on(data_dir, &free_addr())
+    }
+
+    pub fn start_on(data_dir: &Path, addr: &str) -> Berth {
+        let child = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["serve", "--listen", addr, "--data-dir"])
+            .arg(data_dir)
+            .env("BERTH_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("BERTH_LOG", "warn")
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("berth starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "berth did not start listening on {addr}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Berth { child, addr: addr.to_string() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+    }
+}
+
+impl Drop for Berth {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").to_string()
+}
