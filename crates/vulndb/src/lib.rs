@@ -23,6 +23,7 @@ mod error;
 pub mod feed;
 pub mod matcher;
 pub mod model;
+pub mod sources;
 mod types;
 pub mod version;
 
@@ -30,6 +31,7 @@ pub use db::{Database, FILE_NAME, SCHEMA};
 pub use error::{Error, VersionError};
 pub use feed::{ImportReport, Problem, import};
 pub use model::{Metadata, SourceInfo};
+pub use sources::{DEFAULT_SOURCES, configured_sources, update};
 pub use types::{Cvss, Ecosystem, Match, PackageQuery, Severity, Target};
 pub use version::Scheme;
 

@@ -380,3 +380,51 @@ fn open_reports_missing_corrupt_and_foreign_files() {
         Err(Error::Corrupt { .. })
     ));
 }
+
+#[test]
+fn update_reads_the_configured_sources() {
+    let f = fixtures();
+    let mut routes = HashMap::new();
+    routes.insert(
+        "/Go/all.json".to_owned(),
+        (
+            200,
+            std::fs::read(f.join("osv/Go/GO-2020-0022.json")).unwrap(),
+        ),
+    );
+    routes.insert(
+        "/v3.11/main.yaml".to_owned(),
+        (
+            200,
+            std::fs::read(f.join("alpine/v3.11-main.yaml")).unwrap(),
+        ),
+    );
+    let base = serve(routes);
+    let tmp = tempfile::tempdir().unwrap();
+    let db_dir = tmp.path().join("db");
+    std::fs::create_dir_all(&db_dir).unwrap();
+    std::fs::write(
+        db_dir.join(berth_vulndb::sources::SOURCES_FILE),
+        format!(
+            "# feeds for this database\n{base}/Go/all.json\n\n{base}/v3.11/main.yaml  # Alpine\n"
+        ),
+    )
+    .unwrap();
+    if std::env::var_os("BERTH_DB_SOURCES").is_none() {
+        let r = rt().block_on(berth_vulndb::update(&db_dir, None)).unwrap();
+        assert_eq!(r.sources.len(), 2);
+        assert_eq!(r.sources[1].location, format!("{base}/v3.11/main.yaml"));
+        let meta = Database::read_metadata(&db_dir).unwrap();
+        assert!(meta.namespaces.iter().any(|(ns, _)| ns == "alpine:3.11"));
+        assert!(meta.namespaces.iter().any(|(ns, _)| ns == "osv:Go"));
+    }
+    // An explicit list wins; a failing update keeps the database.
+    let list = tmp.path().join("list.txt");
+    std::fs::write(&list, format!("{base}/gone\n")).unwrap();
+    let before = std::fs::read(Database::file_path(&db_dir)).ok();
+    assert!(
+        rt().block_on(berth_vulndb::update(&db_dir, Some(&list)))
+            .is_err()
+    );
+    assert_eq!(std::fs::read(Database::file_path(&db_dir)).ok(), before);
+}

@@ -1,33 +1,10 @@
 //! `berth db ...`: build, update, inspect and query the vulnerability database.
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use anyhow::Context;
 use berth_vulndb::{Database, Ecosystem, ImportReport, PackageQuery, Target};
 use clap::{Args, Subcommand};
-
-/// The feeds `berth db update` reads when none are configured.
-pub const DEFAULT_SOURCES: &[&str] = &[
-    "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip",
-    "https://osv-vulnerabilities.storage.googleapis.com/Go/all.zip",
-    "https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip",
-    "https://osv-vulnerabilities.storage.googleapis.com/Maven/all.zip",
-    "https://osv-vulnerabilities.storage.googleapis.com/RubyGems/all.zip",
-    "https://osv-vulnerabilities.storage.googleapis.com/crates.io/all.zip",
-    "https://osv-vulnerabilities.storage.googleapis.com/Packagist/all.zip",
-    "https://osv-vulnerabilities.storage.googleapis.com/NuGet/all.zip",
-    "https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data/DSA/list",
-    "https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data/DLA/list",
-    "https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data/CVE/list",
-    "https://secdb.alpinelinux.org/v3.19/main.json",
-    "https://secdb.alpinelinux.org/v3.19/community.json",
-    "https://secdb.alpinelinux.org/v3.20/main.json",
-    "https://secdb.alpinelinux.org/v3.20/community.json",
-    "https://secdb.alpinelinux.org/v3.21/main.json",
-    "https://secdb.alpinelinux.org/v3.21/community.json",
-    "https://secdb.alpinelinux.org/v3.22/main.json",
-    "https://secdb.alpinelinux.org/v3.22/community.json",
-];
 
 #[derive(Debug, Args)]
 pub struct DbDir {
@@ -93,32 +70,6 @@ pub enum DbCommand {
     },
 }
 
-fn read_source_list(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn configured_sources(dir: &Path, file: Option<&Path>) -> anyhow::Result<Vec<String>> {
-    if let Some(f) = file {
-        let t = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-        return Ok(read_source_list(&t));
-    }
-    if let Ok(env) = std::env::var("BERTH_DB_SOURCES")
-        && !env.trim().is_empty()
-    {
-        return Ok(env.split_whitespace().map(str::to_owned).collect());
-    }
-    let f = dir.join("sources.txt");
-    if f.is_file() {
-        let t = std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
-        return Ok(read_source_list(&t));
-    }
-    Ok(DEFAULT_SOURCES.iter().map(|s| (*s).to_owned()).collect())
-}
-
 fn print_report(r: &ImportReport, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(r)?);
@@ -180,9 +131,7 @@ pub async fn run(cmd: DbCommand) -> anyhow::Result<()> {
             print_report(&r, json)
         }
         DbCommand::Update { db, sources, json } => {
-            let dir = db.dir();
-            let list = configured_sources(&dir, sources.as_deref())?;
-            let r = berth_vulndb::import(&dir, &list).await?;
+            let r = berth_vulndb::update(&db.dir(), sources.as_deref()).await?;
             print_report(&r, json)
         }
         DbCommand::Status { db, json } => {
