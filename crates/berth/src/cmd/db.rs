@@ -5,6 +5,14 @@ use std::str::FromStr;
 use anyhow::Context;
 use berth_vulndb::{Database, Ecosystem, ImportReport, PackageQuery, Target};
 use clap::{Args, Subcommand};
+use std::io::Write;
+
+/// `println!` that reports a closed stdout (`berth db status | head`) as an error, not a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout(), $($arg)*)?
+    };
+}
 
 #[derive(Debug, Args)]
 pub struct DbDir {
@@ -72,15 +80,15 @@ pub enum DbCommand {
 
 fn print_report(r: &ImportReport, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(r)?);
+        outln!("{}", serde_json::to_string_pretty(r)?);
         return Ok(());
     }
     for p in &r.problems {
         eprintln!("skipped: {}: {}", p.location, p.reason);
     }
-    println!("database: {}", r.database.display());
+    outln!("database: {}", r.database.display());
     for s in &r.sources {
-        println!(
+        outln!(
             "  {} [{}] {} advisories, {} skipped, sha256 {}",
             s.location,
             s.kinds.join(","),
@@ -89,7 +97,7 @@ fn print_report(r: &ImportReport, json: bool) -> anyhow::Result<()> {
             s.sha256
         );
     }
-    println!(
+    outln!(
         "{} advisories read, {} stored, {} affected entries; {} malformed skipped, {} problems, {} withdrawn, {} git ranges ignored",
         r.advisories_read,
         r.advisories,
@@ -105,7 +113,7 @@ fn print_report(r: &ImportReport, json: bool) -> anyhow::Result<()> {
             .iter()
             .map(|(k, v)| format!("{k}: {v}"))
             .collect();
-        println!("unsupported ecosystems: {}", u.join(", "));
+        outln!("unsupported ecosystems: {}", u.join(", "));
     }
     Ok(())
 }
@@ -138,19 +146,20 @@ pub async fn run(cmd: DbCommand) -> anyhow::Result<()> {
             let dir = db.dir();
             let m = Database::read_metadata(&dir)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&m)?);
+                outln!("{}", serde_json::to_string_pretty(&m)?);
                 return Ok(());
             }
-            println!("database: {}", Database::file_path(&dir).display());
-            println!("schema: {}  built by berth {}", m.schema, m.berth_version);
-            println!("built at: {} (unix), age {}", m.built_at, age(m.built_at));
-            println!(
+            outln!("database: {}", Database::file_path(&dir).display());
+            outln!("schema: {}  built by berth {}", m.schema, m.berth_version);
+            outln!("built at: {} (unix), age {}", m.built_at, age(m.built_at));
+            outln!(
                 "advisories: {}  affected entries: {}",
-                m.advisories, m.affected
+                m.advisories,
+                m.affected
             );
-            println!("sources:");
+            outln!("sources:");
             for s in &m.sources {
-                println!(
+                outln!(
                     "  {} [{}] {} advisories, {} skipped, sha256 {}",
                     s.location,
                     s.kinds.join(","),
@@ -159,9 +168,9 @@ pub async fn run(cmd: DbCommand) -> anyhow::Result<()> {
                     s.sha256
                 );
             }
-            println!("namespaces:");
+            outln!("namespaces:");
             for (ns, n) in &m.namespaces {
-                println!("  {ns}: {n}");
+                outln!("  {ns}: {n}");
             }
             Ok(())
         }
@@ -195,7 +204,7 @@ pub async fn run(cmd: DbCommand) -> anyhow::Result<()> {
                 version: &version,
             };
             let ms = database.matches(&q)?;
-            println!("{}", serde_json::to_string_pretty(&ms)?);
+            outln!("{}", serde_json::to_string_pretty(&ms)?);
             Ok(())
         }
     }

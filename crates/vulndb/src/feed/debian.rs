@@ -162,7 +162,6 @@ pub fn sniff_cve_list(text: &str) -> bool {
 struct Block {
     id: String,
     line: usize,
-    title: Option<String>,
     cves: Vec<String>,
     pkgs: Vec<PkgLine>,
     bad: Option<String>,
@@ -184,7 +183,6 @@ pub fn parse_advisory_list(b: &mut Builder, location: &str, text: &str) {
                 cur = Some(Block {
                     id: String::new(),
                     line: n + 1,
-                    title: None,
                     cves: vec![],
                     pkgs: vec![],
                     bad: Some("header without `] `".into()),
@@ -193,16 +191,12 @@ pub fn parse_advisory_list(b: &mut Builder, location: &str, text: &str) {
             };
             let mut parts = after.trim().splitn(2, char::is_whitespace);
             let id = parts.next().unwrap_or("").to_owned();
-            let title = parts
-                .next()
-                .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "));
             let bad =
                 (!(id.starts_with("DSA-") || id.starts_with("DLA-") || id.starts_with("DTSA-")))
                     .then(|| format!("unexpected advisory id {id:?}"));
             cur = Some(Block {
                 id,
                 line: n + 1,
-                title,
                 cves: vec![],
                 pkgs: vec![],
                 bad,
@@ -249,7 +243,9 @@ fn finish_advisory(b: &mut Builder, location: &str, bl: Block) {
         // Announcements (end of life, key changes): nothing to match.
         return;
     }
-    let title = bl.title.as_ref().map(|t| format!("{} {t}", bl.id));
+    // The DSA/DLA title names the update, not the CVE, and would be wrong for the other
+    // releases sharing the CVE record: the advisory id goes to aliases and links instead.
+    let title: Option<String> = None;
     let ids: Vec<String> = if bl.cves.is_empty() {
         vec![bl.id.clone()]
     } else {
