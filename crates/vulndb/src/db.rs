@@ -7,10 +7,11 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::error::Error;
 use crate::matcher;
-use crate::model::{Affected, Metadata, Store};
+use crate::model::{Advisory, Affected, Metadata, Store};
 use crate::types::{Match, PackageQuery};
 
 pub const SCHEMA: u32 = 1;
@@ -19,10 +20,18 @@ const MAGIC: &[u8; 8] = b"BERTHVDB";
 
 /// An opened vulnerability database. Immutable: an update writes a new file, which a
 /// running process picks up by opening it again.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Database {
     meta: Metadata,
     store: Store,
+    /// Advisories decoded on first match, then cloned (cheaper than decoding again).
+    decoded: Vec<OnceLock<Option<Advisory>>>,
+}
+
+impl Clone for Database {
+    fn clone(&self) -> Self {
+        Database::from_parts(self.meta.clone(), self.store.clone())
+    }
 }
 
 fn corrupt(path: &Path, reason: impl Into<String>) -> Error {
@@ -106,7 +115,7 @@ impl Database {
         }
         let store: Store =
             postcard::from_bytes(body).map_err(|e| corrupt(&path, format!("body: {e}")))?;
-        Ok(Database { meta, store })
+        Ok(Database::from_parts(meta, store))
     }
 
     /// Reads only the metadata of the database in `dir` (cheap: for `berth db status`).
@@ -129,7 +138,14 @@ impl Database {
 
     /// Builds a database value from a store (used by the importer and tests).
     pub fn from_parts(meta: Metadata, store: Store) -> Database {
-        Database { meta, store }
+        let decoded = (0..store.advisory_count())
+            .map(|_| OnceLock::new())
+            .collect();
+        Database {
+            meta,
+            store,
+            decoded,
+        }
     }
 
     /// Calls `f` with every affected entry covering the queried package's version.
@@ -197,7 +213,11 @@ impl Database {
                 }
                 continue;
             }
-            let Some(adv) = self.store.advisory(idx) else {
+            let cached = self
+                .decoded
+                .get(idx as usize)
+                .and_then(|c| c.get_or_init(|| self.store.advisory(idx)).as_ref());
+            let Some(adv) = cached.cloned() else {
                 tracing::warn!(advisory = idx, "undecodable advisory record");
                 continue;
             };
