@@ -291,6 +291,8 @@ async fn fetch(url: &str) -> Result<Vec<u8>, Error> {
     };
     let client = reqwest::Client::builder()
         .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(30))
+        .timeout(std::time::Duration::from_secs(30 * 60))
         .build()
         .map_err(|e| fail(e.to_string()))?;
     let resp = client
@@ -384,10 +386,27 @@ pub async fn build(sources: &[String]) -> Result<(Metadata, Store, ImportReport)
             reason: "no sources given".into(),
         });
     }
+    // Fetch and read everything first (async), then parse off the async runtime: a server
+    // that updates its database must not stall its request handlers for seconds.
+    let mut fetched = Vec::with_capacity(sources.len());
+    for src in sources {
+        fetched.push((src.clone(), read_source(src).await?));
+    }
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => tokio::task::spawn_blocking(move || parse_all(fetched))
+            .await
+            .map_err(|e| Error::Feed {
+                source_name: String::new(),
+                reason: format!("parser task failed: {e}"),
+            })?,
+        Err(_) => parse_all(fetched),
+    }
+}
+
+fn parse_all(fetched: Vec<(String, Vec<Blob>)>) -> Result<(Metadata, Store, ImportReport), Error> {
     let mut b = Builder::new();
     let mut infos = Vec::new();
-    for src in sources {
-        let blobs = read_source(src).await?;
+    for (src, blobs) in fetched {
         let mut hasher = Sha256::new();
         let before_adv = b.report.advisories_read;
         let before_skip = b.report.skipped;
@@ -411,12 +430,12 @@ pub async fn build(sources: &[String]) -> Result<(Metadata, Store, ImportReport)
         }
         if kinds.is_empty() {
             return Err(Error::Feed {
-                source_name: src.clone(),
+                source_name: src,
                 reason: "no feed found there".into(),
             });
         }
         infos.push(SourceInfo {
-            location: src.clone(),
+            location: src,
             kinds,
             sha256: hex::encode(hasher.finalize()),
             advisories: b.report.advisories_read - before_adv,
@@ -430,6 +449,9 @@ pub async fn build(sources: &[String]) -> Result<(Metadata, Store, ImportReport)
 /// `dir` atomically. On any error nothing in `dir` changes.
 pub async fn import(dir: &Path, sources: &[String]) -> Result<ImportReport, Error> {
     let (meta, store, mut report) = build(sources).await?;
-    report.database = Database::write(dir, &meta, &store)?;
+    let dir = dir.to_owned();
+    report.database = tokio::task::spawn_blocking(move || Database::write(&dir, &meta, &store))
+        .await
+        .map_err(|e| Error::Encode(format!("writer task failed: {e}")))??;
     Ok(report)
 }
