@@ -428,3 +428,86 @@ fn update_reads_the_configured_sources() {
     );
     assert_eq!(std::fs::read(Database::file_path(&db_dir)).ok(), before);
 }
+
+#[test]
+fn readers_never_see_half_a_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db_dir = tmp.path().join("db");
+    let a = fixtures().join("osv/PyPI-all.zip").display().to_string();
+    let b = fixtures().join("debian/DSA-list").display().to_string();
+    import(&db_dir, std::slice::from_ref(&a)).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (dir, stop) = (db_dir.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut opened = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let db = Database::open(&dir).expect("every open sees a whole database");
+                assert!(db.metadata().advisories > 0);
+                opened += 1;
+            }
+            opened
+        })
+    };
+    for i in 0..6 {
+        let src = if i % 2 == 0 { &b } else { &a };
+        import(&db_dir, std::slice::from_ref(src)).unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(reader.join().unwrap() > 0);
+}
+
+#[test]
+fn vocabulary_round_trips_and_scales() {
+    for e in Ecosystem::ALL {
+        assert_eq!(e.to_string().parse::<Ecosystem>().unwrap(), e);
+    }
+    assert_eq!(
+        "crates.io".parse::<Ecosystem>().unwrap(),
+        Ecosystem::CratesIo
+    );
+    assert_eq!("npm".parse::<Ecosystem>().unwrap(), Ecosystem::Npm);
+    assert!("Hex".parse::<Ecosystem>().is_err());
+    let clair: Vec<&str> = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Negligible,
+        Severity::Unknown,
+    ]
+    .iter()
+    .map(|s| s.as_clair())
+    .collect();
+    assert_eq!(
+        clair,
+        ["High", "High", "Medium", "Low", "Negligible", "Unknown"]
+    );
+    let urgency: Vec<&str> = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Negligible,
+        Severity::Unknown,
+    ]
+    .iter()
+    .map(|s| s.as_urgency())
+    .collect();
+    assert_eq!(urgency, ["asap", "asap", "nntf", "later", "later", "later"]);
+    assert_eq!(Severity::from_word("MODERATE"), Some(Severity::Medium));
+    assert_eq!(
+        Severity::from_word("unimportant"),
+        Some(Severity::Negligible)
+    );
+    assert_eq!(Severity::from_cvss_score(9.8), Severity::Critical);
+    assert_eq!(Severity::from_cvss_score(7.0), Severity::High);
+    assert_eq!(Severity::from_cvss_score(3.9), Severity::Low);
+    use berth_vulndb::matcher::{alpine_namespace, debian_namespace};
+    assert_eq!(debian_namespace("bookworm"), "debian:12");
+    assert_eq!(debian_namespace("12.4"), "debian:12");
+    assert_eq!(debian_namespace(""), "debian:sid");
+    assert_eq!(alpine_namespace("3.18.4"), "alpine:3.18");
+    assert_eq!(alpine_namespace("v3.18"), "alpine:3.18");
+    assert_eq!(alpine_namespace("edge"), "alpine:edge");
+}
