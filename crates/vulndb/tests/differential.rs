@@ -43,8 +43,8 @@ fn pairs(scheme: Scheme, versions: &[String]) -> Vec<(String, String)> {
         .cloned()
         .collect();
     if scheme == Scheme::Maven {
-        // ComparableVersion is not a total order on arbitrary strings (Maven's own
-        // non-transitive cases), which a sort must not be given: sort by text instead.
+        // ComparableVersion is not transitive (Maven 3.8.7 itself orders 1.1.2rc1 < 1.1.2 <
+        // 1.1.2.dfsg-1.3 < 1.1.2rc1), and a sort must not be given such an order: sort by text.
         v.sort();
     } else {
         v.sort_by(|a, b| scheme.compare(a, b).unwrap());
