@@ -4,7 +4,6 @@
 //! body length (u64 LE), postcard body. The file is written next to its final name, fsynced,
 //! renamed over the old one and the directory fsynced: a reader sees the old database or the
 //! new one, never a mix, and a failed build leaves the old one in place.
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -182,7 +181,8 @@ impl Database {
     /// reported (logged) and matches nothing.
     pub fn matches(&self, q: &PackageQuery<'_>) -> Result<Vec<Match>, Error> {
         let mut out: Vec<Match> = Vec::new();
-        let mut seen: HashMap<u32, usize> = HashMap::new();
+        // (advisory, index in out): usually a handful, so a vector beats a hash map.
+        let mut seen: Vec<(u32, usize)> = Vec::new();
         self.for_each_affected(q, |entry| self.push_match(&mut out, &mut seen, entry, q))?;
         Ok(out)
     }
@@ -199,12 +199,12 @@ impl Database {
     fn push_match(
         &self,
         out: &mut Vec<Match>,
-        seen: &mut HashMap<u32, usize>,
+        seen: &mut Vec<(u32, usize)>,
         entry: &Affected,
         q: &PackageQuery<'_>,
     ) {
         for &idx in &entry.advisories {
-            if let Some(&i) = seen.get(&idx) {
+            if let Some(&(_, i)) = seen.iter().find(|(a, _)| *a == idx) {
                 let m = &mut out[i];
                 for f in &entry.fixed {
                     if !m.fixed_versions.contains(f) {
@@ -221,7 +221,7 @@ impl Database {
                 tracing::warn!(advisory = idx, "undecodable advisory record");
                 continue;
             };
-            seen.insert(idx, out.len());
+            seen.push((idx, out.len()));
             out.push(Match {
                 id: adv.id,
                 aliases: adv.aliases,
