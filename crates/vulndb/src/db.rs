@@ -4,6 +4,7 @@
 //! body length (u64 LE), postcard body. The file is written next to its final name, fsynced,
 //! renamed over the old one and the directory fsynced: a reader sees the old database or the
 //! new one, never a mix, and a failed build leaves the old one in place.
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -184,7 +185,7 @@ impl Database {
         // (advisory, index in out): usually a handful, so a vector beats a hash map.
         let mut seen: Vec<(u32, usize)> = Vec::new();
         self.for_each_affected(q, |entry| self.push_match(&mut out, &mut seen, entry, q))?;
-        Ok(out)
+        Ok(merge_aliases(out))
     }
 
     /// The number of distinct advisories affecting the package, without building matches.
@@ -271,4 +272,88 @@ impl Database {
     pub fn store(&self) -> &Store {
         &self.store
     }
+}
+
+/// The CVE ids a match is known by.
+fn cves(m: &Match) -> impl Iterator<Item = &str> {
+    std::iter::once(m.id.as_str())
+        .chain(m.aliases.iter().map(String::as_str))
+        .filter(|i| i.starts_with("CVE-"))
+}
+
+/// Whether two matches (of one package) are the same vulnerability: one names the other, or
+/// they share a CVE. Bundles (a DSA listing several CVEs) do not make their CVEs one.
+fn same_vulnerability(a: &Match, b: &Match) -> bool {
+    a.aliases.contains(&b.id)
+        || b.aliases.contains(&a.id)
+        || cves(a).any(|c| cves(b).any(|d| c == d))
+}
+
+/// Whether any two matches might be the same vulnerability (a linear pre-check: merging is
+/// rare, and packages like chromium have hundreds of matches).
+fn any_shared(matches: &[Match]) -> bool {
+    let mut ids: HashSet<&str> = HashSet::with_capacity(matches.len());
+    let mut cve_seen: HashSet<&str> = HashSet::with_capacity(matches.len());
+    for m in matches {
+        ids.insert(m.id.as_str());
+        let mut own: Vec<&str> = cves(m).collect();
+        own.sort_unstable();
+        own.dedup();
+        for c in own {
+            if !cve_seen.insert(c) {
+                return true;
+            }
+        }
+    }
+    matches.iter().any(|m| {
+        m.aliases
+            .iter()
+            .any(|a| *a != m.id && ids.contains(a.as_str()))
+    })
+}
+
+/// Folds matches of the same vulnerability from different advisories (a PYSEC and a GHSA
+/// record for one CVE) into the first: ids, aliases, fixes, links and CVSS are united and the
+/// most severe known severity kept.
+fn merge_aliases(matches: Vec<Match>) -> Vec<Match> {
+    if matches.len() < 2 || !any_shared(&matches) {
+        return matches;
+    }
+    let mut out: Vec<Match> = Vec::with_capacity(matches.len());
+    for m in matches {
+        let Some(k) = out.iter().position(|o| same_vulnerability(o, &m)) else {
+            out.push(m);
+            continue;
+        };
+        let o = &mut out[k];
+        for a in std::iter::once(m.id).chain(m.aliases) {
+            if a != o.id && !o.aliases.contains(&a) {
+                o.aliases.push(a);
+            }
+        }
+        for f in m.fixed_versions {
+            if !o.fixed_versions.contains(&f) {
+                o.fixed_versions.push(f);
+            }
+        }
+        for l in m.links {
+            if !o.links.contains(&l) {
+                o.links.push(l);
+            }
+        }
+        for c in m.cvss {
+            if !o.cvss.contains(&c) {
+                o.cvss.push(c);
+            }
+        }
+        // Severity's order puts the most severe first and Unknown last.
+        o.severity = o.severity.min(m.severity);
+        if o.title.is_none() {
+            o.title = m.title;
+        }
+        if o.description.is_none() {
+            o.description = m.description;
+        }
+    }
+    out
 }

@@ -511,3 +511,64 @@ fn vocabulary_round_trips_and_scales() {
     assert_eq!(alpine_namespace("v3.18"), "alpine:3.18");
     assert_eq!(alpine_namespace("edge"), "alpine:edge");
 }
+
+#[test]
+fn one_vulnerability_from_two_advisories_is_one_match() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = write(
+        tmp.path(),
+        "dups.json",
+        r#"[
+ {"id": "PYSEC-2099-1", "aliases": ["CVE-2099-1111"], "details": "from PyPA",
+  "affected": [{"package": {"ecosystem": "PyPI", "name": "dup"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.1"}]}]}]},
+ {"id": "GHSA-aaaa-bbbb-cccc", "aliases": ["CVE-2099-1111"], "database_specific": {"severity": "HIGH"},
+  "affected": [{"package": {"ecosystem": "PyPI", "name": "dup"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0.1"}]}]}]},
+ {"id": "PYSEC-2099-2", "aliases": ["CVE-2099-2222"],
+  "affected": [{"package": {"ecosystem": "PyPI", "name": "dup"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0"}]}]}]}
+]"#,
+    );
+    let db_dir = tmp.path().join("db");
+    import(&db_dir, &[src]).unwrap();
+    let db = Database::open(&db_dir).unwrap();
+    let m = db
+        .matches(&PackageQuery {
+            target: Target::Lang(Ecosystem::PyPI),
+            name: "dup",
+            source_name: None,
+            version: "1.0",
+        })
+        .unwrap();
+    assert_eq!(m.len(), 2, "{m:#?}");
+    assert_eq!(m[0].id, "PYSEC-2099-1");
+    assert_eq!(m[0].aliases, vec!["CVE-2099-1111", "GHSA-aaaa-bbbb-cccc"]);
+    assert_eq!(m[0].fixed_versions, vec!["1.1", "1.0.1"]);
+    assert_eq!(m[0].severity, Severity::High);
+    assert_eq!(m[1].id, "PYSEC-2099-2");
+    // A DSA bundling two CVEs does not fold them into one (checked on the Debian fixture).
+    let (_d2, dsa) = {
+        let d = tempfile::tempdir().unwrap();
+        import(
+            d.path(),
+            &[fixtures().join("debian/DSA-list").display().to_string()],
+        )
+        .unwrap();
+        let db = Database::open(d.path()).unwrap();
+        (d, db)
+    };
+    let m = dsa
+        .matches(&PackageQuery {
+            target: Target::Os {
+                distro: "debian",
+                release: "11",
+            },
+            name: "chromium",
+            source_name: None,
+            version: "1.0-1",
+        })
+        .unwrap();
+    assert!(
+        m.len() > 20,
+        "every chromium CVE stays its own match: {}",
+        m.len()
+    );
+}

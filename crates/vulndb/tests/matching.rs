@@ -24,8 +24,12 @@ fn build(sources: &[PathBuf]) -> (tempfile::TempDir, Database, berth_vulndb::Imp
     (dir, db, report)
 }
 
+/// Ids and aliases of the matches (a record folded into another one's match by a shared CVE
+/// is still reported, as an alias).
 fn ids(ms: &[Match]) -> BTreeSet<String> {
-    ms.iter().map(|m| m.id.clone()).collect()
+    ms.iter()
+        .flat_map(|m| std::iter::once(m.id.clone()).chain(m.aliases.iter().cloned()))
+        .collect()
 }
 
 fn lang(db: &Database, eco: Ecosystem, name: &str, version: &str) -> Vec<Match> {
