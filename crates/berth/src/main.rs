@@ -4,7 +4,11 @@ mod cmd;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "berth", version, about = "A container registry with image security built in")]
+#[command(
+    name = "berth",
+    version,
+    about = "A container registry with image security built in"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,6 +24,7 @@ enum Command {
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
     /// Scan an image for vulnerabilities, malicious files and misconfiguration.
+    #[cfg(feature = "scanner")]
     Scan(cmd::scan::ScanArgs),
 }
 
@@ -76,6 +81,7 @@ fn main() -> std::process::ExitCode {
                 None => Ok(1),
             },
             Command::Db(c) => cmd::db::run(c).await.map(|()| 0),
+            #[cfg(feature = "scanner")]
             Command::Scan(a) => cmd::scan::run(a).await,
         }
     });

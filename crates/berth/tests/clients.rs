@@ -11,9 +11,9 @@ use std::path::Path;
 use std::process::Command;
 
 fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} (is it installed? scripts/install-deps.sh installs it): {e}"));
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("cannot run {cmd:?} (is it installed? scripts/install-deps.sh installs it): {e}")
+    });
     assert!(
         out.status.success(),
         "{cmd:?} failed:\n{}\n{}",
@@ -93,7 +93,8 @@ fn write_index(dir: &Path, entry: Value, tag: &str) {
 
 /// The digest the layout's index.json names for `tag`.
 fn layout_digest(dir: &Path, tag: &str) -> String {
-    let index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
     index["manifests"]
         .as_array()
         .unwrap()
@@ -117,15 +118,18 @@ fn skopeo_copies_a_multi_layer_image_and_back() {
     let src = work.path().join("src");
     let m = image(&src, "amd64", 3);
     write_index(&src, m.clone(), "v1");
-    run(Command::new("skopeo").args(["copy", "--dest-tls-verify=false", "--dest-creds", &creds()])
+    run(Command::new("skopeo")
+        .args(["copy", "--dest-tls-verify=false", "--dest-creds", &creds()])
         .arg(format!("oci:{}:v1", src.display()))
         .arg(format!("docker://{}/sk/app:v1", b.addr)));
     let out = work.path().join("out");
-    run(Command::new("skopeo").args(["copy", "--src-tls-verify=false", "--src-creds", &creds()])
+    run(Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false", "--src-creds", &creds()])
         .arg(format!("docker://{}/sk/app:v1", b.addr))
         .arg(format!("oci:{}:v1", out.display())));
     assert_eq!(layout_digest(&out, "v1"), m["digest"].as_str().unwrap());
-    let inspect = run(Command::new("skopeo").args(["inspect", "--tls-verify=false", "--creds", &creds()])
+    let inspect = run(Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--creds", &creds()])
         .arg(format!("docker://{}/sk/app:v1", b.addr)));
     let v: Value = serde_json::from_str(&inspect).unwrap();
     assert_eq!(v["Digest"], m["digest"]);
@@ -144,23 +148,49 @@ fn skopeo_copies_a_multi_arch_index_and_back() {
     let mut idx = put_blob(&src, index.as_bytes());
     idx["mediaType"] = json!("application/vnd.oci.image.index.v1+json");
     write_index(&src, idx.clone(), "multi");
-    run(Command::new("skopeo").args(["copy", "--all", "--dest-tls-verify=false", "--dest-creds", &creds()])
+    run(Command::new("skopeo")
+        .args([
+            "copy",
+            "--all",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            &creds(),
+        ])
         .arg(format!("oci:{}:multi", src.display()))
         .arg(format!("docker://{}/sk/multi:v1", b.addr)));
     let out = work.path().join("out");
-    run(Command::new("skopeo").args(["copy", "--all", "--src-tls-verify=false", "--src-creds", &creds()])
+    run(Command::new("skopeo")
+        .args([
+            "copy",
+            "--all",
+            "--src-tls-verify=false",
+            "--src-creds",
+            &creds(),
+        ])
         .arg(format!("docker://{}/sk/multi:v1", b.addr))
         .arg(format!("oci:{}:multi", out.display())));
-    assert_eq!(layout_digest(&out, "multi"), idx["digest"].as_str().unwrap());
+    assert_eq!(
+        layout_digest(&out, "multi"),
+        idx["digest"].as_str().unwrap()
+    );
     for m in [&amd, &arm] {
         let hex = m["digest"].as_str().unwrap().trim_start_matches("sha256:");
-        assert!(out.join("blobs/sha256").join(hex).exists(), "{m} was not copied back");
+        assert!(
+            out.join("blobs/sha256").join(hex).exists(),
+            "{m} was not copied back"
+        );
     }
 }
 
 #[test]
 fn podman_pushes_and_pulls() {
-    let work = tempfile::tempdir().unwrap();
+    // podman names an image pulled from `oci:PATH` after PATH, which must then be lowercase.
+    let work = tempfile::Builder::new()
+        .prefix("berthpodman")
+        .rand_bytes(0)
+        .suffix(&format!("{}", std::process::id()))
+        .tempdir()
+        .unwrap();
     let data = tempfile::tempdir().unwrap();
     let b = Berth::start(data.path());
     let src = work.path().join("src");
@@ -169,18 +199,45 @@ fn podman_pushes_and_pulls() {
     let root = work.path().join("storage");
     let podman = || {
         let mut c = Command::new("podman");
-        c.arg("--root").arg(root.join("root"))
-            .arg("--runroot").arg(root.join("run"))
-            .args(["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"]);
+        c.arg("--root")
+            .arg(root.join("root"))
+            .arg("--runroot")
+            .arg(root.join("run"))
+            .args([
+                "--storage-driver",
+                "vfs",
+                "--cgroup-manager",
+                "cgroupfs",
+                "--events-backend",
+                "none",
+            ]);
         c
     };
     let reference = format!("{}/pod/app:v1", b.addr);
-    run(podman().args(["pull", "-q"]).arg(format!("oci:{}:v1", src.display())));
-    let id = run(podman().args(["images", "-q"])).lines().next().unwrap().to_string();
+    run(podman()
+        .args(["pull", "-q"])
+        .arg(format!("oci:{}:v1", src.display())));
+    let id = run(podman().args(["images", "-q"]))
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
     run(podman().args(["tag", &id, &reference]));
-    run(podman().args(["push", "--tls-verify=false", "--creds", &creds(), &reference]));
+    run(podman().args([
+        "push",
+        "--tls-verify=false",
+        "--creds",
+        &creds(),
+        &reference,
+    ]));
     run(podman().args(["rmi", "-a", "-f"]));
-    run(podman().args(["pull", "--tls-verify=false", "--creds", &creds(), &reference]));
+    run(podman().args([
+        "pull",
+        "--tls-verify=false",
+        "--creds",
+        &creds(),
+        &reference,
+    ]));
     let images = run(podman().args(["images", "--format", "{{.Repository}}:{{.Tag}}"]));
     assert!(images.contains(&reference), "{images}");
 }
@@ -194,11 +251,20 @@ fn oras_pushes_an_artifact_with_a_referrer_and_pulls_it() {
     let work = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let b = Berth::start(data.path());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/oras_roundtrip.py");
-    let out = run(Command::new(&python).arg(script).args([&b.addr, "admin", ADMIN_PASSWORD]).arg(work.path()));
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/oras_roundtrip.py"
+    );
+    let out = run(Command::new(&python)
+        .arg(script)
+        .args([&b.addr, "admin", ADMIN_PASSWORD])
+        .arg(work.path()));
     let v: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(v["pulled"], "the artifact payload\n");
     let referrers = v["referrers"]["manifests"].as_array().unwrap();
     assert_eq!(referrers.len(), 1, "{v}");
-    assert_eq!(referrers[0]["artifactType"], "application/vnd.example.signature");
+    assert_eq!(
+        referrers[0]["artifactType"],
+        "application/vnd.example.signature"
+    );
 }

@@ -27,10 +27,16 @@ impl Berth {
             .expect("berth starts");
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "berth did not start listening on {addr}");
+            assert!(
+                Instant::now() < deadline,
+                "berth did not start listening on {addr}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Berth { child, addr: addr.to_string() }
+        Berth {
+            child,
+            addr: addr.to_string(),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

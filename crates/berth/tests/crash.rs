@@ -43,7 +43,12 @@ async fn uploads_resume_after_a_restart() {
     b.kill();
 
     let b = Berth::start_on(dir.path(), &addr);
-    let r = c.get(b.url(&loc)).basic_auth("admin", Some(ADMIN_PASSWORD)).send().await.unwrap();
+    let r = c
+        .get(b.url(&loc))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(r.headers()["range"], "0-99999");
     let r = c
@@ -68,14 +73,20 @@ async fn uploads_resume_after_a_restart() {
 fn verify_blob_files(root: &std::path::Path) -> usize {
     let mut n = 0;
     for alg in ["sha256", "sha512"] {
-        let Ok(prefixes) = std::fs::read_dir(root.join("blobs").join(alg)) else { continue };
+        let Ok(prefixes) = std::fs::read_dir(root.join("blobs").join(alg)) else {
+            continue;
+        };
         for p in prefixes {
             for f in std::fs::read_dir(p.unwrap().path()).unwrap() {
                 let f = f.unwrap();
                 let name = format!("{alg}:{}", f.file_name().to_string_lossy());
                 let want: Digest = name.parse().unwrap();
                 let bytes = std::fs::read(f.path()).unwrap();
-                assert_eq!(Digest::of(want.algorithm(), &bytes), want, "corrupt blob file {name}");
+                assert_eq!(
+                    Digest::of(want.algorithm(), &bytes),
+                    want,
+                    "corrupt blob file {name}"
+                );
                 n += 1;
             }
         }
@@ -93,7 +104,9 @@ async fn sigkill_during_pushes_leaves_no_partial_blob() {
     let done: Vec<u8> = vec![42u8; 300_000];
     let done_digest = Digest::sha256_of(&done);
     let r = c
-        .post(b.url(&format!("/v2/crash/app/blobs/uploads/?digest={done_digest}")))
+        .post(b.url(&format!(
+            "/v2/crash/app/blobs/uploads/?digest={done_digest}"
+        )))
         .basic_auth("admin", Some(ADMIN_PASSWORD))
         .body(done.clone())
         .send()
@@ -105,7 +118,9 @@ async fn sigkill_during_pushes_leaves_no_partial_blob() {
     let mut digests = Vec::new();
     let mut tasks = Vec::new();
     for i in 0..6u8 {
-        let payload: Vec<u8> = (0..4_000_000u32).map(|j| (j as u8).wrapping_mul(i + 3)).collect();
+        let payload: Vec<u8> = (0..4_000_000u32)
+            .map(|j| (j as u8).wrapping_mul(i + 3))
+            .collect();
         let digest = Digest::sha256_of(&payload);
         digests.push(digest.clone());
         let url = if i % 2 == 0 {
@@ -120,7 +135,11 @@ async fn sigkill_during_pushes_leaves_no_partial_blob() {
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 Ok::<_, std::io::Error>(chunk)
             });
-            let req = if url.contains("digest=") { c.post(&url) } else { c.patch(&url) };
+            let req = if url.contains("digest=") {
+                c.post(&url)
+            } else {
+                c.patch(&url)
+            };
             let _ = req
                 .basic_auth("admin", Some(ADMIN_PASSWORD))
                 .body(reqwest::Body::wrap_stream(stream))
@@ -143,7 +162,11 @@ async fn sigkill_during_pushes_leaves_no_partial_blob() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{d} must not exist after the crash");
+        assert_eq!(
+            r.status(),
+            StatusCode::NOT_FOUND,
+            "{d} must not exist after the crash"
+        );
     }
     let r = c
         .get(b.url(&format!("/v2/crash/app/blobs/{done_digest}")))

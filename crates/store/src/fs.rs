@@ -239,12 +239,15 @@ impl BlobStore for FsBlobStore {
         let writer = tokio::task::spawn_blocking(move || {
             let mut state = state;
             let result = (|| {
-                let mut f = std::fs::OpenOptions::new().append(true).open(&write_path)?;
+                let f = std::fs::OpenOptions::new().append(true).open(&write_path)?;
+                // Network chunks are small; write in large blocks.
+                let mut f = std::io::BufWriter::with_capacity(1 << 20, f);
                 while let Some(chunk) = rx.blocking_recv() {
                     f.write_all(&chunk)?;
                     state.hasher.update(&chunk);
                     state.size += chunk.len() as u64;
                 }
+                f.flush()?;
                 Ok::<_, std::io::Error>(())
             })();
             (state, result)

@@ -47,8 +47,20 @@ async fn issue(app: &App, req: Request) -> ApiResult<Response> {
                     lookup_namespace(app, &app.default_instance.id, namespace_of(&entry.name))
                         .await?
                         .is_some_and(|ns| ns.public);
-                let allowed: Vec<String> = entry
-                    .actions
+                // An authenticated caller asking for pull or push gets both where allowed:
+                // clients that escalate scope by challenge (oras-py reuses its token on a 401)
+                // then push with the token they got for a pull. Delete is never implied.
+                let mut wanted = entry.actions.clone();
+                if !matches!(principal, Principal::Anonymous)
+                    && wanted.iter().any(|a| a == "pull" || a == "push")
+                {
+                    for implied in ["pull", "push"] {
+                        if !wanted.iter().any(|a| a == implied) {
+                            wanted.push(implied.to_string());
+                        }
+                    }
+                }
+                let allowed: Vec<String> = wanted
                     .iter()
                     .filter_map(|a| {
                         let action = match a.as_str() {

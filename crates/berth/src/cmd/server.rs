@@ -47,14 +47,18 @@ pub fn load_config(args: &ServerArgs) -> anyhow::Result<Config> {
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let (meta, blobs) = berth_api::open_stores(&config).await?;
-    let admin_password = std::env::var("BERTH_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    let admin_password = std::env::var("BERTH_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
     let listen = config.listen;
     let data_dir = config.data_dir.clone();
     let (app, boot) = berth_api::build(config, meta, blobs, admin_password).await?;
     if let Some(p) = boot.generated_admin_password {
         // Printed once, at the first start; only its hash is stored.
         eprintln!("berth: created user 'admin' with password: {p}");
-        eprintln!("berth: (shown once; set BERTH_ADMIN_PASSWORD before the first start to choose it)");
+        eprintln!(
+            "berth: (shown once; set BERTH_ADMIN_PASSWORD before the first start to choose it)"
+        );
     }
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -29,7 +29,7 @@ client.push(
     manifest_config="config.json:application/vnd.example.artifact",
     manifest_annotations={"org.example.note": "pushed by oras-py"},
 )
-manifest = client.remote.get_manifest(target)
+manifest = client.get_manifest(target)
 subject = oras.oci.Subject.from_manifest(manifest)
 
 client.push(
@@ -40,7 +40,7 @@ client.push(
 )
 
 url = f"http://{host}/v2/art/app/referrers/{subject.digest}?artifactType=application/vnd.example.signature"
-referrers = client.remote.do_request(url, "GET").json()
+referrers = client.do_request(url, "GET").json()
 
 os.makedirs("out", exist_ok=True)
 pulled = client.pull(target=target, outdir="out")
