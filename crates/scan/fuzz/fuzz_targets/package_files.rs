@@ -1,0 +1,20 @@
+//! Package metadata parsers: dpkg status, apk installed, Python METADATA, package.json and
+//! lockfiles, Cargo.lock, gemspecs, composer files, Go build info, cargo-auditable, jars.
+#![no_main]
+use berth_scan::catalog::*;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let _ = dpkg::parse_status(&text);
+    let _ = apk::parse_installed(&text);
+    let _ = python::parse_metadata(&text);
+    let _ = npm::parse_package_json(data);
+    let _ = npm::parse_lock(data);
+    let _ = rust::parse_cargo_lock(&text);
+    let _ = ruby::parse_gemspec(&text);
+    let _ = php::parse(data);
+    let _ = binary::packages(data);
+    let _ = binary::elf_section(data, ".dep-v0");
+    let _ = java::packages("x.jar", data, 0, &berth_scan::Limits::default());
+});

@@ -1,0 +1,320 @@
+//! Per-file analysis, run while a layer streams past: SHA-256 blocklist, YARA rules, packages
+//! embedded in binaries and Java archives, private keys. Only the files catalogers need later
+//! (package databases, manifests) are kept in memory; everything else is dropped after this.
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::catalog;
+use crate::error::{Result, ScanError};
+use crate::fs::{Derived, FileEntry, MalwareHit};
+use crate::model::Severity;
+use crate::options::{Limits, ScanOptions};
+
+pub const BUILTIN_RULES: &str = include_str!("../rules/builtin.yar");
+
+/// SHA-256 of known-bad files shipped with berth: the EICAR test file.
+const BUILTIN_BLOCKLIST: &[(&str, &str)] = &[(
+    "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f",
+    "EICAR anti-malware test file",
+)];
+
+/// Files larger than this are not searched for private keys.
+const MAX_SECRET_SCAN: usize = 1 << 20;
+
+pub struct Analyzer {
+    rules: Option<yara_x::Rules>,
+    blocklist: HashMap<[u8; 32], String>,
+    pub limits: Limits,
+}
+
+/// A per-thread YARA scanner (yara-x scanners are not shared between threads).
+pub struct FileScanner<'r> {
+    yara: Option<yara_x::Scanner<'r>>,
+}
+
+impl Analyzer {
+    pub fn new(opts: &ScanOptions) -> Result<Analyzer> {
+        let rules = if opts.malware {
+            Some(compile_rules(&opts.yara_rule_dirs)?)
+        } else {
+            None
+        };
+        let mut blocklist = HashMap::new();
+        if opts.malware {
+            for (hex, why) in BUILTIN_BLOCKLIST {
+                if let Some(k) = parse_sha256(hex) {
+                    blocklist.insert(k, (*why).to_string());
+                }
+            }
+            for file in &opts.blocklists {
+                let text =
+                    std::fs::read_to_string(file).map_err(|e| ScanError::io(file.display(), e))?;
+                for (n, line) in text.lines().enumerate() {
+                    let line = line.split('#').next().unwrap_or("").trim();
+                    if line.is_empty() {
+                        continue;
+                    }
+                    let (hex, why) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+                    let hex = hex.strip_prefix("sha256:").unwrap_or(hex);
+                    let key = parse_sha256(hex).ok_or_else(|| {
+                        ScanError::Rules(format!(
+                            "{}:{}: not a SHA-256 hex digest: {hex:?}",
+                            file.display(),
+                            n + 1
+                        ))
+                    })?;
+                    let why = if why.trim().is_empty() {
+                        "blocklisted file"
+                    } else {
+                        why.trim()
+                    };
+                    blocklist.insert(key, why.to_string());
+                }
+            }
+        }
+        Ok(Analyzer {
+            rules,
+            blocklist,
+            limits: opts.limits.clone(),
+        })
+    }
+
+    pub fn file_scanner(&self) -> FileScanner<'_> {
+        FileScanner {
+            yara: self.rules.as_ref().map(|r| {
+                let mut s = yara_x::Scanner::new(r);
+                s.set_timeout(Duration::from_secs(10));
+                s
+            }),
+        }
+    }
+
+    /// Reads one file's content from a stream (a tar entry or a file) and analyses it.
+    pub fn analyze_stream(
+        &self,
+        reader: &mut dyn Read,
+        fe: &mut FileEntry,
+        scanner: &mut FileScanner<'_>,
+        limits: &Limits,
+    ) -> io::Result<()> {
+        let keep = catalog::keep_content(&fe.path);
+        let cap = if keep {
+            limits.max_kept_file.max(limits.max_analyzed_file)
+        } else {
+            limits.max_analyzed_file
+        };
+        if fe.size > cap {
+            // Too large to analyse: hash it on the way past for the blocklist only.
+            let mut h = Sha256::new();
+            let mut buf = vec![0u8; 64 << 10];
+            let mut left = fe.size;
+            while left > 0 {
+                let n = reader.read(&mut buf)?;
+                if n == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "truncated file",
+                    ));
+                }
+                h.update(&buf[..n]);
+                left = left.saturating_sub(n as u64);
+            }
+            let sum: [u8; 32] = h.finalize().into();
+            let mut d = Derived::default();
+            self.check_blocklist(&sum, &mut d);
+            if !d.is_empty() {
+                d.sha256 = Some(sum);
+                fe.derived = Some(Arc::new(d));
+            }
+            return Ok(());
+        }
+        let mut buf = Vec::with_capacity(fe.size.min(64 << 20) as usize);
+        reader.take(fe.size).read_to_end(&mut buf)?;
+        if (buf.len() as u64) < fe.size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "truncated file",
+            ));
+        }
+        let d = self.analyze_bytes(&fe.path, &buf, scanner, 0);
+        if !d.is_empty() {
+            fe.derived = Some(Arc::new(d));
+        }
+        if keep {
+            fe.content = Some(Arc::new(buf));
+        }
+        Ok(())
+    }
+
+    fn check_blocklist(&self, sum: &[u8; 32], d: &mut Derived) {
+        if let Some(why) = self.blocklist.get(sum) {
+            d.malware.push(MalwareHit {
+                rule: "sha256-blocklist".into(),
+                severity: Severity::Critical,
+                description: why.clone(),
+            });
+        }
+    }
+
+    /// Analyses a whole file held in memory. `depth` is the archive nesting depth.
+    pub fn analyze_bytes(
+        &self,
+        path: &str,
+        data: &[u8],
+        scanner: &mut FileScanner<'_>,
+        depth: usize,
+    ) -> Derived {
+        let mut d = Derived::default();
+        if !self.blocklist.is_empty() {
+            let sum: [u8; 32] = Sha256::digest(data).into();
+            self.check_blocklist(&sum, &mut d);
+            if !d.malware.is_empty() {
+                d.sha256 = Some(sum);
+            }
+        }
+        if let Some(s) = scanner.yara.as_mut() {
+            match s.scan(data) {
+                Ok(results) => {
+                    for rule in results.matching_rules() {
+                        let mut severity = Severity::High;
+                        let mut description = String::new();
+                        for (key, value) in rule.metadata() {
+                            match (key, value) {
+                                ("severity", yara_x::MetaValue::String(v)) => {
+                                    severity = Severity::parse(v).unwrap_or(Severity::High)
+                                }
+                                ("description", yara_x::MetaValue::String(v)) => {
+                                    description = v.to_string()
+                                }
+                                _ => {}
+                            }
+                        }
+                        d.malware.push(MalwareHit {
+                            rule: format!("yara:{}.{}", rule.namespace(), rule.identifier()),
+                            severity,
+                            description,
+                        });
+                    }
+                }
+                Err(e) => d.warnings.push(format!("{path}: YARA scan failed: {e}")),
+            }
+        }
+        if !d.malware.is_empty() && d.sha256.is_none() {
+            d.sha256 = Some(Sha256::digest(data).into());
+        }
+        if catalog::binary::is_executable(data) {
+            match catalog::binary::packages(data) {
+                Ok(p) => d.packages.extend(p),
+                Err(e) => d.warnings.push(format!("{path}: {e}")),
+            }
+        } else if catalog::java::is_java_archive(path, data) {
+            match catalog::java::packages(path, data, depth, &self.limits) {
+                Ok(p) => d.packages.extend(p),
+                Err(e) => d.warnings.push(format!("{path}: {e}")),
+            }
+        } else if data.len() <= MAX_SECRET_SCAN {
+            d.secrets.extend(find_private_keys(data));
+        }
+        d
+    }
+}
+
+fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
+    let v = hex::decode(hex.trim()).ok()?;
+    v.try_into().ok()
+}
+
+/// Compiles the built-in rules (namespace `berth`) and every `*.yar`/`*.yara` file of the user's
+/// directories (namespace = file stem).
+pub fn compile_rules(dirs: &[std::path::PathBuf]) -> Result<yara_x::Rules> {
+    let mut compiler = yara_x::Compiler::new();
+    compiler.new_namespace("berth");
+    compiler
+        .add_source(BUILTIN_RULES)
+        .map_err(|e| ScanError::Rules(format!("built-in rules: {e}")))?;
+    for dir in dirs {
+        let mut files: Vec<std::path::PathBuf> = if dir.is_file() {
+            vec![dir.clone()]
+        } else {
+            std::fs::read_dir(dir)
+                .map_err(|e| ScanError::io(dir.display(), e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yar" | "yara")))
+                .collect()
+        };
+        files.sort();
+        for f in files {
+            let src = std::fs::read_to_string(&f).map_err(|e| ScanError::io(f.display(), e))?;
+            let ns = Path::new(&f)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("user")
+                .replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_");
+            compiler.new_namespace(&ns);
+            compiler
+                .add_source(src.as_str())
+                .map_err(|e| ScanError::Rules(format!("{}: {e}", f.display())))?;
+        }
+    }
+    Ok(compiler.build())
+}
+
+/// Finds PEM private keys. Returns the kind of each key found (e.g. "RSA PRIVATE KEY").
+pub fn find_private_keys(data: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let finder = memchr::memmem::Finder::new(b"-----BEGIN ");
+    for pos in finder.find_iter(data) {
+        let rest = &data[pos + 11..];
+        let end = rest.iter().take(64).position(|&b| b == b'-').unwrap_or(0);
+        let label = &rest[..end];
+        if label.ends_with(b"PRIVATE KEY") && rest[end..].starts_with(b"-----") {
+            let label = String::from_utf8_lossy(label).into_owned();
+            if !out.contains(&label) {
+                out.push(label);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_rules_compile_and_match_eicar() {
+        let rules = compile_rules(&[]).unwrap();
+        let mut s = yara_x::Scanner::new(&rules);
+        let eicar = [
+            "X5O!P%@AP[4\\PZX54(P^)7CC)7}$",
+            "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
+        ]
+        .concat();
+        let r = s.scan(eicar.as_bytes()).unwrap();
+        let names: Vec<_> = r
+            .matching_rules()
+            .map(|r| r.identifier().to_string())
+            .collect();
+        assert_eq!(names, ["EICAR_Test_File"]);
+        let r = s.scan(b"hello world").unwrap();
+        assert_eq!(r.matching_rules().count(), 0);
+        assert_eq!(
+            hex::encode(Sha256::digest(eicar.as_bytes())),
+            BUILTIN_BLOCKLIST[0].0
+        );
+    }
+
+    #[test]
+    fn finds_private_keys() {
+        let pem =
+            b"junk\n-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
+        assert_eq!(find_private_keys(pem), ["OPENSSH PRIVATE KEY"]);
+        assert!(find_private_keys(b"-----BEGIN CERTIFICATE-----\n").is_empty());
+        assert!(find_private_keys(b"-----BEGIN ").is_empty());
+    }
+}

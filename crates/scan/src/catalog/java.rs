@@ -1,0 +1,188 @@
+//! Java archives (jar, war, ear and friends): `META-INF/maven/**/pom.properties`,
+//! `META-INF/MANIFEST.MF`, and archives nested inside (WEB-INF/lib, BOOT-INF/lib, EAR modules),
+//! recursively up to the nesting limit. Entries are read with a size cap (zip bombs).
+use std::io::{Cursor, Read};
+
+use super::{field, new_package, purl, rfc822_fields};
+use crate::model::{Package, PackageType};
+use crate::options::Limits;
+
+const EXTENSIONS: &[&str] = &[
+    "jar", "war", "ear", "jpi", "hpi", "par", "sar", "nar", "kar", "lpkg",
+];
+
+fn has_java_ext(path: &str) -> bool {
+    path.rsplit_once('.')
+        .is_some_and(|(_, ext)| EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)))
+}
+
+pub fn is_java_archive(path: &str, data: &[u8]) -> bool {
+    has_java_ext(path) && data.starts_with(b"PK\x03\x04")
+}
+
+#[derive(Debug, Default, Clone)]
+struct Pom {
+    group: String,
+    artifact: String,
+    version: String,
+}
+
+fn parse_properties(text: &str) -> Pom {
+    let mut p = Pom::default();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=').or_else(|| line.split_once(':')) else {
+            continue;
+        };
+        match k.trim() {
+            "groupId" => p.group = v.trim().to_string(),
+            "artifactId" => p.artifact = v.trim().to_string(),
+            "version" => p.version = v.trim().to_string(),
+            _ => {}
+        }
+    }
+    p
+}
+
+/// `commons-lang3-3.12.0.jar` -> ("commons-lang3", "3.12.0").
+pub fn name_version_from_filename(path: &str) -> (String, String) {
+    let base = path.rsplit(['/', ':']).next().unwrap_or(path);
+    let stem = base.rsplit_once('.').map(|(s, _)| s).unwrap_or(base);
+    let bytes = stem.as_bytes();
+    for (i, _) in stem.match_indices('-') {
+        if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            return (stem[..i].to_string(), stem[i + 1..].to_string());
+        }
+    }
+    (stem.to_string(), String::new())
+}
+
+fn maven_package(group: &str, artifact: &str, version: &str) -> Package {
+    let ns = if group.is_empty() { artifact } else { group };
+    let mut p = new_package(
+        artifact,
+        version,
+        PackageType::JavaArchive,
+        purl::build("maven", Some(ns), artifact, version, &[]),
+        "java-archive-cataloger",
+    );
+    p.group = (!group.is_empty()).then(|| group.to_string());
+    p
+}
+
+fn entry_name(f: &zip::read::ZipFile<'_, Cursor<&[u8]>>) -> String {
+    f.name().map(|c| c.into_owned()).unwrap_or_default()
+}
+
+fn read_entry(f: &mut zip::read::ZipFile<'_, Cursor<&[u8]>>, cap: u64) -> Result<Vec<u8>, String> {
+    let name = entry_name(f);
+    if f.size() > cap {
+        return Err(format!(
+            "{name}: {} bytes, over the {cap}-byte limit",
+            f.size()
+        ));
+    }
+    let mut buf = Vec::with_capacity(f.size() as usize);
+    f.take(cap + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("{name}: {e}"))?;
+    if buf.len() as u64 > cap {
+        return Err(format!("{name}: inflates past the {cap}-byte limit"));
+    }
+    Ok(buf)
+}
+
+pub fn packages(
+    path: &str,
+    data: &[u8],
+    depth: usize,
+    limits: &Limits,
+) -> Result<Vec<Package>, String> {
+    if depth > limits.max_nesting_depth {
+        return Err(format!(
+            "archive nested deeper than {} levels",
+            limits.max_nesting_depth
+        ));
+    }
+    let mut zip = zip::ZipArchive::new(Cursor::new(data)).map_err(|e| format!("zip: {e}"))?;
+    let mut manifest = None;
+    let mut poms = Vec::new();
+    let mut nested = Vec::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).map_err(|e| format!("zip entry {i}: {e}"))?;
+        let name = entry_name(&f);
+        if name == "META-INF/MANIFEST.MF" {
+            manifest = Some(String::from_utf8_lossy(&read_entry(&mut f, 1 << 20)?).into_owned());
+        } else if name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties") {
+            poms.push(parse_properties(&String::from_utf8_lossy(&read_entry(
+                &mut f,
+                1 << 20,
+            )?)));
+        } else if has_java_ext(&name) && !f.is_dir() {
+            let inner = read_entry(&mut f, limits.max_analyzed_file)?;
+            nested.push((name, inner));
+        }
+    }
+    let (file_name, file_version) = name_version_from_filename(path);
+    let mut out = Vec::new();
+    let main_pom = poms
+        .iter()
+        .position(|p| p.artifact == file_name)
+        .or(if poms.len() == 1 { Some(0) } else { None });
+    match main_pom {
+        Some(i) => {
+            let p = &poms[i];
+            out.push(maven_package(&p.group, &p.artifact, &p.version));
+        }
+        None => {
+            let f = manifest.as_deref().map(rfc822_fields).unwrap_or_default();
+            let name = field(&f, "Implementation-Title")
+                .filter(|n| !n.contains(' '))
+                .map(str::to_string)
+                .filter(|_| file_name.is_empty())
+                .unwrap_or_else(|| file_name.clone());
+            let version = field(&f, "Implementation-Version")
+                .or(field(&f, "Bundle-Version"))
+                .or(field(&f, "Specification-Version"))
+                .map(str::to_string)
+                .unwrap_or_else(|| file_version.clone());
+            let group = field(&f, "Implementation-Vendor-Id")
+                .or(field(&f, "Automatic-Module-Name"))
+                .or(field(&f, "Bundle-SymbolicName"))
+                .map(|g| g.split(';').next().unwrap_or(g).trim().to_string())
+                .unwrap_or_default();
+            if !name.is_empty() {
+                out.push(maven_package(&group, &name, &version));
+            }
+        }
+    }
+    for (i, p) in poms.iter().enumerate() {
+        if Some(i) != main_pom && !p.artifact.is_empty() {
+            out.push(maven_package(&p.group, &p.artifact, &p.version));
+        }
+    }
+    for (name, inner) in nested {
+        if inner.starts_with(b"PK\x03\x04") {
+            out.extend(packages(&name, &inner, depth + 1, limits)?);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn splits_file_names() {
+        assert_eq!(
+            super::name_version_from_filename("/app/lib/commons-lang3-3.12.0.jar"),
+            ("commons-lang3".into(), "3.12.0".into())
+        );
+        assert_eq!(
+            super::name_version_from_filename("app.jar"),
+            ("app".into(), String::new())
+        );
+    }
+}

@@ -1,0 +1,229 @@
+//! Package catalogers. Two kinds:
+//! - file analysers (`binary`, `java`) run on each file while its layer streams past;
+//! - database catalogers (the rest) run on the squashed filesystem, reading the few files kept
+//!   in memory for them (`keep_content` decides which).
+use crate::fs::{EntryKind, FileEntry, Filesystem};
+use crate::model::{Distro, Package, PackageType};
+
+pub mod apk;
+pub mod binary;
+pub mod dpkg;
+pub mod java;
+pub mod npm;
+pub mod os;
+pub mod php;
+pub mod python;
+pub mod rpm;
+pub mod ruby;
+pub mod rust;
+
+/// A package and where it was found, before layer references are attached.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub pkg: Package,
+    pub path: String,
+    pub layer: Option<usize>,
+}
+
+/// Files kept in memory for the database catalogers and baseline checks.
+pub fn keep_content(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    matches!(
+        path,
+        "/etc/os-release"
+            | "/usr/lib/os-release"
+            | "/etc/alpine-release"
+            | "/etc/debian_version"
+            | "/etc/redhat-release"
+            | "/etc/centos-release"
+            | "/etc/system-release"
+            | "/etc/lsb-release"
+            | "/var/lib/dpkg/status"
+            | "/lib/apk/db/installed"
+            | "/usr/lib/apk/db/installed"
+            | "/etc/passwd"
+            | "/etc/shadow"
+    ) || path.starts_with("/var/lib/dpkg/status.d/")
+        || rpm::is_rpmdb(path)
+        || path.ends_with(".dist-info/METADATA")
+        || path.ends_with(".egg-info/PKG-INFO")
+        || (path.ends_with(".egg-info") && path.contains("-packages/"))
+        || matches!(
+            base,
+            "package.json" | "package-lock.json" | "Cargo.lock" | "composer.lock"
+        )
+        || (base == "installed.json" && path.ends_with("/composer/installed.json"))
+        || (base.ends_with(".gemspec") && path.contains("/specifications/"))
+        || crate::baseline::is_credential_path(path)
+}
+
+/// Runs every database cataloger on the squashed filesystem.
+pub fn catalog_filesystem(
+    fs: &Filesystem,
+    distro: Option<&Distro>,
+    warnings: &mut Vec<String>,
+) -> Vec<Found> {
+    let mut out = Vec::new();
+    out.extend(dpkg::catalog(fs, distro));
+    out.extend(apk::catalog(fs, distro));
+    out.extend(rpm::catalog(fs, distro, warnings));
+    out.extend(python::catalog(fs));
+    out.extend(npm::catalog(fs, warnings));
+    out.extend(rust::catalog(fs, warnings));
+    out.extend(ruby::catalog(fs));
+    out.extend(php::catalog(fs, warnings));
+    // Packages the streaming analysers found in binaries and archives.
+    for e in fs.iter() {
+        if let Some(d) = &e.derived {
+            for p in &d.packages {
+                out.push(Found {
+                    pkg: p.clone(),
+                    path: e.path.clone(),
+                    layer: e.layer,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Regular files (not links) whose path ends with `suffix`.
+pub(crate) fn files_ending<'a>(
+    fs: &'a Filesystem,
+    suffix: &'a str,
+) -> impl Iterator<Item = &'a FileEntry> + 'a {
+    fs.iter()
+        .filter(move |e| e.kind == EntryKind::File && e.path.ends_with(suffix))
+}
+
+pub(crate) fn content(e: &FileEntry) -> Option<&[u8]> {
+    e.content.as_deref().map(|v| v.as_slice())
+}
+
+pub(crate) fn new_package(
+    name: &str,
+    version: &str,
+    kind: PackageType,
+    purl: String,
+    found_by: &str,
+) -> Package {
+    Package {
+        name: name.to_string(),
+        version: version.to_string(),
+        kind,
+        purl,
+        found_by: found_by.to_string(),
+        locations: Vec::new(),
+        licenses: Vec::new(),
+        source_name: None,
+        source_version: None,
+        arch: None,
+        group: None,
+    }
+}
+
+/// Package URL helpers (https://github.com/package-url/purl-spec).
+pub mod purl {
+    /// Percent-encodes everything but the purl unreserved characters.
+    pub fn pct(s: &str) -> String {
+        let mut out = String::with_capacity(s.len());
+        for b in s.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~') {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+
+    /// Builds `pkg:TYPE/NAMESPACE/NAME@VERSION?QUALIFIERS`. Namespace segments are encoded one by
+    /// one; qualifiers are sorted by key as the spec requires, empty values dropped.
+    pub fn build(
+        ty: &str,
+        namespace: Option<&str>,
+        name: &str,
+        version: &str,
+        qualifiers: &[(&str, String)],
+    ) -> String {
+        let mut s = format!("pkg:{ty}/");
+        if let Some(ns) = namespace.filter(|n| !n.is_empty()) {
+            let segs: Vec<String> = ns.split('/').filter(|x| !x.is_empty()).map(pct).collect();
+            s.push_str(&segs.join("/"));
+            s.push('/');
+        }
+        s.push_str(&pct(name));
+        if !version.is_empty() {
+            s.push('@');
+            s.push_str(&pct(version));
+        }
+        let mut q: Vec<&(&str, String)> =
+            qualifiers.iter().filter(|(_, v)| !v.is_empty()).collect();
+        q.sort_by(|a, b| a.0.cmp(b.0));
+        if !q.is_empty() {
+            s.push('?');
+            let parts: Vec<String> = q.iter().map(|(k, v)| format!("{k}={}", pct(v))).collect();
+            s.push_str(&parts.join("&"));
+        }
+        s
+    }
+
+    /// The `distro` qualifier: `ID-VERSION_ID`.
+    pub fn distro_qualifier(d: Option<&crate::model::Distro>) -> String {
+        match d {
+            Some(d) if !d.version_id.is_empty() => format!("{}-{}", d.id, d.version_id),
+            Some(d) => d.id.clone(),
+            None => String::new(),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn builds_purls() {
+            assert_eq!(
+                super::build(
+                    "deb",
+                    Some("debian"),
+                    "libc6",
+                    "1:2.36-9",
+                    &[("distro", "debian-12".into()), ("arch", "amd64".into())]
+                ),
+                "pkg:deb/debian/libc6@1%3A2.36-9?arch=amd64&distro=debian-12"
+            );
+            assert_eq!(
+                super::build("npm", Some("@babel"), "core", "7.0.0", &[]),
+                "pkg:npm/%40babel/core@7.0.0"
+            );
+        }
+    }
+}
+
+/// Splits an RFC 822-style header block (`Key: value`, continuation lines start with a space)
+/// into (key, value) pairs. Used by dpkg, Python metadata and MANIFEST.MF.
+pub(crate) fn rfc822_fields(text: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with(' ') || line.starts_with('\t') {
+            if let Some(last) = out.last_mut() {
+                last.1.push('\n');
+                last.1.push_str(line.trim());
+            }
+            continue;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            out.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    out
+}
+
+pub(crate) fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.as_str())
+}

@@ -1,0 +1,394 @@
+//! Streaming layer reader: one pass over a (gzip | zstd | plain) tar blob, never unpacked to
+//! disk. Compression is detected from the magic bytes (the media type may lie or be absent), the
+//! compressed stream is hashed on the way in and checked against the layer digest, and every
+//! entry is checked against the limits before anything else looks at it.
+use std::cell::Cell;
+use std::io::{self, Cursor, Read};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use berth_oci::{Digest, Hasher};
+
+use crate::analyze::Analyzer;
+use crate::error::LayerProblem;
+use crate::fs::{Change, EntryKind, FileEntry};
+use crate::options::Limits;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Zstd,
+    None,
+}
+
+/// Detects the compression of a blob from its first bytes.
+pub fn detect_compression(head: &[u8]) -> Compression {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
+}
+
+/// Whether a layer media type is one berth can read (any tar, compressed or not). An empty
+/// media type (docker-archive) is accepted and sniffed.
+pub fn is_layer_media_type(mt: &str) -> bool {
+    mt.is_empty()
+        || mt.starts_with("application/vnd.oci.image.layer.")
+        || mt.starts_with("application/vnd.docker.image.rootfs.")
+        || mt == "application/x-tar"
+        || mt == "application/tar"
+}
+
+/// Counters shared by every layer of one scan.
+#[derive(Debug, Default)]
+pub struct Totals {
+    pub files: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+/// The outcome of reading one layer.
+#[derive(Debug, Default)]
+pub struct LayerOutput {
+    pub changes: Vec<Change>,
+    pub entries: u64,
+    pub decompressed: u64,
+    pub compressed: u64,
+    /// The digest of the compressed stream as read.
+    pub digest: Option<Digest>,
+}
+
+struct CountingReader<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Trip {
+    Layer(u64),
+    Total(u64),
+    Ratio(u64, u64),
+}
+
+/// Counts decompressed bytes and stops a decompression bomb.
+struct LimitReader<'a, R> {
+    inner: R,
+    read: u64,
+    limits: &'a Limits,
+    compressed: Rc<Cell<u64>>,
+    totals: &'a Totals,
+    tripped: Rc<Cell<Option<Trip>>>,
+}
+
+impl<R: Read> Read for LimitReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.tripped.get().is_some() {
+            return Err(io::Error::other("limit exceeded"));
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        let total = self.totals.bytes.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        let trip = if self.read > self.limits.max_layer_size {
+            Some(Trip::Layer(self.limits.max_layer_size))
+        } else if total > self.limits.max_total_size {
+            Some(Trip::Total(self.limits.max_total_size))
+        } else if self.read > self.limits.bomb_min_size
+            && self.read / self.compressed.get().max(1) > self.limits.max_ratio
+        {
+            Some(Trip::Ratio(self.limits.max_ratio, self.read))
+        } else {
+            None
+        };
+        if let Some(t) = trip {
+            self.tripped.set(Some(t));
+            return Err(io::Error::other("limit exceeded"));
+        }
+        Ok(n)
+    }
+}
+
+fn trip_problem(t: Trip) -> LayerProblem {
+    match t {
+        Trip::Layer(limit) | Trip::Total(limit) => LayerProblem::TooLarge { limit },
+        Trip::Ratio(ratio, decompressed) => LayerProblem::Bomb {
+            ratio,
+            decompressed,
+        },
+    }
+}
+
+/// Normalises a tar entry path to `/a/b`. Returns None for the root itself.
+pub fn normalize_path(raw: &[u8], limits: &Limits) -> Result<Option<String>, LayerProblem> {
+    if raw.len() > limits.max_path_len {
+        return Err(LayerProblem::PathTooLong {
+            len: raw.len(),
+            limit: limits.max_path_len,
+        });
+    }
+    let s = String::from_utf8_lossy(raw);
+    if s.starts_with('/') {
+        return Err(LayerProblem::AbsolutePath {
+            path: s.into_owned(),
+        });
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for c in s.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                return Err(LayerProblem::ParentTraversal {
+                    path: s.into_owned(),
+                });
+            }
+            c => parts.push(c),
+        }
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    if parts.len() > limits.max_path_depth {
+        return Err(LayerProblem::PathTooDeep {
+            path: s.chars().take(200).collect(),
+            depth: parts.len(),
+            limit: limits.max_path_depth,
+        });
+    }
+    Ok(Some(format!("/{}", parts.join("/"))))
+}
+
+fn read_layer_inner(
+    blob: impl Read,
+    index: Option<usize>,
+    limits: &Limits,
+    totals: &Totals,
+    analyzer: &Analyzer,
+) -> Result<LayerOutput, LayerProblem> {
+    let compressed = Rc::new(Cell::new(0u64));
+    let mut hashing = CountingReader {
+        inner: blob,
+        count: compressed.clone(),
+    };
+    // Peek at the magic bytes without losing them.
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < head.len() {
+        let n = hashing.read(&mut head[got..])?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    let compression = detect_compression(&head[..got]);
+    let stream = Cursor::new(head[..got].to_vec()).chain(hashing);
+    let tripped = Rc::new(Cell::new(None));
+    let decoder: Box<dyn Read + '_> = match compression {
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(stream)),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::new(stream)
+                .map_err(|e| LayerProblem::Corrupt(format!("zstd: {e}")))?,
+        ),
+        Compression::None => Box::new(stream),
+    };
+    let limited = LimitReader {
+        inner: decoder,
+        read: 0,
+        limits,
+        compressed: compressed.clone(),
+        totals,
+        tripped: tripped.clone(),
+    };
+    let mut out = LayerOutput::default();
+    let mut archive = tar::Archive::new(limited);
+    let mut scanner = analyzer.file_scanner();
+    let fail = |e: io::Error, what: &str| -> LayerProblem {
+        match tripped.get() {
+            Some(t) => trip_problem(t),
+            None => LayerProblem::Corrupt(format!("{what}: {e}")),
+        }
+    };
+    {
+        let entries = archive.entries().map_err(|e| fail(e, "tar"))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| fail(e, "tar header"))?;
+            out.entries += 1;
+            let n = totals.files.fetch_add(1, Ordering::Relaxed) + 1;
+            if n > limits.max_files {
+                return Err(LayerProblem::TooManyFiles {
+                    limit: limits.max_files,
+                });
+            }
+            let path_bytes = entry.path_bytes().into_owned();
+            let Some(path) = normalize_path(&path_bytes, limits)? else {
+                continue;
+            };
+            let (dir, base) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+            let dir = if dir.is_empty() { "/" } else { dir };
+            if let Some(hidden) = base.strip_prefix(".wh.") {
+                if hidden == ".wh..opq" {
+                    out.changes.push(Change::Opaque(dir.to_string()));
+                } else if !hidden.starts_with(".wh.") && !hidden.is_empty() {
+                    let target = if dir == "/" {
+                        format!("/{hidden}")
+                    } else {
+                        format!("{dir}/{hidden}")
+                    };
+                    out.changes.push(Change::Whiteout(target));
+                }
+                continue;
+            }
+            let header = entry.header();
+            let mode = header.mode().unwrap_or(0o644);
+            let uid = header.uid().unwrap_or(0);
+            let gid = header.gid().unwrap_or(0);
+            let size = entry.size();
+            let etype = header.entry_type();
+            let kind = if etype.is_file() || etype.is_contiguous() || etype.is_gnu_sparse() {
+                EntryKind::File
+            } else if etype.is_dir() {
+                EntryKind::Dir
+            } else if etype.is_symlink() {
+                let target = entry
+                    .link_name_bytes()
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                EntryKind::Symlink(target)
+            } else if etype.is_hard_link() {
+                let raw = entry
+                    .link_name_bytes()
+                    .map(|b| b.into_owned())
+                    .unwrap_or_default();
+                match normalize_path(&raw, limits)? {
+                    Some(t) => EntryKind::Hardlink(t),
+                    None => continue,
+                }
+            } else if etype.is_character_special() || etype.is_block_special() || etype.is_fifo() {
+                EntryKind::Other
+            } else {
+                // pax global headers and other metadata entries carry no file.
+                continue;
+            };
+            let mut fe = FileEntry {
+                path,
+                layer: index,
+                kind,
+                mode,
+                uid,
+                gid,
+                size,
+                content: None,
+                derived: None,
+            };
+            if fe.kind == EntryKind::File {
+                analyzer
+                    .analyze_stream(&mut entry, &mut fe, &mut scanner, limits)
+                    .map_err(|e| fail(e, "reading file content"))?;
+            }
+            out.changes.push(Change::Upsert(fe));
+        }
+    }
+    // Read what is left (tar padding, compression trailer) so the digest covers the blob.
+    let mut rest = archive.into_inner();
+    io::copy(&mut rest, &mut io::sink()).map_err(|e| fail(e, "trailer"))?;
+    out.decompressed = rest.read;
+    out.compressed = compressed.get();
+    Ok(out)
+}
+
+/// Reads one layer blob in one pass and, when `expected` is given, verifies its digest.
+/// `index` is the layer's position, recorded on every entry.
+pub fn read_layer(
+    blob: impl Read,
+    index: Option<usize>,
+    expected: Option<&Digest>,
+    limits: &Limits,
+    totals: &Totals,
+    analyzer: &Analyzer,
+) -> Result<LayerOutput, LayerProblem> {
+    let hasher = Rc::new(std::cell::RefCell::new(
+        expected.map(|d| d.algorithm().hasher()),
+    ));
+    let tee = TeeHasher {
+        inner: blob,
+        hasher: hasher.clone(),
+    };
+    let mut out = read_layer_inner(tee, index, limits, totals, analyzer)?;
+    if let (Some(expected), Some(h)) = (expected, hasher.borrow_mut().take()) {
+        let actual = h.finish();
+        if &actual != expected {
+            return Err(LayerProblem::DigestMismatch {
+                actual: actual.to_string(),
+            });
+        }
+        out.digest = Some(actual);
+    }
+    Ok(out)
+}
+
+struct TeeHasher<R> {
+    inner: R,
+    hasher: Rc<std::cell::RefCell<Option<Hasher>>>,
+}
+
+impl<R: Read> Read for TeeHasher<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = self.hasher.borrow_mut().as_mut() {
+            h.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_and_rejects_paths() {
+        let l = Limits::default();
+        assert_eq!(
+            normalize_path(b"./etc//passwd", &l).unwrap().as_deref(),
+            Some("/etc/passwd")
+        );
+        assert_eq!(normalize_path(b"./", &l).unwrap(), None);
+        assert!(matches!(
+            normalize_path(b"/etc/passwd", &l),
+            Err(LayerProblem::AbsolutePath { .. })
+        ));
+        assert!(matches!(
+            normalize_path(b"a/../../x", &l),
+            Err(LayerProblem::ParentTraversal { .. })
+        ));
+        let long = vec![b'a'; 5000];
+        assert!(matches!(
+            normalize_path(&long, &l),
+            Err(LayerProblem::PathTooLong { .. })
+        ));
+        let deep = "a/".repeat(200);
+        assert!(matches!(
+            normalize_path(deep.as_bytes(), &l),
+            Err(LayerProblem::PathTooDeep { .. })
+        ));
+    }
+
+    #[test]
+    fn detects_compression() {
+        assert_eq!(detect_compression(&[0x1f, 0x8b, 8, 0]), Compression::Gzip);
+        assert_eq!(
+            detect_compression(&[0x28, 0xb5, 0x2f, 0xfd]),
+            Compression::Zstd
+        );
+        assert_eq!(detect_compression(b"etc/"), Compression::None);
+        assert_eq!(detect_compression(b""), Compression::None);
+    }
+}

@@ -1,0 +1,73 @@
+//! Scan options and the resource limits that keep hostile images in check.
+use std::path::PathBuf;
+
+/// Limits on what one scan reads. Exceeding one stops the scan with an error naming the layer.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Entries (files, directories, links) over all layers.
+    pub max_files: u64,
+    /// Bytes of one entry path.
+    pub max_path_len: usize,
+    /// Directory depth of one entry path.
+    pub max_path_depth: usize,
+    /// Decompressed bytes of one layer.
+    pub max_layer_size: u64,
+    /// Decompressed bytes over all layers.
+    pub max_total_size: u64,
+    /// Decompressed:compressed ratio above which a layer is treated as a bomb (checked once
+    /// `bomb_min_size` bytes are out).
+    pub max_ratio: u64,
+    pub bomb_min_size: u64,
+    /// Archives inside archives (jar in war in ear...).
+    pub max_nesting_depth: usize,
+    /// Files larger than this are hashed but not analysed (YARA, binaries, archives).
+    pub max_analyzed_file: u64,
+    /// Largest file kept in memory for catalogers (package databases).
+    pub max_kept_file: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_files: 2_000_000,
+            max_path_len: 4096,
+            max_path_depth: 128,
+            max_layer_size: 32 << 30,
+            max_total_size: 64 << 30,
+            max_ratio: 1000,
+            bomb_min_size: 256 << 20,
+            max_nesting_depth: 4,
+            max_analyzed_file: 128 << 20,
+            max_kept_file: 512 << 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub limits: Limits,
+    /// Run the YARA rules (built-in plus `yara_rule_dirs`) on every file.
+    pub malware: bool,
+    pub yara_rule_dirs: Vec<PathBuf>,
+    /// Extra SHA-256 blocklist files: one `HEX [description]` per line, `#` comments.
+    pub blocklists: Vec<PathBuf>,
+    pub baseline: bool,
+    /// Verify layer digests while streaming (on by default; a mismatch is an error).
+    pub verify_digests: bool,
+    /// Worker threads for layers (0 = available parallelism).
+    pub threads: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            limits: Limits::default(),
+            malware: true,
+            yara_rule_dirs: Vec::new(),
+            blocklists: Vec::new(),
+            baseline: true,
+            verify_digests: true,
+            threads: 0,
+        }
+    }
+}

