@@ -115,7 +115,9 @@ pub fn router(app: App) -> Router {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
-    });
+    })
+    // One access-log line per request, at info, inside the span that carries the request id.
+    .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO));
     Router::new()
         .route("/v2", any(registry::dispatch))
         .route("/v2/", any(registry::dispatch))

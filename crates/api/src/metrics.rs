@@ -164,10 +164,13 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
     let method = req.method().as_str().to_string();
     let is_head = req.method() == axum::http::Method::HEAD;
     let start = Instant::now();
-    metrics
-        .bytes_in
-        .get_or_create(&RouteLabels { route })
-        .inc_by(content_length(req.headers()));
+    // Upload bodies are counted as they stream (chunked ones have no Content-Length).
+    if route != "blob_upload" {
+        metrics
+            .bytes_in
+            .get_or_create(&RouteLabels { route })
+            .inc_by(content_length(req.headers()));
+    }
     let resp = next.run(req).await;
     metrics
         .latency

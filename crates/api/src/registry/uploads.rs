@@ -54,7 +54,7 @@ fn body_stream(app: &App, req: Request, limit: Option<u64>) -> BlobStream {
         .metrics
         .bytes_in
         .get_or_create(&RouteLabels {
-            route: "blob_upload_body",
+            route: "blob_upload",
         })
         .clone();
     let mut seen = 0u64;
