@@ -65,6 +65,13 @@ pub struct Claims {
     pub access: Vec<AccessEntry>,
 }
 
+/// Why a credential was not verified; rejections are not cached.
+#[derive(Debug)]
+enum VerifyError {
+    Rejected,
+    Failed(String),
+}
+
 /// Who is making a request.
 #[derive(Debug, Clone)]
 pub enum Principal {
@@ -120,7 +127,10 @@ pub struct Auth {
     encoding: EncodingKey,
     decoding: DecodingKey,
     cache_key: Vec<u8>,
-    verified: moka::sync::Cache<[u8; 32], Arc<User>>,
+    /// Verified credentials. Concurrent first uses of one credential wait for a single
+    /// verification (`try_get_with` coalesces them), so an expiry under load costs one argon2
+    /// run, not one per connection.
+    verified: moka::future::Cache<[u8; 32], Arc<User>>,
     hashing: tokio::sync::Semaphore,
 }
 
@@ -181,7 +191,7 @@ impl Auth {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             cache_key: secret.to_vec(),
-            verified: moka::sync::Cache::builder()
+            verified: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(ttl)
                 .build(),
@@ -214,31 +224,48 @@ impl Auth {
         password: &str,
     ) -> ApiResult<Option<Arc<User>>> {
         let key = self.cache_key_for(username, password);
-        if let Some(user) = self.verified.get(&key) {
-            return Ok(Some(user));
+        let verified = self
+            .verified
+            .try_get_with(key, self.verify_uncached(meta, username, password))
+            .await;
+        match verified {
+            Ok(user) => Ok(Some(user)),
+            Err(e) => match e.as_ref() {
+                VerifyError::Rejected => Ok(None),
+                VerifyError::Failed(msg) => Err(ApiError::new(Code::Internal, msg.clone())),
+            },
         }
-        let Some(user) = meta.get_user(username).await? else {
-            return Ok(None);
-        };
+    }
+
+    async fn verify_uncached(
+        &self,
+        meta: &dyn MetadataStore,
+        username: &str,
+        password: &str,
+    ) -> Result<Arc<User>, VerifyError> {
+        let user = meta
+            .get_user(username)
+            .await
+            .map_err(|e| VerifyError::Failed(e.to_string()))?
+            .ok_or(VerifyError::Rejected)?;
         if user.disabled {
-            return Ok(None);
+            return Err(VerifyError::Rejected);
         }
         let _permit = self
             .hashing
             .acquire()
             .await
-            .map_err(|_| ApiError::new(Code::Internal, "shutting down"))?;
+            .map_err(|_| VerifyError::Failed("shutting down".into()))?;
         let hash = user.password_hash.clone();
         let pass = password.to_string();
         let ok = tokio::task::spawn_blocking(move || verify_password(&pass, &hash))
             .await
             .unwrap_or(false);
-        if !ok {
-            return Ok(None);
+        if ok {
+            Ok(Arc::new(user))
+        } else {
+            Err(VerifyError::Rejected)
         }
-        let user = Arc::new(user);
-        self.verified.insert(key, user.clone());
-        Ok(Some(user))
     }
 
     /// Identifies the caller. Wrong credentials are an error; no credentials are `Anonymous`.
