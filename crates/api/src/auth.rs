@@ -14,7 +14,7 @@ use berth_store::{MetadataStore, User};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use sha2::{Digest as _, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,7 +126,8 @@ pub struct Auth {
     config: AuthConfig,
     encoding: EncodingKey,
     decoding: DecodingKey,
-    cache_key: Vec<u8>,
+    /// Keys the credential cache: HMAC-SHA256 under a key derived from the server secret.
+    cache_mac: Hmac<Sha256>,
     /// Verified credentials. Concurrent first uses of one credential wait for a single
     /// verification (`try_get_with` coalesces them), so an expiry under load costs one argon2
     /// run, not one per connection.
@@ -190,7 +191,8 @@ impl Auth {
         Auth {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
-            cache_key: secret.to_vec(),
+            // A block-sized key (SHA-512 of the secret) makes the HMAC constructor infallible.
+            cache_mac: <Hmac<Sha256> as hmac::digest::KeyInit>::new(&sha2::Sha512::digest(secret)),
             verified: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(ttl)
@@ -205,11 +207,7 @@ impl Auth {
     }
 
     fn cache_key_for(&self, user: &str, password: &str) -> [u8; 32] {
-        // HMAC keys are any length; new_from_slice cannot fail for HMAC.
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.cache_key) {
-            Ok(m) => m,
-            Err(_) => return [0; 32],
-        };
+        let mut mac = self.cache_mac.clone();
         mac.update(user.as_bytes());
         mac.update(b"\0");
         mac.update(password.as_bytes());

@@ -1,5 +1,5 @@
 //! Content discovery: tags list, catalog, referrers.
-use super::{authorize, challenge, parse_digest, principal_for_catalog, query_one, query_pairs};
+use super::{authorize, challenge, parse_digest, principal, query_one, query_pairs};
 use crate::auth::Action;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::App;
@@ -67,7 +67,7 @@ pub async fn tags(app: &App, name: &str, req: Request) -> ApiResult<Response> {
 }
 
 pub async fn catalog(app: &App, req: Request) -> ApiResult<Response> {
-    let principal = principal_for_catalog(app, req.headers()).await?;
+    let principal = principal(app, req.headers()).await?;
     if !principal.is_admin() {
         return Err(match principal {
             crate::auth::Principal::User { .. } => {

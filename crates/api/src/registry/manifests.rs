@@ -252,9 +252,9 @@ pub async fn put(app: &App, name: &str, reference: &str, req: Request) -> ApiRes
 
 pub async fn delete(app: &App, name: &str, reference: &str, req: Request) -> ApiResult<Response> {
     let ctx = authorize(app, req.headers(), name, &[Action::Delete]).await?;
-    let reference = parse_reference(reference)?;
+    let parsed = parse_reference(reference)?;
     let repo = ctx.existing()?;
-    let deleted = match &reference {
+    let deleted = match &parsed {
         Reference::Digest(d) => {
             let ok = app.meta.delete_manifest(repo.id, d).await?;
             app.caches.manifests.invalidate(&(repo.id, d.clone()));
@@ -271,13 +271,7 @@ pub async fn delete(app: &App, name: &str, reference: &str, req: Request) -> Api
     if !deleted {
         return Err(ApiError::new(
             Code::ManifestUnknown,
-            format!(
-                "manifest {reference_str} is not in {name}",
-                reference_str = match &reference {
-                    Reference::Digest(d) => d.to_string(),
-                    Reference::Tag(t) => t.clone(),
-                }
-            ),
+            format!("manifest {reference} is not in {name}"),
         ));
     }
     Response::builder()

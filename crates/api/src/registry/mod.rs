@@ -194,11 +194,7 @@ pub(crate) fn challenge(
         .with_header(header::WWW_AUTHENTICATE, &value)
 }
 
-pub(crate) async fn principal_for_catalog(app: &App, headers: &HeaderMap) -> ApiResult<Principal> {
-    principal(app, headers).await
-}
-
-async fn principal(app: &App, headers: &HeaderMap) -> ApiResult<Principal> {
+pub(crate) async fn principal(app: &App, headers: &HeaderMap) -> ApiResult<Principal> {
     app.auth
         .authenticate(app.meta.as_ref(), headers, &app.default_instance.id)
         .await
