@@ -39,7 +39,7 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn upload_size(&self, id: &str) -> Result<Option<u64>>;
     /// Appends `body` to the upload, which must hold exactly `offset` bytes. Bytes received before
     /// a failing body (a client that disconnects) stay in the upload, so the client can resume.
-    /// Fails with [`crate::StoreError::Conflict`] once the upload would exceed `max_size`.
+    /// Fails with [`crate::StoreError::TooLarge`] once the upload would exceed `max_size`.
     /// Returns the new size.
     async fn upload_append(
         &self,

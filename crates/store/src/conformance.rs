@@ -119,7 +119,7 @@ pub async fn blob_store(store: &dyn BlobStore) {
     store.upload_start(&id).await.unwrap();
     assert!(matches!(
         store.upload_append(&id, 0, body(&[b"0123456789"]), 4).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::TooLarge(_))
     ));
     store.upload_cancel(&id).await.unwrap();
 
@@ -460,4 +460,524 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     let counts = store.counts().await.unwrap();
     assert_eq!(counts.repositories, 2);
     assert_eq!(counts.manifests, 0);
+}
+
+/// Internal endpoints, their DNS records and the allow-list they make.
+pub async fn endpoint_store(store: &dyn MetadataStore) {
+    let inst = store.ensure_default_instance("default").await.unwrap();
+    let id = inst.id.as_str();
+    assert_eq!(store.allow_list(id).await.unwrap(), AllowList::default());
+    assert!(store.list_endpoints(id).await.unwrap().is_empty());
+
+    let ep = NewInternalEndpoint {
+        instance_id: id.to_string(),
+        vpc_id: "vpc-1".into(),
+        subnet_id: "subnet-a".into(),
+        cidr: "10.0.1.0/24".into(),
+        ip_address: "10.0.1.10".into(),
+    };
+    assert_eq!(
+        store
+            .create_endpoint(&NewInternalEndpoint {
+                instance_id: new_id(),
+                ..ep.clone()
+            })
+            .await
+            .unwrap(),
+        EndpointCreate::InstanceUnknown
+    );
+    assert_eq!(
+        store.create_endpoint(&ep).await.unwrap(),
+        EndpointCreate::Created
+    );
+    // The same subnet, or the same address, in one VPC is a duplicate.
+    assert_eq!(
+        store.create_endpoint(&ep).await.unwrap(),
+        EndpointCreate::Duplicate
+    );
+    let same_ip = NewInternalEndpoint {
+        subnet_id: "subnet-b".into(),
+        ..ep.clone()
+    };
+    assert_eq!(
+        store.create_endpoint(&same_ip).await.unwrap(),
+        EndpointCreate::Duplicate
+    );
+    let other = NewInternalEndpoint {
+        vpc_id: "vpc-2".into(),
+        subnet_id: "192.168.0.0/16".into(),
+        cidr: "192.168.0.0/16".into(),
+        ip_address: "192.168.0.1".into(),
+        ..ep.clone()
+    };
+    assert_eq!(
+        store.create_endpoint(&other).await.unwrap(),
+        EndpointCreate::Created
+    );
+
+    // Restricted at once, but nothing is allowed until an endpoint is Running.
+    assert_eq!(
+        store.allow_list(id).await.unwrap(),
+        AllowList {
+            restricted: true,
+            cidrs: vec![]
+        }
+    );
+    let listed = store.list_endpoints(id).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|e| e.status == EndpointStatus::Creating));
+    assert_eq!(store.all_endpoints().await.unwrap().len(), 2);
+    assert!(
+        store
+            .set_endpoint_status(id, "vpc-1", "10.0.1.10", EndpointStatus::Running)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_endpoint_status(id, "vpc-1", "10.9.9.9", EndpointStatus::Running)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .set_endpoint_status(id, "vpc-2", "192.168.0.1", EndpointStatus::Error)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.allow_list(id).await.unwrap(),
+        AllowList {
+            restricted: true,
+            cidrs: vec!["10.0.1.0/24".into()]
+        }
+    );
+    let got = store
+        .get_endpoint(id, "vpc-1", "10.0.1.10")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.subnet_id, "subnet-a");
+    assert_eq!(got.cidr, "10.0.1.0/24");
+    assert_eq!(got.status, EndpointStatus::Running);
+    assert!(
+        store
+            .get_endpoint(id, "vpc-2", "10.0.1.10")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // DNS records hang off an endpoint; every change moves the zone serial forward.
+    let s0 = store.zone_serial(id).await.unwrap();
+    assert_eq!(
+        store
+            .create_endpoint_dns(id, "vpc-1", "10.0.1.99", "PrivateDomain")
+            .await
+            .unwrap(),
+        DnsCreate::EndpointUnknown
+    );
+    assert_eq!(
+        store
+            .create_endpoint_dns(id, "vpc-1", "10.0.1.10", "PrivateDomain")
+            .await
+            .unwrap(),
+        DnsCreate::Created
+    );
+    assert_eq!(
+        store
+            .create_endpoint_dns(id, "vpc-1", "10.0.1.10", "PrivateDomain")
+            .await
+            .unwrap(),
+        DnsCreate::Duplicate
+    );
+    let s1 = store.zone_serial(id).await.unwrap();
+    assert!(s1 > s0, "{s1} > {s0}");
+    let dns = store.list_endpoint_dns(id, None, None).await.unwrap();
+    assert_eq!(dns.len(), 1);
+    assert_eq!(dns[0].status, DnsStatus::Opening);
+    assert_eq!(dns[0].domain, "PrivateDomain");
+    assert!(
+        store
+            .set_endpoint_dns_status(
+                id,
+                "vpc-1",
+                "10.0.1.10",
+                "PrivateDomain",
+                DnsStatus::Running
+            )
+            .await
+            .unwrap()
+    );
+    let s2 = store.zone_serial(id).await.unwrap();
+    assert!(s2 > s1);
+    // Setting the status it already has is not a change.
+    assert!(
+        store
+            .set_endpoint_dns_status(
+                id,
+                "vpc-1",
+                "10.0.1.10",
+                "PrivateDomain",
+                DnsStatus::Running
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.zone_serial(id).await.unwrap(), s2);
+    assert!(
+        !store
+            .set_endpoint_dns_status(
+                id,
+                "vpc-2",
+                "10.0.1.10",
+                "PrivateDomain",
+                DnsStatus::Running
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .list_endpoint_dns(id, Some("vpc-1"), Some("10.0.1.10"))
+            .await
+            .unwrap()[0]
+            .status,
+        DnsStatus::Running
+    );
+    assert!(
+        store
+            .list_endpoint_dns(id, Some("vpc-2"), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .delete_endpoint_dns(id, "vpc-1", "10.0.1.10", "PrivateDomain")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_endpoint_dns(id, "vpc-1", "10.0.1.10", "PrivateDomain")
+            .await
+            .unwrap()
+    );
+    assert!(store.zone_serial(id).await.unwrap() > s2);
+
+    // Deleting an endpoint takes its records; the instance is unrestricted with the last one.
+    store
+        .create_endpoint_dns(id, "vpc-1", "10.0.1.10", "PrivateDomain")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .delete_endpoint(id, "vpc-1", "10.0.1.10")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_endpoint(id, "vpc-1", "10.0.1.10")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .list_endpoint_dns(id, None, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.allow_list(id).await.unwrap().restricted);
+    assert!(
+        store
+            .delete_endpoint(id, "vpc-2", "192.168.0.1")
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.allow_list(id).await.unwrap(), AllowList::default());
+}
+
+/// Webhook triggers (CRUD, paging, the namespace limit, event matching) and the attempt log
+/// with its pending/claim/finish cycle.
+pub async fn webhook_store(store: &dyn MetadataStore) {
+    let inst = store.ensure_default_instance("default").await.unwrap();
+    let ns = store.ensure_namespace(&inst.id, "hooks").await.unwrap();
+    let other_ns = store.ensure_namespace(&inst.id, "other").await.unwrap();
+    let new = |name: &str, events: &[&str], enabled: bool| NewWebhookTrigger {
+        instance_id: inst.id.clone(),
+        namespace_id: ns.id,
+        name: name.into(),
+        url: format!("https://example.com/{name}"),
+        event_types: events.iter().map(|e| e.to_string()).collect(),
+        headers: vec![WebhookHeader {
+            key: "X-Team".into(),
+            values: vec!["a".into(), "b".into()],
+        }],
+        enabled,
+        secret: "s3cret".into(),
+    };
+    let push = store
+        .create_webhook_trigger(&new("push", &["PushImage"], true), 3)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(push.namespace, "hooks");
+    assert_eq!(push.event_types, vec!["PushImage".to_string()]);
+    assert_eq!(
+        push.headers[0].values,
+        vec!["a".to_string(), "b".to_string()]
+    );
+    assert!(push.enabled);
+    assert_eq!(push.secret, "s3cret");
+    let both = store
+        .create_webhook_trigger(&new("both", &["PushImage", "DeleteImage"], true), 3)
+        .await
+        .unwrap()
+        .unwrap();
+    let off = store
+        .create_webhook_trigger(&new("off", &["PushImage"], false), 3)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .create_webhook_trigger(&new("fourth", &["PushImage"], true), 3)
+            .await
+            .unwrap()
+            .is_none(),
+        "the namespace limit holds"
+    );
+    assert_eq!(
+        store.get_webhook_trigger(ns.id, push.id).await.unwrap(),
+        Some(push.clone())
+    );
+    assert_eq!(
+        store
+            .get_webhook_trigger(other_ns.id, push.id)
+            .await
+            .unwrap(),
+        None,
+        "triggers are scoped to their namespace"
+    );
+
+    let (page, total) = store.list_webhook_triggers(ns.id, 0, 2).await.unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(
+        page.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![off.id, both.id]
+    );
+    let (page, total) = store.list_webhook_triggers(ns.id, 2, 2).await.unwrap();
+    assert_eq!((page.len(), total), (1, 3));
+    assert_eq!(page[0].id, push.id);
+    assert_eq!(
+        store
+            .list_webhook_triggers(other_ns.id, 0, 10)
+            .await
+            .unwrap(),
+        (vec![], 0)
+    );
+
+    let ids = |ts: Vec<WebhookTrigger>| ts.iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store
+            .webhook_triggers_for_event(ns.id, "PushImage")
+            .await
+            .unwrap()),
+        vec![push.id, both.id]
+    );
+    assert_eq!(
+        ids(store
+            .webhook_triggers_for_event(ns.id, "DeleteImage")
+            .await
+            .unwrap()),
+        vec![both.id]
+    );
+
+    let updated = store
+        .update_webhook_trigger(
+            ns.id,
+            off.id,
+            &WebhookTriggerUpdate {
+                enabled: Some(true),
+                event_types: Some(vec!["DeleteImage".into()]),
+                headers: Some(vec![]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(updated.enabled);
+    assert_eq!(updated.name, "off", "unset fields keep their value");
+    assert_eq!(updated.url, off.url);
+    assert!(updated.headers.is_empty());
+    assert!(updated.updated_at >= off.updated_at);
+    assert_eq!(
+        ids(store
+            .webhook_triggers_for_event(ns.id, "DeleteImage")
+            .await
+            .unwrap()),
+        vec![both.id, off.id]
+    );
+    assert!(
+        store
+            .update_webhook_trigger(other_ns.id, off.id, &WebhookTriggerUpdate::default())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Attempts: the first is scheduled already claimed (due in the future), fails, and
+    // schedules a retry; the retry is due, claimed once, and succeeds.
+    let now = crate::now_millis();
+    let first = NewWebhookDelivery {
+        trigger_id: push.id,
+        event_type: "PushImage".into(),
+        payload: "{\"event\":\"PushImage\"}".into(),
+        attempt: 1,
+        due_at: now + 60_000,
+    };
+    let id1 = store.schedule_webhook_delivery(&first).await.unwrap();
+    assert!(
+        store
+            .due_webhook_deliveries(now, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .claim_webhook_delivery(id1, now, now + 1000)
+            .await
+            .unwrap()
+            .is_none(),
+        "an attempt claimed by its creator is not claimable before its lease ends"
+    );
+    assert_eq!(
+        store.list_webhook_deliveries(push.id, 0, 10).await.unwrap(),
+        (vec![], 0),
+        "pending attempts are not in the log"
+    );
+    let retry = NewWebhookDelivery {
+        attempt: 2,
+        due_at: now - 1,
+        ..first.clone()
+    };
+    let failed = DeliveryResult {
+        success: false,
+        status_code: Some(500),
+        response: Some("boom".into()),
+        url: push.url.clone(),
+        at: now,
+    };
+    let id2 = store
+        .finish_webhook_delivery(id1, &failed, Some(&retry))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store
+            .finish_webhook_delivery(id1, &failed, Some(&retry))
+            .await
+            .unwrap(),
+        None,
+        "an attempt finishes once"
+    );
+    assert_eq!(
+        store.due_webhook_deliveries(now, 10).await.unwrap(),
+        vec![id2]
+    );
+    let claimed = store
+        .claim_webhook_delivery(id2, now, now + 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.attempt, 2);
+    assert_eq!(claimed.status, DeliveryStatus::Pending);
+    assert_eq!(claimed.namespace_id, ns.id);
+    assert_eq!(claimed.namespace, "hooks");
+    assert_eq!(claimed.payload, first.payload);
+    assert!(
+        store
+            .claim_webhook_delivery(id2, now, now + 60_000)
+            .await
+            .unwrap()
+            .is_none(),
+        "claimed once"
+    );
+    assert!(
+        store
+            .due_webhook_deliveries(now, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let ok = DeliveryResult {
+        success: true,
+        status_code: Some(204),
+        response: None,
+        url: push.url.clone(),
+        at: now + 1,
+    };
+    assert_eq!(
+        store.finish_webhook_delivery(id2, &ok, None).await.unwrap(),
+        None
+    );
+    let (log, total) = store.list_webhook_deliveries(push.id, 0, 10).await.unwrap();
+    assert_eq!(total, 2);
+    assert_eq!(
+        log.iter().map(|d| (d.id, d.status)).collect::<Vec<_>>(),
+        vec![
+            (id2, DeliveryStatus::Success),
+            (id1, DeliveryStatus::Failed)
+        ],
+        "newest first"
+    );
+    assert_eq!(log[1].status_code, Some(500));
+    assert_eq!(log[1].response.as_deref(), Some("boom"));
+    assert_eq!(log[1].url.as_deref(), Some(push.url.as_str()));
+    assert_eq!(log[0].due_at, None);
+    let (page, total) = store.list_webhook_deliveries(push.id, 1, 10).await.unwrap();
+    assert_eq!((page.len(), total), (1, 2));
+    assert_eq!(page[0].id, id1);
+
+    // Cancelled attempts vanish; deleting a trigger takes its log along.
+    let id3 = store
+        .schedule_webhook_delivery(&NewWebhookDelivery {
+            due_at: now - 1,
+            ..first.clone()
+        })
+        .await
+        .unwrap();
+    store.cancel_webhook_delivery(id3).await.unwrap();
+    assert!(
+        store
+            .due_webhook_deliveries(now, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !store
+            .delete_webhook_trigger(other_ns.id, push.id)
+            .await
+            .unwrap()
+    );
+    assert!(store.delete_webhook_trigger(ns.id, push.id).await.unwrap());
+    assert!(!store.delete_webhook_trigger(ns.id, push.id).await.unwrap());
+    assert_eq!(
+        store.get_webhook_trigger(ns.id, push.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.list_webhook_deliveries(push.id, 0, 10).await.unwrap(),
+        (vec![], 0)
+    );
+    assert_eq!(
+        store.list_webhook_triggers(ns.id, 0, 10).await.unwrap().1,
+        2
+    );
 }

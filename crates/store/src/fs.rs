@@ -259,7 +259,7 @@ impl BlobStore for FsBlobStore {
                 Ok(chunk) => {
                     total += chunk.len() as u64;
                     if total > max_size {
-                        failure = Some(StoreError::Conflict(format!(
+                        failure = Some(StoreError::TooLarge(format!(
                             "upload exceeds the {max_size}-byte limit"
                         )));
                         break;

@@ -4,16 +4,24 @@
 mod blob;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod endpoints;
 mod fs;
 mod meta;
+mod scans;
 mod sqlite;
+mod tenancy;
 mod time;
+mod webhooks;
 
 pub use blob::{BlobStore, BlobStream, CommitOutcome};
+pub use endpoints::*;
 pub use fs::FsBlobStore;
 pub use meta::*;
+pub use scans::*;
 pub use sqlite::SqliteMetadataStore;
+pub use tenancy::*;
 pub use time::now_millis;
+pub use webhooks::*;
 
 /// Storage failures. Not-found and validation outcomes are values, not errors.
 #[derive(Debug, thiserror::Error)]
@@ -24,8 +32,11 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error("conflict: {0}")]
-    Conflict(String),
+    #[error("quota exceeded: {0}")]
+    QuotaExceeded(String),
+    /// An upload would exceed its size limit.
+    #[error("too large: {0}")]
+    TooLarge(String),
     #[error("upload {0} does not exist")]
     UploadUnknown(String),
     #[error("upload offset {expected} expected, got {got}")]

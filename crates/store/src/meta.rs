@@ -17,6 +17,8 @@ pub struct Instance {
     pub namespace_quota: i64,
     pub repository_quota: i64,
     pub created_at: i64,
+    /// When a Monthly instance's term ends.
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,8 @@ pub struct Namespace {
     pub instance_id: String,
     pub name: String,
     pub public: bool,
+    /// Scan every image pushed into it (besides the server-wide `scan.on_push`).
+    pub scan_on_push: bool,
     pub created_at: i64,
 }
 
@@ -133,7 +137,15 @@ pub struct StoreCounts {
 }
 
 #[async_trait]
-pub trait MetadataStore: Send + Sync + 'static {
+pub trait MetadataStore:
+    crate::TenancyStore
+    + crate::EndpointStore
+    + crate::ScanStore
+    + crate::WebhookStore
+    + Send
+    + Sync
+    + 'static
+{
     // Instances: the default one serves plain `host:port` requests.
     async fn ensure_default_instance(&self, name: &str) -> Result<Instance>;
     async fn get_instance(&self, id: &str) -> Result<Option<Instance>>;
@@ -143,6 +155,7 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Creates the namespace, or returns the existing one of that name.
     async fn ensure_namespace(&self, instance_id: &str, name: &str) -> Result<Namespace>;
     async fn set_namespace_public(&self, namespace_id: i64, public: bool) -> Result<()>;
+    async fn set_namespace_scan_on_push(&self, namespace_id: i64, on: bool) -> Result<()>;
 
     // Repositories.
     async fn get_repository(&self, instance_id: &str, name: &str) -> Result<Option<Repository>>;

@@ -12,25 +12,36 @@ use sqlx::{Row, SqlitePool};
 use std::path::Path;
 use std::time::Duration;
 
+mod endpoints;
+mod webhooks;
+
 /// Schema migrations, applied in order, each once.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("sqlite/0001_init.sql")),
+    (2, include_str!("sqlite/0002_tenancy.sql")),
+    (3, include_str!("sqlite/0003_webhooks.sql")),
+    (4, include_str!("sqlite/0004_endpoints.sql")),
+];
+
+mod scans;
+mod tenancy;
 
 pub struct SqliteMetadataStore {
     read: SqlitePool,
     write: SqlitePool,
 }
 
-fn u(v: u64) -> i64 {
+pub(crate) fn u(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn digest_col(row: &SqliteRow, col: &str) -> Result<Digest> {
+pub(crate) fn digest_col(row: &SqliteRow, col: &str) -> Result<Digest> {
     let s: String = row.try_get(col)?;
     s.parse()
         .map_err(|_| StoreError::Corrupt(format!("bad digest {s:?} in column {col}")))
 }
 
-fn opt_digest_col(row: &SqliteRow, col: &str) -> Result<Option<Digest>> {
+pub(crate) fn opt_digest_col(row: &SqliteRow, col: &str) -> Result<Option<Digest>> {
     let s: Option<String> = row.try_get(col)?;
     s.map(|s| {
         s.parse()
@@ -39,7 +50,7 @@ fn opt_digest_col(row: &SqliteRow, col: &str) -> Result<Option<Digest>> {
     .transpose()
 }
 
-fn instance_row(row: &SqliteRow) -> Result<Instance> {
+pub(crate) fn instance_row(row: &SqliteRow) -> Result<Instance> {
     Ok(Instance {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -51,20 +62,22 @@ fn instance_row(row: &SqliteRow) -> Result<Instance> {
         namespace_quota: row.try_get("namespace_quota")?,
         repository_quota: row.try_get("repository_quota")?,
         created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
     })
 }
 
-fn namespace_row(row: &SqliteRow) -> Result<Namespace> {
+pub(crate) fn namespace_row(row: &SqliteRow) -> Result<Namespace> {
     Ok(Namespace {
         id: row.try_get("id")?,
         instance_id: row.try_get("instance_id")?,
         name: row.try_get("name")?,
         public: row.try_get("public")?,
+        scan_on_push: row.try_get("scan_on_push")?,
         created_at: row.try_get("created_at")?,
     })
 }
 
-fn repository_row(row: &SqliteRow) -> Result<Repository> {
+pub(crate) fn repository_row(row: &SqliteRow) -> Result<Repository> {
     Ok(Repository {
         id: row.try_get("id")?,
         instance_id: row.try_get("instance_id")?,
@@ -210,7 +223,10 @@ impl MetadataStore for SqliteMetadataStore {
 
     async fn ensure_namespace(&self, instance_id: &str, name: &str) -> Result<Namespace> {
         sqlx::query(
-            "INSERT INTO namespaces (instance_id, name, public, created_at) VALUES ($1, $2, 0, $3)
+            "INSERT INTO namespaces (instance_id, name, public, created_at)
+             SELECT $1, $2, 0, $3 FROM instances i
+             WHERE i.id = $1
+               AND (SELECT COUNT(*) FROM namespaces WHERE instance_id = $1) < i.namespace_quota
              ON CONFLICT (instance_id, name) DO NOTHING",
         )
         .bind(instance_id)
@@ -221,14 +237,28 @@ impl MetadataStore for SqliteMetadataStore {
         let row = sqlx::query("SELECT * FROM namespaces WHERE instance_id = $1 AND name = $2")
             .bind(instance_id)
             .bind(name)
-            .fetch_one(&self.write)
+            .fetch_optional(&self.write)
             .await?;
-        namespace_row(&row)
+        match row {
+            Some(row) => namespace_row(&row),
+            None => Err(StoreError::QuotaExceeded(format!(
+                "the instance's namespace quota is used up (namespace {name})"
+            ))),
+        }
     }
 
     async fn set_namespace_public(&self, namespace_id: i64, public: bool) -> Result<()> {
         sqlx::query("UPDATE namespaces SET public = $1 WHERE id = $2")
             .bind(public)
+            .bind(namespace_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_namespace_scan_on_push(&self, namespace_id: i64, on: bool) -> Result<()> {
+        sqlx::query("UPDATE namespaces SET scan_on_push = $1 WHERE id = $2")
+            .bind(on)
             .bind(namespace_id)
             .execute(&self.write)
             .await?;
@@ -254,7 +284,10 @@ impl MetadataStore for SqliteMetadataStore {
         let now = now_millis();
         sqlx::query(
             "INSERT INTO repositories (instance_id, namespace_id, name, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (instance_id, name) DO NOTHING",
+             SELECT $1, $2, $3, $4, $4 FROM instances i
+             WHERE i.id = $1
+               AND (SELECT COUNT(*) FROM repositories WHERE instance_id = $1) < i.repository_quota
+             ON CONFLICT (instance_id, name) DO NOTHING",
         )
         .bind(instance_id)
         .bind(namespace_id)
@@ -265,9 +298,14 @@ impl MetadataStore for SqliteMetadataStore {
         let row = sqlx::query("SELECT * FROM repositories WHERE instance_id = $1 AND name = $2")
             .bind(instance_id)
             .bind(name)
-            .fetch_one(&self.write)
+            .fetch_optional(&self.write)
             .await?;
-        repository_row(&row)
+        match row {
+            Some(row) => repository_row(&row),
+            None => Err(StoreError::QuotaExceeded(format!(
+                "the instance's repository quota is used up (repository {name})"
+            ))),
+        }
     }
 
     async fn list_repositories(

@@ -40,3 +40,21 @@ async fn uploads_survive_a_reopen() {
         berth_store::CommitOutcome::Committed { size: 18 }
     );
 }
+
+#[tokio::test]
+async fn sqlite_endpoint_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteMetadataStore::open(&dir.path().join("meta.db"))
+        .await
+        .unwrap();
+    conformance::endpoint_store(&store).await;
+}
+
+#[tokio::test]
+async fn sqlite_webhook_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteMetadataStore::open(&dir.path().join("meta.db"))
+        .await
+        .unwrap();
+    conformance::webhook_store(&store).await;
+}
