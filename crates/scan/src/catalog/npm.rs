@@ -1,6 +1,9 @@
 //! npm: every `package.json` with a name and version (as Syft's javascript-package-cataloger),
-//! plus `package-lock.json` (v1 `dependencies`, v2/v3 `packages`). Lock entries that are also
-//! installed merge with them by purl.
+//! plus the lockfiles of npm (`package-lock.json`: v1 `dependencies`, v2/v3 `packages`), yarn
+//! (`yarn.lock`, classic and berry) and pnpm (`pnpm-lock.yaml`, lockfile versions 5, 6 and 9).
+//! Lock entries that are also installed merge with them by purl. Lockfiles inside
+//! `node_modules` describe a dependency's own development, not what is installed: skipped, as
+//! Syft does.
 use serde_json::Value;
 
 use super::{Found, files_ending, new_package, purl};
@@ -115,9 +118,20 @@ pub fn catalog(fs: &Filesystem, warnings: &mut Vec<String>) -> Vec<Found> {
             layer: e.layer,
         });
     }
-    for e in files_ending(fs, "/package-lock.json") {
+    let locks = files_ending(fs, "/package-lock.json")
+        .chain(files_ending(fs, "/yarn.lock"))
+        .chain(files_ending(fs, "/pnpm-lock.yaml"))
+        .filter(|e| !e.path.contains("/node_modules/"));
+    for e in locks {
         let Some(b) = super::content(e) else { continue };
-        match parse_lock(b) {
+        let parsed = if e.path.ends_with("/yarn.lock") {
+            Ok(parse_yarn_lock(&String::from_utf8_lossy(b)))
+        } else if e.path.ends_with("/pnpm-lock.yaml") {
+            parse_pnpm_lock(&String::from_utf8_lossy(b))
+        } else {
+            parse_lock(b)
+        };
+        match parsed {
             Ok(list) => {
                 for (name, version) in list {
                     let pkg = new_package(
@@ -138,4 +152,187 @@ pub fn catalog(fs: &Filesystem, warnings: &mut Vec<String>) -> Vec<Found> {
         }
     }
     out
+}
+
+/// Protocols of yarn lock entries that do not name a registry package (local paths, links,
+/// patches of another entry, git checkouts): skipped, as Syft does.
+fn yarn_ignored_protocol(protocol: &str) -> bool {
+    matches!(
+        protocol,
+        "patch"
+            | "file"
+            | "link"
+            | "portal"
+            | "github"
+            | "git"
+            | "git+ssh"
+            | "git+http"
+            | "git+https"
+            | "git+file"
+            | "exec"
+    )
+}
+
+/// `name@[protocol:]range` -> (name, protocol). Names may be scoped (`@scope/name@...`).
+fn yarn_pattern(pattern: &str) -> Option<(&str, &str)> {
+    let p = pattern.trim().trim_matches('"').trim();
+    let at = if let Some(rest) = p.strip_prefix('@') {
+        rest.find('@')? + 1
+    } else {
+        p.find('@')?
+    };
+    let (name, rest) = (p.get(..at)?, p.get(at + 1..)?);
+    if name.is_empty() {
+        return None;
+    }
+    let protocol = match rest.split_once(':') {
+        Some((proto, _))
+            if !proto.is_empty()
+                && proto
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-') =>
+        {
+            proto
+        }
+        _ => "",
+    };
+    Some((name, protocol))
+}
+
+/// The package name in a registry tarball URL (`.../@scope/name/-/name-1.2.3.tgz`).
+fn name_from_resolved(resolved: &str) -> Option<&str> {
+    let rest = resolved
+        .strip_prefix("https://registry.yarnpkg.com/")
+        .or_else(|| resolved.strip_prefix("https://registry.npmjs.org/"))?;
+    let (name, _) = rest.split_once("/-/")?;
+    (!name.is_empty()).then_some(name)
+}
+
+/// `yarn.lock`, classic (v1: `version "1.2.3"`) and berry (v2+: YAML, `version: 1.2.3`), read
+/// line by line as Syft does: an entry is a non-indented `patterns:` line, its `version` and
+/// `resolved` fields. `__metadata`, entries of local/link/patch/git protocols and workspace
+/// entries (`0.0.0-use.local`, the project's own packages) are skipped; name@version pairs are
+/// reported once.
+pub fn parse_yarn_lock(text: &str) -> Vec<(String, String)> {
+    struct Entry {
+        name: String,
+        version: Option<String>,
+        resolved_name: Option<String>,
+    }
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut finish = |e: Option<Entry>, out: &mut Vec<(String, String)>| {
+        let Some(e) = e else { return };
+        let Some(version) = e.version else { return };
+        let name = e.resolved_name.unwrap_or(e.name);
+        if version == "0.0.0-use.local" || version.is_empty() {
+            return;
+        }
+        if seen.insert((name.clone(), version.clone())) {
+            out.push((name, version));
+        }
+    };
+    let mut current: Option<Entry> = None;
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if !line.starts_with(' ') && !line.starts_with('\t') {
+            finish(current.take(), &mut out);
+            let Some(header) = line.strip_suffix(':') else {
+                continue;
+            };
+            if header.trim_matches('"') == "__metadata" {
+                continue;
+            }
+            let first = header.split(',').next().unwrap_or(header);
+            current = match yarn_pattern(first) {
+                Some((_, proto)) if yarn_ignored_protocol(proto) || proto == "workspace" => None,
+                Some((name, _)) => Some(Entry {
+                    name: name.to_string(),
+                    version: None,
+                    resolved_name: None,
+                }),
+                None => None,
+            };
+            continue;
+        }
+        let Some(e) = current.as_mut() else { continue };
+        // Fields of the entry are indented by exactly two spaces (dependencies by four).
+        let Some(field) = line.strip_prefix("  ") else {
+            continue;
+        };
+        if field.starts_with(' ') {
+            continue;
+        }
+        let (key, value) = match field.split_once([' ', ':']) {
+            Some((k, v)) => (k.trim_matches('"'), v.trim_start_matches(':').trim()),
+            None => continue,
+        };
+        let value = value.trim_matches('"');
+        match key {
+            "version" => e.version = Some(value.to_string()),
+            "resolved" => e.resolved_name = name_from_resolved(value).map(str::to_string),
+            _ => {}
+        }
+    }
+    finish(current.take(), &mut out);
+    out
+}
+
+/// A `pnpm-lock.yaml` package key -> (name, version). Key forms by lockfile version:
+/// 5.x `/name/1.2.3_peer@4.5.6`, 6.x `/name@1.2.3(peer@4.5.6)`, 9.x `name@1.2.3(peer@4.5.6)`.
+fn pnpm_key(key: &str, v5: bool) -> Option<(String, String)> {
+    let k = key.strip_prefix('/').unwrap_or(key);
+    // Peer-dependency suffixes.
+    let k = k.split('(').next().unwrap_or(k);
+    let (name, version) = if v5 {
+        let (name, version) = k.rsplit_once('/')?;
+        (name, version.split('_').next().unwrap_or(version))
+    } else {
+        let at = k.get(1..)?.rfind('@')? + 1;
+        (k.get(..at)?, k.get(at + 1..)?)
+    };
+    // Local and remote-tarball packages (`file:`, `link:`, URLs) carry no registry version.
+    if name.is_empty() || version.is_empty() || version.contains(':') || version.contains('/') {
+        return None;
+    }
+    Some((name.to_string(), version.to_string()))
+}
+
+/// `pnpm-lock.yaml` (lockfile versions 5, 6 and 9): every key of `packages`, as Syft reads it.
+pub fn parse_pnpm_lock(text: &str) -> Result<Vec<(String, String)>, String> {
+    use yaml_rust2::Yaml;
+    let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| e.to_string())?;
+    let Some(doc) = docs.first() else {
+        return Ok(Vec::new());
+    };
+    let version = match &doc["lockfileVersion"] {
+        Yaml::Real(s) | Yaml::String(s) => s.parse::<f64>().unwrap_or(0.0),
+        Yaml::Integer(i) => *i as f64,
+        _ => 0.0,
+    };
+    let v5 = version < 6.0;
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    if let Yaml::Hash(pkgs) = &doc["packages"] {
+        for (k, v) in pkgs {
+            let Some(key) = k.as_str() else { continue };
+            let Some((name, mut version)) = pnpm_key(key, v5) else {
+                continue;
+            };
+            // Old lockfiles may name the package and version in the entry itself.
+            if let Some(ver) = v["version"].as_str()
+                && !ver.contains(':')
+            {
+                version = ver.to_string();
+            }
+            let name = v["name"].as_str().map(str::to_string).unwrap_or(name);
+            if seen.insert((name.clone(), version.clone())) {
+                out.push((name, version));
+            }
+        }
+    }
+    Ok(out)
 }

@@ -1,7 +1,8 @@
 //! Where images come from. The engine sees only [`ImageSource`]: manifests by digest and blobs as
-//! `Read` streams. berth's API crate implements it over its blob store; this crate implements it
-//! for registries (OCI distribution API), OCI layouts and docker archives. `dir:` sources have no
-//! image and are walked directly (see `crate::scan_dir`).
+//! `Read` streams. This crate implements it for registries (OCI distribution API), OCI layouts,
+//! docker archives and images stored in berth itself ([`berth::StoredImageSource`], over
+//! berth-store's traits). `dir:` sources have no image and are walked directly (see
+//! `crate::scan_dir`).
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,7 @@ use berth_oci::{Descriptor, Digest, ManifestKind, ParsedManifest};
 
 use crate::error::{Result, ScanError};
 
+pub mod berth;
 pub mod registry;
 
 /// Largest manifest or config the scanner loads.
