@@ -10,7 +10,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
-use berth_store::{MetadataStore, User};
+use berth_store::{AccessToken, MetadataStore, User};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -63,6 +63,10 @@ pub struct Claims {
     #[serde(default)]
     pub adm: bool,
     pub access: Vec<AccessEntry>,
+    /// The instance access token the subject logged in with, checked again on every use so that
+    /// disabling or deleting it takes effect at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tid: Option<String>,
 }
 
 /// Why a credential was not verified; rejections are not cached.
@@ -83,6 +87,8 @@ pub enum Principal {
     },
     /// A bearer token: exactly the access it lists.
     Token(Arc<Claims>),
+    /// An instance access token (CreateInstanceToken): full access to its own instance.
+    InstanceToken(Arc<AccessToken>),
 }
 
 impl Principal {
@@ -91,6 +97,16 @@ impl Principal {
             Principal::Anonymous => "",
             Principal::User { username, .. } => username,
             Principal::Token(c) => &c.sub,
+            Principal::InstanceToken(t) => &t.username,
+        }
+    }
+
+    /// The instance access token behind the principal, if any.
+    pub fn token_id(&self) -> Option<&str> {
+        match self {
+            Principal::InstanceToken(t) => Some(&t.id),
+            Principal::Token(c) => c.tid.as_deref(),
+            _ => None,
         }
     }
 
@@ -100,6 +116,7 @@ impl Principal {
             Principal::Anonymous => false,
             Principal::User { admin, .. } => *admin,
             Principal::Token(c) => c.adm,
+            Principal::InstanceToken(_) => true,
         }
     }
 
@@ -111,7 +128,7 @@ impl Principal {
                     && a.name == repository
                     && a.actions.iter().any(|x| x == action.as_str() || x == "*")
             }),
-            Principal::User { admin: true, .. } => true,
+            Principal::User { admin: true, .. } | Principal::InstanceToken(_) => true,
             Principal::User { admin: false, .. } => action == Action::Pull && public,
             Principal::Anonymous => match action {
                 Action::Pull => public,
@@ -132,6 +149,10 @@ pub struct Auth {
     /// verification (`try_get_with` coalesces them), so an expiry under load costs one argon2
     /// run, not one per connection.
     verified: moka::future::Cache<[u8; 32], Arc<User>>,
+    /// Verified instance access tokens, the same way; entries go when the token changes.
+    verified_tokens: moka::future::Cache<[u8; 32], Arc<AccessToken>>,
+    /// Whether a token id is still usable (for bearer tokens minted from it).
+    live_tokens: moka::future::Cache<String, bool>,
     hashing: tokio::sync::Semaphore,
 }
 
@@ -194,6 +215,15 @@ impl Auth {
             // A block-sized key (SHA-512 of the secret) makes the HMAC constructor infallible.
             cache_mac: <Hmac<Sha256> as hmac::digest::KeyInit>::new(&sha2::Sha512::digest(secret)),
             verified: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ttl)
+                .build(),
+            verified_tokens: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ttl)
+                .support_invalidation_closures()
+                .build(),
+            live_tokens: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(ttl)
                 .build(),
@@ -266,6 +296,87 @@ impl Auth {
         }
     }
 
+    /// Drops everything remembered about an instance access token (after a change to it).
+    pub fn forget_access_token(&self, token_id: &str) {
+        let id = token_id.to_string();
+        if let Err(e) = self
+            .verified_tokens
+            .invalidate_entries_if(move |_, t| t.id == id)
+        {
+            tracing::error!(error = %e, "cannot invalidate cached access tokens");
+            self.verified_tokens.invalidate_all();
+        }
+        self.live_tokens.invalidate_all();
+    }
+
+    /// Checks an instance access token's credentials: `None` when they are not one.
+    async fn verify_access_token(
+        &self,
+        meta: &dyn MetadataStore,
+        instance_id: &str,
+        username: &str,
+        password: &str,
+    ) -> ApiResult<Option<Arc<AccessToken>>> {
+        let mut mac = self.cache_mac.clone();
+        mac.update(b"token\0");
+        mac.update(instance_id.as_bytes());
+        mac.update(b"\0");
+        mac.update(username.as_bytes());
+        mac.update(b"\0");
+        mac.update(password.as_bytes());
+        let key: [u8; 32] = mac.finalize().into_bytes().into();
+        let verified = self
+            .verified_tokens
+            .try_get_with(key, async {
+                let token = meta
+                    .access_token_by_username(instance_id, username)
+                    .await
+                    .map_err(|e| VerifyError::Failed(e.to_string()))?
+                    .ok_or(VerifyError::Rejected)?;
+                let _permit = self
+                    .hashing
+                    .acquire()
+                    .await
+                    .map_err(|_| VerifyError::Failed("shutting down".into()))?;
+                let hash = token.secret_hash.clone();
+                let pass = password.to_string();
+                let ok = tokio::task::spawn_blocking(move || verify_password(&pass, &hash))
+                    .await
+                    .unwrap_or(false);
+                if ok {
+                    Ok(Arc::new(token))
+                } else {
+                    Err(VerifyError::Rejected)
+                }
+            })
+            .await;
+        match verified {
+            Ok(token) => Ok(Some(token)),
+            Err(e) => match e.as_ref() {
+                VerifyError::Rejected => Ok(None),
+                VerifyError::Failed(msg) => Err(ApiError::new(Code::Internal, msg.clone())),
+            },
+        }
+    }
+
+    /// Whether the access token a bearer token was minted from is still enabled and unexpired.
+    async fn access_token_alive(
+        &self,
+        meta: &dyn MetadataStore,
+        instance_id: &str,
+        token_id: &str,
+    ) -> ApiResult<bool> {
+        let alive = self
+            .live_tokens
+            .try_get_with(token_id.to_string(), async {
+                meta.get_access_token(instance_id, token_id)
+                    .await
+                    .map(|t| t.is_some_and(|t| token_usable(&t)))
+            })
+            .await;
+        alive.map_err(|e| ApiError::new(Code::Internal, e.to_string()))
+    }
+
     /// Identifies the caller. Wrong credentials are an error; no credentials are `Anonymous`.
     pub async fn authenticate(
         &self,
@@ -275,9 +386,29 @@ impl Auth {
     ) -> ApiResult<Principal> {
         if let Some(token) = bearer_token(headers) {
             let claims = self.verify_token(token, instance_id)?;
+            if let Some(tid) = &claims.tid
+                && !self.access_token_alive(meta, instance_id, tid).await?
+            {
+                return Err(ApiError::new(
+                    Code::Unauthorized,
+                    "the access token is disabled, expired or deleted",
+                ));
+            }
             return Ok(Principal::Token(Arc::new(claims)));
         }
         if let Some((user, pass)) = basic_credentials(headers) {
+            if let Some(token) = self
+                .verify_access_token(meta, instance_id, &user, &pass)
+                .await?
+            {
+                if !token_usable(&token) {
+                    return Err(ApiError::new(
+                        Code::Unauthorized,
+                        "the access token is disabled or expired",
+                    ));
+                }
+                return Ok(Principal::InstanceToken(token));
+            }
             return match self.verify_user(meta, &user, &pass).await? {
                 Some(u) => Ok(Principal::User {
                     username: u.username.clone(),
@@ -304,6 +435,7 @@ impl Auth {
         instance_id: &str,
         admin: bool,
         access: Vec<AccessEntry>,
+        token_id: Option<String>,
     ) -> ApiResult<(String, u64, u64)> {
         let now = now_secs();
         let claims = Claims {
@@ -317,6 +449,7 @@ impl Auth {
             ins: instance_id.into(),
             adm: admin,
             access,
+            tid: token_id,
         };
         let token =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
@@ -339,6 +472,14 @@ impl Auth {
         }
         Ok(data.claims)
     }
+}
+
+/// Enabled and not past its expiry.
+pub fn token_usable(token: &AccessToken) -> bool {
+    token.enabled
+        && token
+            .expires_at
+            .is_none_or(|at| at > berth_store::now_millis())
 }
 
 /// Parses a token request's `scope` values: `repository:NAME:ACTIONS` and `registry:catalog:*`.
@@ -400,7 +541,7 @@ mod tests {
             actions: vec!["pull".into()],
         }];
         let (t, ttl, _) = auth
-            .issue_token("admin", "inst", true, access.clone())
+            .issue_token("admin", "inst", true, access.clone(), None)
             .unwrap();
         assert_eq!(ttl, 300);
         let claims = auth.verify_token(&t, "inst").unwrap();

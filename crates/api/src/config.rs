@@ -1,7 +1,8 @@
 //! Configuration: built-in defaults, then a TOML file, then environment variables, then flags
 //! (the binary applies the last two); later sources win.
+use ipnet::IpNet;
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -18,6 +19,39 @@ pub struct Config {
     pub gc: GcConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
+    pub webhooks: WebhooksConfig,
+    pub network: NetworkConfig,
+    pub management: ManagementConfig,
+    pub scan: ScanConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScanConfig {
+    /// The vulnerability database directory (default: `$BERTH_DB_DIR`, else
+    /// `~/.cache/berth/db`, as `berth db` uses).
+    pub db_dir: Option<PathBuf>,
+    /// Scan every pushed image (besides namespaces marked scan-on-push).
+    pub on_push: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ManagementConfig {
+    /// Regions accepted in SigV4 credential scopes of the management API.
+    pub regions: Vec<String>,
+    /// Instances other than the default one are served at `<instance name>.<base_domain>`
+    /// (chosen by the request's Host). Unset: only the default instance has an OCI endpoint.
+    pub base_domain: Option<String>,
+}
+
+impl Default for ManagementConfig {
+    fn default() -> Self {
+        ManagementConfig {
+            regions: vec!["cn-beijing-6".into()],
+            base_domain: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -64,6 +98,92 @@ pub struct LogConfig {
     pub format: String,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Lets triggers target loopback, link-local, private, unspecified and multicast addresses.
+    /// Off by default: otherwise anyone who may create a trigger can probe the internal network.
+    pub allow_private_targets: bool,
+    /// Attempts per delivery, the first included.
+    pub max_attempts: u32,
+    /// The wait before the second attempt; it doubles for each later one.
+    pub backoff_base_millis: u64,
+    /// The longest wait between two attempts.
+    pub backoff_max_millis: u64,
+    /// How long one attempt may take, connection included.
+    pub timeout_secs: u64,
+    /// How often the retry loop looks for due attempts (those left by a restart, or by another
+    /// process).
+    pub poll_interval_millis: u64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            allow_private_targets: false,
+            max_attempts: 5,
+            backoff_base_millis: 1000,
+            backoff_max_millis: 5 * 60 * 1000,
+            timeout_secs: 10,
+            poll_interval_millis: 5000,
+        }
+    }
+}
+
+/// Private network access: internal endpoints and the private DNS zone (ARCHITECTURE.md,
+/// "Private network access").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Subnets an internal endpoint may name by id in `ReserveSubnetId`.
+    pub subnets: Vec<SubnetConfig>,
+    /// The `EniLBIp` of an endpoint whose `ReserveSubnetId` is a CIDR literal, when the address
+    /// lies inside that CIDR; otherwise the CIDR's first host address is used.
+    pub default_endpoint_ip: Option<IpAddr>,
+    /// Client networks that reach every instance, restricted or not. Loopback by default, so
+    /// the operator on the registry's own host is never locked out.
+    pub always_allowed: Vec<IpNet>,
+    /// Peers whose `X-Forwarded-For` is believed (reverse proxies, load balancers).
+    pub trusted_proxies: Vec<IpNet>,
+    /// `$TTL` of the private zones, and the SOA negative-caching time.
+    pub zone_ttl_secs: u32,
+    /// The name server named in the zones' SOA and NS records (absolute, with its final dot).
+    pub zone_nameserver: String,
+}
+
+/// A subnet of a VPC in which berth is reachable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubnetConfig {
+    pub id: String,
+    pub vpc_id: String,
+    pub cidr: IpNet,
+    /// The address berth answers at inside the subnet.
+    pub endpoint_ip: IpAddr,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            subnets: Vec::new(),
+            default_endpoint_ip: None,
+            always_allowed: vec![LOOPBACK_V4, LOOPBACK_V6],
+            trusted_proxies: Vec::new(),
+            zone_ttl_secs: 60,
+            zone_nameserver: "localhost.".into(),
+        }
+    }
+}
+
+const LOOPBACK_V4: IpNet = IpNet::V4(ipnet::Ipv4Net::new_assert(
+    std::net::Ipv4Addr::new(127, 0, 0, 0),
+    8,
+));
+const LOOPBACK_V6: IpNet = IpNet::V6(ipnet::Ipv6Net::new_assert(
+    std::net::Ipv6Addr::LOCALHOST,
+    128,
+));
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -74,6 +194,10 @@ impl Default for Config {
             gc: GcConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
+            webhooks: WebhooksConfig::default(),
+            network: NetworkConfig::default(),
+            management: ManagementConfig::default(),
+            scan: ScanConfig::default(),
         }
     }
 }
@@ -175,6 +299,21 @@ impl Config {
         if let Some(v) = get("BERTH_GC_GRACE_SECS") {
             self.gc.grace_secs = parse("BERTH_GC_GRACE_SECS", v)?;
         }
+        if let Some(v) = get("BERTH_SCAN_ON_PUSH") {
+            self.scan.on_push = parse("BERTH_SCAN_ON_PUSH", v)?;
+        }
+        if let Some(v) = get("BERTH_SCAN_DB_DIR") {
+            self.scan.db_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("BERTH_WEBHOOK_ALLOW_PRIVATE") {
+            self.webhooks.allow_private_targets = parse("BERTH_WEBHOOK_ALLOW_PRIVATE", v)?;
+        }
+        if let Some(v) = get("BERTH_BASE_DOMAIN") {
+            self.management.base_domain = Some(v.trim_start_matches('.').to_ascii_lowercase());
+        }
+        if let Some(v) = get("BERTH_REGIONS") {
+            self.management.regions = v.split(',').map(|r| r.trim().to_string()).collect();
+        }
         if let Some(v) = get("BERTH_LOG") {
             self.log.level = v;
         }
@@ -209,6 +348,10 @@ mod tests {
             c.apply_env(|k| (k == "BERTH_ANONYMOUS_PUSH").then(|| "maybe".to_string()))
                 .is_err()
         );
+        assert!(!c.webhooks.allow_private_targets);
+        c.apply_env(|k| (k == "BERTH_WEBHOOK_ALLOW_PRIVATE").then(|| "true".to_string()))
+            .unwrap();
+        assert!(c.webhooks.allow_private_targets);
         std::fs::write(&path, "bogus = 1\n").unwrap();
         assert!(matches!(
             Config::from_file(&path),

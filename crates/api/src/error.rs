@@ -134,7 +134,9 @@ impl From<StoreError> for ApiError {
             )
             .with_status(StatusCode::RANGE_NOT_SATISFIABLE)
             .with_header(header::RANGE, &format!("0-{}", expected.saturating_sub(1))),
-            StoreError::Conflict(msg) => {
+            // As Harbor answers a push over quota.
+            StoreError::QuotaExceeded(msg) => ApiError::new(Code::Denied, msg),
+            StoreError::TooLarge(msg) => {
                 ApiError::new(Code::SizeInvalid, msg).with_status(StatusCode::PAYLOAD_TOO_LARGE)
             }
             other => {

@@ -5,7 +5,7 @@
 //! is young), and a blob's record is removed in one statement that re-checks it is still
 //! unreferenced, before its bytes are deleted.
 use berth_store::{BlobStore, MetadataStore, StoreError, now_millis};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct GcReport {
@@ -44,12 +44,12 @@ pub async fn collect(
     }
     // Files without a record: a crash between a commit and its record, or records removed
     // above by an earlier pass that died before deleting the bytes.
-    let uploads: HashSet<String> = blobs
-        .list_uploads()
-        .await?
-        .into_iter()
-        .filter(|(_, modified)| *modified < now - options.upload_expiry_millis)
-        .map(|(id, _)| id)
+    let expiry = now - options.upload_expiry_millis;
+    let upload_files: HashMap<String, i64> = blobs.list_uploads().await?.into_iter().collect();
+    let uploads: HashSet<String> = upload_files
+        .iter()
+        .filter(|(_, modified)| **modified < expiry)
+        .map(|(id, _)| id.clone())
         .collect();
     // A file is dated by its commit, so a commit whose record is being written right now is
     // young and stays.
@@ -59,10 +59,12 @@ pub async fn collect(
             report.orphan_files_deleted += 1;
         }
     }
-    for upload in meta
-        .stale_uploads(now - options.upload_expiry_millis)
-        .await?
-    {
+    for upload in meta.stale_uploads(expiry).await? {
+        // An upload is idle from its last append (the file's mtime), not from its start: a long
+        // chunked upload still being written stays.
+        if upload_files.get(&upload.id).is_some_and(|m| *m >= expiry) {
+            continue;
+        }
         blobs.upload_cancel(&upload.id).await?;
         meta.delete_upload(&upload.id).await?;
         report.uploads_expired += 1;

@@ -6,10 +6,14 @@ mod auth;
 pub mod config;
 mod error;
 pub mod gc;
+pub mod kcr;
 mod metrics;
+mod network;
 mod ops;
 mod registry;
+pub mod scanning;
 mod state;
+pub mod webhooks;
 
 pub use auth::hash_password;
 pub use state::{App, AppState};
@@ -37,6 +41,8 @@ pub enum StartError {
     Listen(std::net::SocketAddr, std::io::Error),
     #[error("server: {0}")]
     Serve(std::io::Error),
+    #[error("{0}")]
+    MasterKey(#[from] kcr::keys::KeyError),
     #[error("cannot hash the admin password: {0}")]
     Hash(String),
 }
@@ -88,7 +94,10 @@ pub async fn build(
         let hash = hash_password(&password).map_err(StartError::Hash)?;
         meta.create_user("admin", &hash, true).await?;
     }
+    let master_key = kcr::keys::MasterKey::load_or_create(&config.data_dir)?;
     let app = Arc::new(AppState {
+        master_key,
+        scan_wakeup: Arc::new(tokio::sync::Notify::new()),
         auth: auth::Auth::new(config.auth.clone(), secret.as_bytes()),
         config,
         meta,
@@ -119,6 +128,8 @@ pub fn router(app: App) -> Router {
     // One access-log line per request, at info, inside the span that carries the request id.
     .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO));
     Router::new()
+        .route("/", any(kcr::dispatch))
+        .route("/openapi.json", get(kcr::openapi::serve))
         .route("/v2", any(registry::dispatch))
         .route("/v2/", any(registry::dispatch))
         .route("/v2/{*rest}", any(registry::dispatch))
@@ -126,6 +137,7 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .route("/v1/instances/{id}/zone", get(network::zone))
         .layer(axum::middleware::from_fn_with_state(
             app.metrics.clone(),
             metrics::track,
@@ -169,6 +181,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    tokio::spawn(scanning::run_worker(app.clone()));
     let interval = app.config.gc.interval_secs;
     if interval > 0 {
         let gc_app = app.clone();
@@ -184,8 +197,19 @@ pub async fn serve(
             }
         });
     }
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(StartError::Serve)
+    webhooks::spawn_retry_loop(app.clone());
+    let network_app = app.clone();
+    tokio::spawn(async move {
+        // The configuration may have changed since the endpoints were validated.
+        if let Err(e) = network::reconcile(&network_app, None).await {
+            tracing::error!(error = %e, "internal endpoint validation failed");
+        }
+    });
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(StartError::Serve)
 }

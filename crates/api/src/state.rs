@@ -11,17 +11,25 @@ use std::time::Duration;
 /// long; everything mutable has a short lifetime and is invalidated on every local write, so a
 /// change made through this process is seen at once and one made elsewhere within seconds.
 pub struct Caches {
+    /// Instances by name, for Host-based routing.
+    pub instances: moka::sync::Cache<String, Option<Arc<Instance>>>,
     pub namespaces: moka::sync::Cache<(String, String), Option<Arc<Namespace>>>,
     pub repositories: moka::sync::Cache<(String, String), Option<Arc<Repository>>>,
     pub tags: moka::sync::Cache<(i64, String), Digest>,
     pub manifests: moka::sync::Cache<(i64, Digest), Arc<StoredManifest>>,
     pub blob_links: moka::sync::Cache<(i64, Digest), u64>,
+    /// Per instance: the networks its internal endpoints admit.
+    pub allow_lists: moka::sync::Cache<String, Arc<crate::network::Policy>>,
 }
 
 impl Default for Caches {
     fn default() -> Self {
         let short = Duration::from_secs(5);
         Caches {
+            instances: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(short)
+                .build(),
             namespaces: moka::sync::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(short)
@@ -45,17 +53,23 @@ impl Default for Caches {
                 .max_capacity(1_000_000)
                 .time_to_live(Duration::from_secs(30))
                 .build(),
+            allow_lists: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(short)
+                .build(),
         }
     }
 }
 
 impl Caches {
     pub fn clear(&self) {
+        self.instances.invalidate_all();
         self.namespaces.invalidate_all();
         self.repositories.invalidate_all();
         self.tags.invalidate_all();
         self.manifests.invalidate_all();
         self.blob_links.invalidate_all();
+        self.allow_lists.invalidate_all();
     }
 }
 
@@ -67,6 +81,10 @@ pub struct AppState {
     pub default_instance: Instance,
     pub caches: Caches,
     pub metrics: Arc<Metrics>,
+    /// Seals the management API keys' secrets.
+    pub master_key: crate::kcr::keys::MasterKey,
+    /// Wakes the scan worker when a job is queued.
+    pub scan_wakeup: Arc<tokio::sync::Notify>,
 }
 
 pub type App = Arc<AppState>;

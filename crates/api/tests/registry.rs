@@ -1072,3 +1072,58 @@ fn base64_basic(user: &str, pass: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
 }
+
+#[tokio::test]
+async fn a_linked_blob_whose_file_is_gone_is_unknown_to_head_and_get() {
+    let s = TestServer::start().await;
+    let digest = s.push_blob("lost/repo", b"bytes that vanish").await;
+    let hex = digest.hex();
+    let file = s.dir.path().join("blobs/sha256").join(&hex[..2]).join(hex);
+    std::fs::remove_file(&file).unwrap();
+    s.app.caches.clear();
+    for method in [Method::HEAD, Method::GET] {
+        let r = s
+            .admin(method.clone(), &format!("/v2/lost/repo/blobs/{digest}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{method}");
+    }
+}
+
+#[tokio::test]
+async fn uploads_expire_from_their_last_append_not_their_start() {
+    let s = TestServer::start().await;
+    let r = s
+        .admin(Method::POST, "/v2/slow/app/blobs/uploads/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let location = s.url(r.headers()["location"].to_str().unwrap());
+    let options = berth_api::gc::GcOptions {
+        grace_millis: 3_600_000,
+        delete_untagged: false,
+        upload_expiry_millis: 600,
+    };
+    let collect = || berth_api::gc::collect(s.app.meta.as_ref(), s.app.blobs.as_ref(), &options);
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    // Started long ago by the expiry's measure, but appended to just now: it stays.
+    let r = s
+        .admin(Method::PATCH, &location)
+        .header("content-type", "application/octet-stream")
+        .header("content-range", "0-4")
+        .body(b"hello".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(collect().await.unwrap().uploads_expired, 0);
+    let status = s.admin(Method::GET, &location).send().await.unwrap();
+    assert_eq!(status.status(), StatusCode::NO_CONTENT);
+    // Idle past the expiry: it goes.
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    assert_eq!(collect().await.unwrap().uploads_expired, 1);
+    let status = s.admin(Method::GET, &location).send().await.unwrap();
+    assert_eq!(status.status(), StatusCode::NOT_FOUND);
+}

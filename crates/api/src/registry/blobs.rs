@@ -22,6 +22,12 @@ pub(crate) async fn linked_size(
     let Some(size) = app.meta.linked_blob(repo_id, digest).await? else {
         return Ok(None);
     };
+    // A link whose bytes are gone (a damaged disk, a hand-deleted file) is unknown, for HEAD as
+    // for GET; checked on a cache miss only, so the hot path stays one lookup.
+    if app.blobs.stat(digest).await?.is_none() {
+        tracing::error!(%digest, repository = repo_id, "a linked blob is missing from the blob store");
+        return Ok(None);
+    }
     app.caches.blob_links.insert(key, size);
     Ok(Some(size))
 }

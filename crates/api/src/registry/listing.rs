@@ -67,7 +67,8 @@ pub async fn tags(app: &App, name: &str, req: Request) -> ApiResult<Response> {
 }
 
 pub async fn catalog(app: &App, req: Request) -> ApiResult<Response> {
-    let principal = principal(app, req.headers()).await?;
+    let instance = super::instance_for(app, req.headers()).await?;
+    let principal = principal(app, req.headers(), &instance).await?;
     if !principal.is_admin() {
         return Err(match principal {
             crate::auth::Principal::User { .. } => {
@@ -82,7 +83,7 @@ pub async fn catalog(app: &App, req: Request) -> ApiResult<Response> {
         Vec::new()
     } else {
         app.meta
-            .list_repositories(&app.default_instance.id, last.as_deref(), n + 1)
+            .list_repositories(&instance.id, last.as_deref(), n + 1)
             .await?
     };
     let link = if repos.len() > n as usize {

@@ -1,8 +1,11 @@
 //! Manifests: GET/HEAD by tag or digest, PUT (with `tag` parameters and `subject`), DELETE.
-use super::{authorize, ensure_repository, parse_digest, query_multi, query_pairs};
+use super::{
+    authorize, ensure_repository, lookup_namespace, parse_digest, query_multi, query_pairs,
+};
 use crate::auth::Action;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::App;
+use crate::webhooks::{EventType, WebhookEvent};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{Method, StatusCode, header};
@@ -236,6 +239,26 @@ pub async fn put(app: &App, name: &str, reference: &str, req: Request) -> ApiRes
     for t in &tags {
         app.caches.tags.insert((repo.id, t.clone()), digest.clone());
     }
+    if is_scannable_image(&parsed) {
+        let on_push = app.config.scan.on_push
+            || lookup_namespace(app, &ctx.instance.id, &ctx.namespace)
+                .await?
+                .is_some_and(|ns| ns.scan_on_push);
+        if on_push && let Err(e) = crate::scanning::enqueue(app, &repo, &digest).await {
+            tracing::error!(%digest, error = %e, "cannot queue the scan of a pushed image");
+        }
+    }
+    crate::webhooks::notify(
+        app,
+        WebhookEvent::new(
+            EventType::PushImage,
+            &ctx.instance,
+            name,
+            tags.first().map(String::as_str),
+            Some(&digest),
+        ),
+    )
+    .await;
     let mut builder = Response::builder()
         .status(StatusCode::CREATED)
         .header(header::LOCATION, format!("/v2/{name}/manifests/{digest}"))
@@ -254,6 +277,13 @@ pub async fn delete(app: &App, name: &str, reference: &str, req: Request) -> Api
     let ctx = authorize(app, req.headers(), name, &[Action::Delete]).await?;
     let parsed = parse_reference(reference)?;
     let repo = ctx.existing()?;
+    // What a deleted tag pointed at, for the DeleteImage webhook.
+    let tag_digest = match &parsed {
+        Reference::Tag(_) => resolve(app, repo.id, &parsed)
+            .await?
+            .map(|m| m.meta.digest.clone()),
+        Reference::Digest(_) => None,
+    };
     let deleted = match &parsed {
         Reference::Digest(d) => {
             let ok = app.meta.delete_manifest(repo.id, d).await?;
@@ -274,9 +304,40 @@ pub async fn delete(app: &App, name: &str, reference: &str, req: Request) -> Api
             format!("manifest {reference} is not in {name}"),
         ));
     }
+    crate::webhooks::notify(
+        app,
+        match &parsed {
+            Reference::Tag(t) => WebhookEvent::new(
+                EventType::DeleteImage,
+                &ctx.instance,
+                name,
+                Some(t),
+                tag_digest.as_ref(),
+            ),
+            Reference::Digest(d) => {
+                WebhookEvent::new(EventType::DeleteImage, &ctx.instance, name, None, Some(d))
+            }
+        },
+    )
+    .await;
     Response::builder()
         .status(StatusCode::ACCEPTED)
         .header(header::CONTENT_LENGTH, 0)
         .body(Body::empty())
         .map_err(internal)
+}
+
+/// Images and indexes are scanned on push; artifacts (signatures, SBOMs, anything with a
+/// `subject` or a non-image config) are not.
+fn is_scannable_image(parsed: &ParsedManifest) -> bool {
+    if parsed.subject.is_some() {
+        return false;
+    }
+    match parsed.kind {
+        berth_oci::ManifestKind::Index => true,
+        berth_oci::ManifestKind::Image => parsed.config.as_ref().is_some_and(|c| {
+            c.media_type == berth_oci::media_types::OCI_CONFIG
+                || c.media_type == berth_oci::media_types::DOCKER_CONFIG
+        }),
+    }
 }

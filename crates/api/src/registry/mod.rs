@@ -13,11 +13,12 @@ use crate::auth::{Action, Principal};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::App;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
 use berth_oci::{Digest, DigestError};
-use berth_store::{Namespace, Repository};
+use berth_store::{Instance, Namespace, Repository};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub const API_VERSION_HEADER: &str = "docker-distribution-api-version";
@@ -115,6 +116,7 @@ pub(crate) fn base_url(app: &App, headers: &HeaderMap) -> String {
 
 /// What a handler knows about the repository a request names, once access is granted.
 pub(crate) struct RepoCtx {
+    pub instance: Arc<Instance>,
     pub name: String,
     pub namespace: String,
     pub repo: Option<Arc<Repository>>,
@@ -194,9 +196,58 @@ pub(crate) fn challenge(
         .with_header(header::WWW_AUTHENTICATE, &value)
 }
 
-pub(crate) async fn principal(app: &App, headers: &HeaderMap) -> ApiResult<Principal> {
+/// The instance a request is for: `<instance>.<base domain>` in the Host header names one;
+/// any other host is the default instance.
+pub(crate) async fn instance_for(app: &App, headers: &HeaderMap) -> ApiResult<Arc<Instance>> {
+    let default = || Ok(Arc::new(app.default_instance.clone()));
+    let Some(base) = app.config.management.base_domain.as_deref() else {
+        return default();
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    // Strip the port (and the brackets of an IPv6 literal, which never matches anyway).
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    }
+    .to_ascii_lowercase();
+    let Some(label) = host
+        .strip_suffix(base)
+        .and_then(|h| h.strip_suffix('.'))
+        .filter(|l| !l.is_empty() && !l.contains('.'))
+    else {
+        return default();
+    };
+    let cached = app.caches.instances.get(label);
+    let instance = match cached {
+        Some(hit) => hit,
+        None => {
+            let found = app.meta.get_instance_by_name(label).await?.map(Arc::new);
+            app.caches
+                .instances
+                .insert(label.to_string(), found.clone());
+            found
+        }
+    };
+    match instance {
+        Some(i) if i.status == "Running" => Ok(i),
+        _ => Err(ApiError::new(
+            Code::NameUnknown,
+            format!("instance {label} is not served here"),
+        )
+        .with_status(axum::http::StatusCode::NOT_FOUND)),
+    }
+}
+
+pub(crate) async fn principal(
+    app: &App,
+    headers: &HeaderMap,
+    instance: &Instance,
+) -> ApiResult<Principal> {
     app.auth
-        .authenticate(app.meta.as_ref(), headers, &app.default_instance.id)
+        .authenticate(app.meta.as_ref(), headers, &instance.id)
         .await
         .map_err(|e| {
             if e.code == Code::Unauthorized {
@@ -218,9 +269,10 @@ pub(crate) async fn authorize(
 ) -> ApiResult<RepoCtx> {
     berth_oci::validate_repository(name)
         .map_err(|e| ApiError::new(Code::NameInvalid, e.to_string()))?;
-    let instance = &app.default_instance.id;
+    let instance_ref = instance_for(app, headers).await?;
+    let instance = &instance_ref.id;
     let namespace = namespace_of(name).to_string();
-    let principal = principal(app, headers).await?;
+    let principal = principal(app, headers, &instance_ref).await?;
     let public = lookup_namespace(app, instance, &namespace)
         .await?
         .is_some_and(|ns| ns.public);
@@ -232,7 +284,7 @@ pub(crate) async fn authorize(
         let wanted: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
         let scope = format!("repository:{name}:{}", wanted.join(","));
         return Err(match principal {
-            Principal::User { .. } => ApiError::new(
+            Principal::User { .. } | Principal::InstanceToken(_) => ApiError::new(
                 Code::Denied,
                 format!("{} may not {} {name}", principal.name(), wanted.join(",")),
             ),
@@ -242,6 +294,7 @@ pub(crate) async fn authorize(
     }
     let repo = lookup_repository(app, instance, name).await?;
     Ok(RepoCtx {
+        instance: instance_ref.clone(),
         name: name.to_string(),
         namespace,
         repo,
@@ -254,7 +307,7 @@ pub(crate) async fn ensure_repository(app: &App, ctx: &RepoCtx) -> ApiResult<Arc
     if let Some(r) = &ctx.repo {
         return Ok(r.clone());
     }
-    let instance = &app.default_instance.id;
+    let instance = &ctx.instance.id;
     let ns = app.meta.ensure_namespace(instance, &ctx.namespace).await?;
     let repo = Arc::new(
         app.meta
@@ -284,6 +337,12 @@ pub async fn dispatch(State(app): State<App>, req: Request) -> Response {
 }
 
 async fn route(app: &App, req: Request) -> ApiResult<Response> {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let instance = instance_for(app, req.headers()).await?;
+    crate::network::check_source(app, &instance, peer, req.headers()).await?;
     let path = req.uri().path().to_string();
     let rest = path
         .strip_prefix("/v2/")
@@ -338,7 +397,8 @@ async fn route(app: &App, req: Request) -> ApiResult<Response> {
 }
 
 async fn base(app: &App, headers: &HeaderMap) -> ApiResult<Response> {
-    match principal(app, headers).await? {
+    let instance = instance_for(app, headers).await?;
+    match principal(app, headers, &instance).await? {
         Principal::Anonymous => Err(challenge(app, headers, None, false)),
         _ => Ok((
             [(header::CONTENT_TYPE, "application/json")],

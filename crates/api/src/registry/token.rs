@@ -4,9 +4,10 @@ use super::{base_url, lookup_namespace, namespace_of, query_multi, query_pairs};
 use crate::auth::{AccessEntry, Action, Principal, parse_scopes};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::App;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
 
 pub async fn token(State(app): State<App>, req: Request) -> Response {
     match issue(&app, req).await {
@@ -17,9 +18,15 @@ pub async fn token(State(app): State<App>, req: Request) -> Response {
 
 async fn issue(app: &App, req: Request) -> ApiResult<Response> {
     let headers = req.headers();
+    let instance = super::instance_for(app, headers).await?;
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    crate::network::check_source(app, &instance, peer, headers).await?;
     let principal = app
         .auth
-        .authenticate(app.meta.as_ref(), headers, &app.default_instance.id)
+        .authenticate(app.meta.as_ref(), headers, &instance.id)
         .await
         .map_err(|e| {
             let realm = format!("{}/auth/token", base_url(app, headers));
@@ -43,10 +50,9 @@ async fn issue(app: &App, req: Request) -> ApiResult<Response> {
                 if berth_oci::validate_repository(&entry.name).is_err() {
                     continue;
                 }
-                let public =
-                    lookup_namespace(app, &app.default_instance.id, namespace_of(&entry.name))
-                        .await?
-                        .is_some_and(|ns| ns.public);
+                let public = lookup_namespace(app, &instance.id, namespace_of(&entry.name))
+                    .await?
+                    .is_some_and(|ns| ns.public);
                 // An authenticated caller asking for pull or push gets both where allowed:
                 // clients that escalate scope by challenge (oras-py reuses its token on a 401)
                 // then push with the token they got for a pull. Delete is never implied.
@@ -92,9 +98,10 @@ async fn issue(app: &App, req: Request) -> ApiResult<Response> {
     }
     let (token, expires_in, issued) = app.auth.issue_token(
         principal.name(),
-        &app.default_instance.id,
+        &instance.id,
         principal.is_admin(),
         granted,
+        principal.token_id().map(str::to_string),
     )?;
     let issued_at = chrono_like(issued);
     Ok(axum::Json(serde_json::json!({

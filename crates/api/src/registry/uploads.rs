@@ -208,7 +208,7 @@ async fn try_mount(
     digest: &Digest,
     from: Option<&str>,
 ) -> ApiResult<Option<u64>> {
-    let instance = &app.default_instance.id;
+    let instance = &ctx.instance.id;
     match from {
         Some(from) => {
             if berth_oci::validate_repository(from).is_err() {

@@ -5,6 +5,8 @@ use berth_oci::Digest;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
+pub mod kcr;
+
 pub const ADMIN_PASSWORD: &str = "admin-secret-for-tests";
 
 pub struct TestServer {

@@ -1,0 +1,143 @@
+//! Errors of the management API in the seed's format:
+//! `{"RequestId": "...", "Error": {"Type": "Sender", "Code": "...", "Message": "..."}}` with the
+//! seed's HTTP status per code. Storage errors are mapped here, once.
+use axum::http::StatusCode;
+use berth_store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KcrError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+pub type KcrResult<T> = Result<T, KcrError>;
+
+impl KcrError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> KcrError {
+        KcrError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// "Sender" for the caller's mistakes, "Receiver" for the service's.
+    pub fn kind(&self) -> &'static str {
+        if self.status.is_server_error() {
+            "Receiver"
+        } else {
+            "Sender"
+        }
+    }
+
+    pub fn missing_parameter(name: &str) -> KcrError {
+        KcrError::new(
+            StatusCode::BAD_REQUEST,
+            "MissingParameter",
+            format!("An value must be supplied for the input parameter {name}."),
+        )
+    }
+
+    pub fn invalid_value(name: &str) -> KcrError {
+        KcrError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValue",
+            format!(
+                "An invalid or out-of-range value was supplied for the input parameter {name}."
+            ),
+        )
+    }
+
+    /// An invalid value with a reason after the seed's sentence.
+    pub fn invalid_value_because(name: &str, why: &str) -> KcrError {
+        let mut e = KcrError::invalid_value(name);
+        e.message.push(' ');
+        e.message.push_str(why);
+        e
+    }
+
+    pub fn invalid_query_parameter(name: &str) -> KcrError {
+        KcrError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidQueryParameter",
+            format!("The query parameter {name} is malformed or does not adhere to KSC standards."),
+        )
+    }
+
+    pub fn invalid_method(method: &str) -> KcrError {
+        KcrError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidMethod",
+            format!("The method {method} for is not valid for this web service."),
+        )
+    }
+
+    /// A referenced resource (instance, namespace, token...) does not exist. The seed has no
+    /// not-found code; its parameter-value error names the parameter that points nowhere.
+    pub fn not_found(name: &str, what: &str) -> KcrError {
+        KcrError::invalid_value_because(name, &format!("{what} does not exist."))
+    }
+
+    /// berth extension: the resource exists already (409).
+    pub fn already_exists(what: &str) -> KcrError {
+        KcrError::new(
+            StatusCode::CONFLICT,
+            "ResourceAlreadyExists",
+            format!("{what} already exists."),
+        )
+    }
+
+    /// berth extension: the resource is in use and cannot be changed that way (409).
+    pub fn in_use(what: &str) -> KcrError {
+        KcrError::new(StatusCode::CONFLICT, "ResourceInUse", what.to_string())
+    }
+
+    /// berth extension: a quota would be exceeded (409, like the seed's LimitExceeded).
+    pub fn quota_exceeded(what: &str) -> KcrError {
+        KcrError::new(StatusCode::CONFLICT, "QuotaExceeded", what.to_string())
+    }
+
+    pub fn missing_authentication_token(message: impl Into<String>) -> KcrError {
+        KcrError::new(StatusCode::FORBIDDEN, "MissingAuthenticationToken", message)
+    }
+
+    pub fn signature_does_not_match(message: impl Into<String>) -> KcrError {
+        KcrError::new(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", message)
+    }
+
+    pub fn incomplete_signature(message: impl Into<String>) -> KcrError {
+        KcrError::new(StatusCode::BAD_REQUEST, "IncompleteSignature", message)
+    }
+
+    pub fn invalid_client_token_id() -> KcrError {
+        KcrError::new(
+            StatusCode::FORBIDDEN,
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        )
+    }
+
+    pub fn access_denied(user: &str, action: &str) -> KcrError {
+        KcrError::new(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            format!("User: {user} is not authorized to perform: {action}."),
+        )
+    }
+
+    pub fn service_unavailable(detail: impl std::fmt::Display) -> KcrError {
+        KcrError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServiceUnavailable",
+            format!("Exception {detail}"),
+        )
+    }
+}
+
+impl From<StoreError> for KcrError {
+    fn from(e: StoreError) -> KcrError {
+        tracing::error!(error = %e, "management API storage failure");
+        KcrError::service_unavailable(e)
+    }
+}

@@ -1,0 +1,321 @@
+//! The registry management API of the seed `kcr-container-registry-openapi.txt`:
+//! `GET /?Action=X&Version=2021-11-09&...` or `POST /` with a form body (or a JSON body, as the
+//! kingsoftcloud SDK sends some actions), signed with AWS Signature Version 4.
+//!
+//! Every response carries `RequestId` (the request id of the access log). Errors use the seed's
+//! format and codes ([`error`]); each action runs in one store transaction where it writes, so a
+//! failure leaves nothing half-created.
+pub mod error;
+pub mod keys;
+pub mod openapi;
+pub mod params;
+pub mod sigv4;
+pub mod spec;
+
+mod endpoints;
+mod instances;
+mod namespaces;
+mod repositories;
+mod scans;
+mod tokens;
+mod webhooks;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use berth_store::{Instance, Namespace};
+use serde_json::{Map, Value, json};
+
+use crate::state::App;
+use error::{KcrError, KcrResult};
+use params::Params;
+
+pub const API_VERSION: &str = "2021-11-09";
+/// The service name in SigV4 credential scopes.
+pub const SERVICE: &str = "kcrs";
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// What a handler returns: the response fields besides `RequestId`.
+pub type Reply = Map<String, Value>;
+
+/// One management request, authenticated and parsed.
+pub struct Ctx {
+    pub app: App,
+    pub params: Params,
+    /// The access key id that signed the request.
+    pub caller: String,
+    pub request_id: String,
+}
+
+impl Ctx {
+    /// The instance named by the required `InstanceId`.
+    pub async fn instance(&self) -> KcrResult<Instance> {
+        let id = self.params.required("InstanceId")?;
+        match self.app.meta.get_instance(id).await? {
+            Some(i) if i.status != "Deleting" => Ok(i),
+            _ => Err(KcrError::not_found("InstanceId", "The instance")),
+        }
+    }
+
+    /// The namespace named by the required `Namespace`, in `instance`.
+    pub async fn namespace(&self, instance: &Instance) -> KcrResult<Namespace> {
+        let name = self.params.required("Namespace")?;
+        self.app
+            .meta
+            .get_namespace(&instance.id, name)
+            .await?
+            .ok_or_else(|| KcrError::not_found("Namespace", "The namespace"))
+    }
+}
+
+/// Times as the seed writes them: `2022-06-20 16:02:09` (UTC).
+pub fn time(millis: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+pub fn opt_time(millis: Option<i64>) -> Value {
+    millis.map_or(Value::Null, |m| Value::String(time(m)))
+}
+
+/// A paged list reply: `TotalCount`, `MaxResults`, `Marker` and the items under `set`.
+pub fn page(paging: params::Paging, total: u64, set: &str, items: Vec<Value>) -> Reply {
+    let mut reply = Reply::new();
+    reply.insert("TotalCount".into(), json!(total));
+    reply.insert("MaxResults".into(), json!(paging.max_results));
+    reply.insert("Marker".into(), json!(paging.next_marker(total)));
+    reply.insert(set.into(), Value::Array(items));
+    reply
+}
+
+fn respond(request_id: &str, result: KcrResult<Reply>) -> Response {
+    let (status, body) = match result {
+        Ok(mut reply) => {
+            reply.insert("RequestId".into(), Value::String(request_id.to_string()));
+            (StatusCode::OK, Value::Object(reply))
+        }
+        Err(e) => (
+            e.status,
+            json!({
+                "RequestId": request_id,
+                "Error": {"Type": e.kind(), "Code": e.code, "Message": e.message},
+            }),
+        ),
+    };
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// `GET /` and `POST /`.
+pub async fn dispatch(State(app): State<App>, req: Request<Body>) -> Response {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let result = handle(app, req, &request_id).await;
+    respond(&request_id, result)
+}
+
+async fn handle(app: App, req: Request<Body>, request_id: &str) -> KcrResult<Reply> {
+    let (parts, body) = req.into_parts();
+    if parts.method != Method::GET && parts.method != Method::POST {
+        return Err(KcrError::invalid_method(parts.method.as_str()));
+    }
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| KcrError::invalid_value_because("Body", "The body is larger than 1 MiB."))?;
+    let query = parts.uri.query().unwrap_or("");
+    let mut params = read_params(&parts.method, &parts.headers, query, &body)?;
+
+    let signed = sigv4::Request {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query,
+        headers: &parts.headers,
+        body: &body,
+    };
+    let caller = keys::authenticate(&app, &signed).await?;
+
+    let action = params.required("Action")?.to_string();
+    let version = params.required("Version")?;
+    if version != API_VERSION {
+        return Err(KcrError::invalid_value("Version"));
+    }
+    let spec = spec::find(&action).ok_or_else(|| KcrError::invalid_value("Action"))?;
+    if caller.read_only && !spec.is_read_only() {
+        return Err(KcrError::access_denied(&caller.access_key_id, &action));
+    }
+    for key in params.keys() {
+        if !spec.takes(&params::pattern_of(key)) {
+            return Err(KcrError::invalid_query_parameter(key));
+        }
+    }
+    for name in COMMON_DROPPED {
+        params.remove(name);
+    }
+    let ctx = Ctx {
+        app,
+        params,
+        caller: caller.access_key_id,
+        request_id: request_id.to_string(),
+    };
+    route(&ctx, spec.name).await
+}
+
+/// Common parameters handlers never look at.
+const COMMON_DROPPED: &[&str] = &["Service", "SdkVersion", "Region", "Accesskey", "Language"];
+
+/// GET takes parameters from the query only; POST from the body only (a form, or a JSON object
+/// whose query may repeat only `Action` and `Version`, as the kingsoftcloud SDK sends them).
+fn read_params(
+    method: &Method,
+    headers: &axum::http::HeaderMap,
+    query: &str,
+    body: &[u8],
+) -> KcrResult<Params> {
+    let query_pairs = sigv4::query_pairs(query);
+    if method == Method::GET {
+        return Params::from_pairs(query_pairs);
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/x-www-form-urlencoded");
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let is_auth = |k: &str| k.starts_with("X-Amz-");
+    match mime.as_str() {
+        "application/x-www-form-urlencoded" => {
+            if let Some((k, _)) = query_pairs.iter().find(|(k, _)| !is_auth(k)) {
+                return Err(KcrError::invalid_query_parameter(k));
+            }
+            let mut pairs = sigv4::query_pairs(std::str::from_utf8(body).map_err(|_| {
+                KcrError::invalid_value_because("Body", "The form body is not UTF-8.")
+            })?);
+            pairs.extend(query_pairs.into_iter().filter(|(k, _)| is_auth(k)));
+            Params::from_pairs(pairs)
+        }
+        "application/json" => {
+            let value: Value = serde_json::from_slice(body).map_err(|e| {
+                KcrError::invalid_value_because("Body", &format!("The JSON body is invalid: {e}."))
+            })?;
+            let mut params = Params::from_json(&value)?;
+            for (k, v) in query_pairs {
+                if is_auth(&k) {
+                    params = merge(params, k, v)?;
+                    continue;
+                }
+                if k != "Action" && k != "Version" {
+                    return Err(KcrError::invalid_query_parameter(&k));
+                }
+                match params.get(&k) {
+                    Some(existing) if existing != v => {
+                        return Err(KcrError::invalid_query_parameter(&k));
+                    }
+                    Some(_) => {}
+                    None => params = merge(params, k, v)?,
+                }
+            }
+            Ok(params)
+        }
+        _ => Err(KcrError::invalid_value_because(
+            "Content-Type",
+            "Use application/x-www-form-urlencoded or application/json.",
+        )),
+    }
+}
+
+fn merge(params: Params, k: String, v: String) -> KcrResult<Params> {
+    let mut pairs: Vec<(String, String)> = params
+        .keys()
+        .map(|key| {
+            (
+                key.to_string(),
+                params.get(key).unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    pairs.push((k, v));
+    Params::from_pairs(pairs)
+}
+
+async fn route(ctx: &Ctx, action: &str) -> KcrResult<Reply> {
+    match action {
+        "CreateInstance" => instances::create(ctx).await,
+        "DescribeInstance" => instances::describe(ctx).await,
+        "DescribeInstanceUsage" => instances::usage(ctx).await,
+        "DeleteInstance" => instances::delete(ctx).await,
+        "CreateInstanceToken" => tokens::create(ctx).await,
+        "ModifyInstanceTokenStatus" => tokens::modify_status(ctx).await,
+        "ModifyInstanceTokenInformation" => tokens::modify_information(ctx).await,
+        "DescribeInstanceToken" => tokens::describe(ctx).await,
+        "DeleteInstanceToken" => tokens::delete(ctx).await,
+        "CreateInternalEndpoint" => endpoints::create(ctx).await,
+        "DescribeInternalEndpoint" => endpoints::describe(ctx).await,
+        "DeleteInternalEndpoint" => endpoints::delete(ctx).await,
+        "CreateInternalEndpointDns" => endpoints::create_dns(ctx).await,
+        "DescribeInternalEndpointDns" => endpoints::describe_dns(ctx).await,
+        "DeleteInternalEndpointDns" => endpoints::delete_dns(ctx).await,
+        "CreateNamespace" => namespaces::create(ctx).await,
+        "DescribeNamespace" => namespaces::describe(ctx).await,
+        "ModifyNamespaceType" => namespaces::modify_type(ctx).await,
+        "DescribeNamespaceExist" => namespaces::exist(ctx).await,
+        "DeleteNamespace" => namespaces::delete(ctx).await,
+        "DescribeRepository" => repositories::describe(ctx).await,
+        "DeleteRepository" => repositories::delete(ctx).await,
+        "ModifyRepoDesc" => repositories::modify_desc(ctx).await,
+        "DescribeImages" => repositories::describe_images(ctx).await,
+        "DeleteImages" => repositories::delete_image(ctx).await,
+        "DeleteRepoTag" => repositories::delete_tag(ctx).await,
+        "StartImageScan" => scans::start(ctx).await,
+        "DescribeImageScan" => scans::describe(ctx).await,
+        "CreateWebhookTrigger" => webhooks::create(ctx).await,
+        "DescribeWebhookTrigger" => webhooks::describe(ctx).await,
+        "ModifyWebhookTrigger" => webhooks::modify(ctx).await,
+        "DescribeWebhookTriggerLog" => webhooks::describe_log(ctx).await,
+        "DeleteWebhookTrigger" => webhooks::delete(ctx).await,
+        _ => Err(KcrError::invalid_value("Action")),
+    }
+}
+
+/// Tells webhook triggers that an image or tag was deleted through this API (as the OCI DELETE
+/// endpoint does).
+async fn notify_delete(
+    ctx: &Ctx,
+    target: &repositories::Target,
+    tag: Option<&str>,
+    digest: &berth_oci::Digest,
+) {
+    tracing::info!(
+        instance = %target.instance.id,
+        namespace = %target.namespace.name,
+        repository = %target.repository.name,
+        tag = tag.unwrap_or(""),
+        %digest,
+        caller = %ctx.caller,
+        "image deleted through the management API"
+    );
+    crate::webhooks::notify(
+        &ctx.app,
+        crate::webhooks::WebhookEvent::new(
+            crate::webhooks::EventType::DeleteImage,
+            &target.instance,
+            &target.repository.name,
+            tag,
+            Some(digest),
+        ),
+    )
+    .await;
+}

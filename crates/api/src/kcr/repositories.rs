@@ -1,0 +1,178 @@
+//! DescribeRepository, DeleteRepository, ModifyRepoDesc, DescribeImages, DeleteImages,
+//! DeleteRepoTag. Repositories are created by the first push; names here are relative to the
+//! namespace (`RepoName=app` is the OCI repository `ns/app`).
+use berth_oci::Digest;
+use berth_store::{Instance, Namespace, Repository};
+use serde_json::json;
+
+use super::error::{KcrError, KcrResult};
+use super::{Ctx, Reply, page, time};
+
+const MAX_DESC_CHARS: usize = 256;
+
+pub(super) struct Target {
+    pub instance: Instance,
+    pub namespace: Namespace,
+    pub repository: Repository,
+}
+
+/// The repository named by `Namespace` and `RepoName`.
+pub(super) async fn target(ctx: &Ctx) -> KcrResult<Target> {
+    let instance = ctx.instance().await?;
+    let namespace = ctx.namespace(&instance).await?;
+    let name = ctx.params.required("RepoName")?;
+    let full = format!("{}/{name}", namespace.name);
+    if berth_oci::validate_repository(&full).is_err() {
+        return Err(KcrError::invalid_value("RepoName"));
+    }
+    let repository = ctx
+        .app
+        .meta
+        .get_repository(&instance.id, &full)
+        .await?
+        .ok_or_else(|| KcrError::not_found("RepoName", "The repository"))?;
+    Ok(Target {
+        instance,
+        namespace,
+        repository,
+    })
+}
+
+fn image_id(ctx: &Ctx) -> KcrResult<Option<Digest>> {
+    ctx.params
+        .optional("ImageId")
+        .map(|s| {
+            s.parse::<Digest>()
+                .map_err(|_| KcrError::invalid_value("ImageId"))
+        })
+        .transpose()
+}
+
+pub async fn describe(ctx: &Ctx) -> KcrResult<Reply> {
+    let instance = ctx.instance().await?;
+    let namespace = ctx.namespace(&instance).await?;
+    let paging = ctx.params.paging(20, 99)?;
+    let names: Vec<String> = ctx
+        .params
+        .list("RepoName")?
+        .iter()
+        .map(|n| format!("{}/{n}", namespace.name))
+        .collect();
+    let (items, total) = ctx
+        .app
+        .meta
+        .list_namespace_repositories(namespace.id, &names, paging.marker, paging.max_results)
+        .await?;
+    let prefix = format!("{}/", namespace.name);
+    let set = items
+        .iter()
+        .map(|r| {
+            json!({
+                "RepoName": r.name.strip_prefix(&prefix).unwrap_or(&r.name),
+                "Public": r.public,
+                "CreateTime": time(r.created_at),
+                "UpdateTime": time(r.updated_at),
+                "Desc": if r.description.is_empty() { None } else { Some(&r.description) },
+            })
+        })
+        .collect();
+    Ok(page(paging, total, "RepoSet", set))
+}
+
+pub async fn delete(ctx: &Ctx) -> KcrResult<Reply> {
+    let t = target(ctx).await?;
+    ctx.app.meta.delete_repository(t.repository.id).await?;
+    ctx.app.caches.clear();
+    Ok(Reply::new())
+}
+
+pub async fn modify_desc(ctx: &Ctx) -> KcrResult<Reply> {
+    let desc = ctx
+        .params
+        .get("Desc")
+        .ok_or_else(|| KcrError::missing_parameter("Desc"))?;
+    if desc.chars().count() > MAX_DESC_CHARS {
+        return Err(KcrError::invalid_value("Desc"));
+    }
+    let t = target(ctx).await?;
+    ctx.app
+        .meta
+        .set_repository_description(t.repository.id, desc)
+        .await?;
+    Ok(Reply::new())
+}
+
+pub async fn describe_images(ctx: &Ctx) -> KcrResult<Reply> {
+    let paging = ctx.params.paging(20, 99)?;
+    let digest = image_id(ctx)?;
+    let t = target(ctx).await?;
+    let (items, total) = ctx
+        .app
+        .meta
+        .list_images(
+            t.repository.id,
+            digest.as_ref(),
+            paging.marker,
+            paging.max_results,
+        )
+        .await?;
+    let set = items
+        .iter()
+        .map(|i| {
+            json!({
+                "ImageId": i.digest.to_string(),
+                "Size": i.size,
+                "CreateTime": time(i.created_at),
+                "TagNames": i.tags,
+            })
+        })
+        .collect();
+    Ok(page(paging, total, "ImageSet", set))
+}
+
+pub async fn delete_image(ctx: &Ctx) -> KcrResult<Reply> {
+    let digest = image_id(ctx)?.ok_or_else(|| KcrError::missing_parameter("ImageId"))?;
+    let t = target(ctx).await?;
+    if !ctx
+        .app
+        .meta
+        .delete_manifest(t.repository.id, &digest)
+        .await?
+    {
+        return Err(KcrError::not_found("ImageId", "The image"));
+    }
+    ctx.app
+        .caches
+        .manifests
+        .invalidate(&(t.repository.id, digest.clone()));
+    ctx.app.caches.tags.invalidate_all();
+    super::notify_delete(ctx, &t, None, &digest).await;
+    Ok(Reply::new())
+}
+
+pub async fn delete_tag(ctx: &Ctx) -> KcrResult<Reply> {
+    let tag = ctx.params.required("TagName")?.to_string();
+    if berth_oci::validate_tag(&tag).is_err() {
+        return Err(KcrError::invalid_value("TagName"));
+    }
+    let t = target(ctx).await?;
+    let digest = ctx
+        .app
+        .meta
+        .manifest_meta(
+            t.repository.id,
+            &berth_store::ManifestSelector::Tag(tag.clone()),
+        )
+        .await?
+        .map(|m| m.digest)
+        .ok_or_else(|| KcrError::not_found("TagName", "The tag"))?;
+    if !ctx.app.meta.delete_tag(t.repository.id, &tag).await? {
+        return Err(KcrError::not_found("TagName", "The tag"));
+    }
+    ctx.app
+        .caches
+        .tags
+        .invalidate(&(t.repository.id, tag.clone()));
+    super::notify_delete(ctx, &t, Some(&tag), &digest).await;
+    Ok(Reply::new())
+}

@@ -1,0 +1,159 @@
+//! StartImageScan and DescribeImageScan, in the seed's (Clair's) vocabulary: Summary counts
+//! High/Medium/Low/Negligible/Unknown, each vulnerability with CveName, CveLink, Description,
+//! Severity, Feature, CurrentVersion and RepairedVersion.
+use berth_oci::Digest;
+use berth_store::{ManifestSelector, ScanJob};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::{KcrError, KcrResult};
+use super::repositories::target;
+use super::{Ctx, Reply, opt_time};
+
+async fn image(ctx: &Ctx) -> KcrResult<(super::repositories::Target, Digest)> {
+    let digest: Digest = ctx
+        .params
+        .required("ImageId")?
+        .parse()
+        .map_err(|_| KcrError::invalid_value("ImageId"))?;
+    let t = target(ctx).await?;
+    let known = ctx
+        .app
+        .meta
+        .manifest_meta(t.repository.id, &ManifestSelector::Digest(digest.clone()))
+        .await?
+        .is_some();
+    if !known {
+        return Err(KcrError::not_found("ImageId", "The image"));
+    }
+    Ok((t, digest))
+}
+
+pub async fn start(ctx: &Ctx) -> KcrResult<Reply> {
+    let (t, digest) = image(ctx).await?;
+    crate::scanning::enqueue(&ctx.app, &t.repository, &digest).await?;
+    Ok(Reply::new())
+}
+
+/// What DescribeImageScan reads of a stored report (the scanner's JSON schema).
+#[derive(Deserialize)]
+struct StoredReport {
+    #[serde(default)]
+    vulnerabilities: Vec<StoredVulnerability>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredVulnerability {
+    id: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    package_name: String,
+    installed_version: String,
+    #[serde(default)]
+    fixed_versions: Vec<String>,
+    severity: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    links: Vec<String>,
+}
+
+/// The seed's five levels; Critical counts as High (Clair's scale has no separate bucket).
+fn level(severity: &str) -> &'static str {
+    match severity.to_ascii_lowercase().as_str() {
+        "critical" | "high" => "High",
+        "medium" => "Medium",
+        "low" => "Low",
+        "negligible" => "Negligible",
+        _ => "Unknown",
+    }
+}
+
+fn link(v: &StoredVulnerability) -> String {
+    if let Some(l) = v.links.first() {
+        return l.clone();
+    }
+    let cve = std::iter::once(&v.id)
+        .chain(v.aliases.iter())
+        .find(|id| id.starts_with("CVE-"));
+    match cve {
+        Some(id) => format!("https://nvd.nist.gov/vuln/detail/{id}"),
+        None if v.id.starts_with("GHSA-") => format!("https://github.com/advisories/{}", v.id),
+        None => format!("https://osv.dev/vulnerability/{}", v.id),
+    }
+}
+
+fn reply_for(job: Option<&ScanJob>) -> KcrResult<Reply> {
+    let mut summary = json!({"High": 0, "Medium": 0, "Low": 0, "Negligible": 0, "Unknown": 0});
+    let mut set: Vec<Value> = Vec::new();
+    if let Some(result) = job.and_then(|j| j.result.as_deref()) {
+        let report: StoredReport = serde_json::from_str(result)
+            .map_err(|e| KcrError::service_unavailable(format!("stored scan result: {e}")))?;
+        for v in &report.vulnerabilities {
+            let lvl = level(&v.severity);
+            summary[lvl] = json!(summary[lvl].as_i64().unwrap_or(0) + 1);
+            let description = if v.description.is_empty() {
+                &v.title
+            } else {
+                &v.description
+            };
+            set.push(json!({
+                "CveName": v.id,
+                "CveLink": link(v),
+                "Description": description,
+                "Severity": lvl,
+                "Feature": v.package_name,
+                "CurrentVersion": v.installed_version,
+                "RepairedVersion": v.fixed_versions.first().cloned().unwrap_or_default(),
+            }));
+        }
+    }
+    let mut reply = Reply::new();
+    reply.insert(
+        "Status".into(),
+        json!(job.map_or("NotScanned", |j| j.status.as_str())),
+    );
+    reply.insert("TotalCount".into(), json!(set.len()));
+    reply.insert(
+        "FinishTime".into(),
+        opt_time(job.and_then(|j| j.finished_at)),
+    );
+    reply.insert("Summary".into(), summary);
+    reply.insert("VulnerabilitySet".into(), Value::Array(set));
+    if let Some(error) = job.and_then(|j| j.error.as_deref()) {
+        // berth extension: why a scan failed.
+        reply.insert("FailReason".into(), json!(error));
+    }
+    Ok(reply)
+}
+
+pub async fn describe(ctx: &Ctx) -> KcrResult<Reply> {
+    let (t, digest) = image(ctx).await?;
+    let job = ctx.app.meta.latest_scan(t.repository.id, &digest).await?;
+    reply_for(job.as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clair_levels_and_links() {
+        assert_eq!(super::level("Critical"), "High");
+        assert_eq!(super::level("negligible"), "Negligible");
+        assert_eq!(super::level("whatever"), "Unknown");
+        let v: super::StoredVulnerability = serde_json::from_value(serde_json::json!({
+            "id": "GHSA-xxxx", "aliases": ["CVE-2024-1"], "packageName": "p",
+            "installedVersion": "1", "severity": "High"
+        }))
+        .unwrap();
+        assert_eq!(
+            super::link(&v),
+            "https://nvd.nist.gov/vuln/detail/CVE-2024-1"
+        );
+        let empty = super::reply_for(None).unwrap();
+        assert_eq!(empty["Status"], "NotScanned");
+        assert_eq!(empty["TotalCount"], 0);
+    }
+}

@@ -1,0 +1,644 @@
+//! The actions of the management API and their parameters, as the seed defines them. One table
+//! serves three purposes: refusing parameters an action does not take, documenting the API
+//! (`/openapi.json`), and the list of actions the dispatcher knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Type {
+    String,
+    Integer,
+    Boolean,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    /// The name with `N` for each index: `InstanceId.N`, `Trigger.Header.N.Value.N`.
+    pub name: &'static str,
+    pub ty: Type,
+    pub required: bool,
+    pub doc: &'static str,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    pub name: &'static str,
+    /// A JSON-schema-ish type: `string`, `integer`, `boolean`, `array`, `object`.
+    pub ty: &'static str,
+    pub doc: &'static str,
+}
+
+#[derive(Debug)]
+pub struct ActionSpec {
+    pub name: &'static str,
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub params: &'static [Param],
+    /// Response fields besides `RequestId`.
+    pub response: &'static [Field],
+}
+
+/// Parameters every request may carry: the action and version, the kingsoftcloud SDK's extras,
+/// and SigV4 query authentication.
+pub const COMMON: &[&str] = &[
+    "Action",
+    "Version",
+    "Service",
+    "SdkVersion",
+    "Region",
+    "Accesskey",
+    "Language",
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+];
+
+const fn p(name: &'static str, ty: Type, required: bool, doc: &'static str) -> Param {
+    Param {
+        name,
+        ty,
+        required,
+        doc,
+    }
+}
+
+const fn f(name: &'static str, ty: &'static str, doc: &'static str) -> Field {
+    Field { name, ty, doc }
+}
+
+use Type::{Boolean as B, Integer as I, String as S};
+
+const INSTANCE_ID: Param = p("InstanceId", S, true, "Instance id");
+const NAMESPACE: Param = p("Namespace", S, true, "Namespace name");
+const REPO_NAME: Param = p("RepoName", S, true, "Repository name");
+const IMAGE_ID: Param = p("ImageId", S, true, "Image id (manifest digest)");
+const MARKER: Param = p("Marker", I, false, "Offset of the first result; default 0");
+const MAX_RESULTS: Param = p(
+    "MaxResults",
+    I,
+    false,
+    "Results per page; default 20, at most 99",
+);
+const MAX_RESULTS_10: Param = p(
+    "MaxResults",
+    I,
+    false,
+    "Results per page; default 10, at most 99",
+);
+const PAGE: [Field; 3] = [
+    f("TotalCount", "integer", "Number of results in all pages"),
+    f("MaxResults", "integer", "Results per page"),
+    f(
+        "Marker",
+        "integer",
+        "Offset of the next page; 0 when this page is the last",
+    ),
+];
+
+pub static ACTIONS: &[ActionSpec] = &[
+    ActionSpec {
+        name: "CreateInstance",
+        group: "Instances",
+        summary: "Creates an instance (an isolated tenant with its own OCI endpoint)",
+        params: &[
+            p(
+                "InstanceName",
+                S,
+                true,
+                "2-30 lowercase letters and digits, not starting with a digit",
+            ),
+            p(
+                "ChargeType",
+                S,
+                false,
+                "HourlyInstantSettlement (default) or Monthly",
+            ),
+            p("InstanceType", S, true, "basic or premium"),
+            p(
+                "PurchaseTime",
+                I,
+                false,
+                "Months; required when ChargeType is Monthly",
+            ),
+            p("ProjectId", S, false, "Project id; default 0"),
+        ],
+        response: &[f("InstanceId", "string", "Instance id")],
+    },
+    ActionSpec {
+        name: "DescribeInstance",
+        group: "Instances",
+        summary: "Lists instances",
+        params: &[
+            p(
+                "InstanceId.N",
+                S,
+                false,
+                "Instance ids; all instances when absent",
+            ),
+            MARKER,
+            MAX_RESULTS,
+            p("ProjectId.N", S, false, "Project ids"),
+            p("InstanceName", S, false, "Exact instance name"),
+        ],
+        response: &[
+            PAGE[0],
+            PAGE[1],
+            PAGE[2],
+            f(
+                "InstanceSet",
+                "array",
+                "Instances: InstanceId, InstanceName, InstanceType, InstanceStatus, InternalEndpoint, CreateTime, ExpiredTime, ChargeType, ProjectId",
+            ),
+        ],
+    },
+    ActionSpec {
+        name: "DescribeInstanceUsage",
+        group: "Instances",
+        summary: "Quota usage of an instance",
+        params: &[INSTANCE_ID],
+        response: &[
+            f("NamespaceQuota", "integer", "Namespace quota"),
+            f("NamespaceUsage", "integer", "Namespaces created"),
+            f("RepoQuota", "integer", "Repository quota"),
+            f("RepoUsage", "integer", "Repositories created"),
+        ],
+    },
+    ActionSpec {
+        name: "DeleteInstance",
+        group: "Instances",
+        summary: "Deletes an instance and its content",
+        params: &[
+            INSTANCE_ID,
+            p(
+                "DeleteBucket",
+                B,
+                false,
+                "Also delete the instance's blobs at once; default False",
+            ),
+        ],
+        response: &[],
+    },
+    ActionSpec {
+        name: "CreateInstanceToken",
+        group: "Access credentials",
+        summary: "Creates a registry login (username and token) for an instance",
+        params: &[
+            INSTANCE_ID,
+            p("TokenType", S, true, "Hour, Day or NeverExpire"),
+            p(
+                "TokenTime",
+                I,
+                true,
+                "Hours or days until expiry (ignored for NeverExpire)",
+            ),
+            p("Desc", S, false, "Description, at most 256 bytes"),
+        ],
+        response: &[
+            f("Username", "string", "Login user name"),
+            f("Token", "string", "Login password; shown once"),
+            f("TokenId", "string", "Token id"),
+            f("ExpireTime", "string", "Expiry time, or null"),
+        ],
+    },
+    ActionSpec {
+        name: "ModifyInstanceTokenStatus",
+        group: "Access credentials",
+        summary: "Enables or disables a token",
+        params: &[
+            INSTANCE_ID,
+            p("TokenId", S, true, "Token id"),
+            p("Enable", B, true, "True or False"),
+        ],
+        response: &[],
+    },
+    ActionSpec {
+        name: "ModifyInstanceTokenInformation",
+        group: "Access credentials",
+        summary: "Changes a token's expiry or description",
+        params: &[
+            INSTANCE_ID,
+            p("TokenId", S, true, "Token id"),
+            p("TokenType", S, false, "Hour, Day or NeverExpire"),
+            p("TokenTime", I, false, "Hours or days from now"),
+            p("Desc", S, false, "Description, at most 256 bytes"),
+        ],
+        response: &[],
+    },
+    ActionSpec {
+        name: "DescribeInstanceToken",
+        group: "Access credentials",
+        summary: "Lists an instance's tokens",
+        params: &[INSTANCE_ID, MARKER, MAX_RESULTS],
+        response: &[
+            PAGE[0],
+            PAGE[1],
+            PAGE[2],
+            f(
+                "TokenSet",
+                "array",
+                "Tokens: TokenId, Enable, Desc, CreateTime, ExpireTime",
+            ),
+        ],
+    },
+    ActionSpec {
+        name: "DeleteInstanceToken",
+        group: "Access credentials",
+        summary: "Deletes a token",
+        params: &[INSTANCE_ID, p("TokenId", S, true, "Token id")],
+        response: &[],
+    },
+    ActionSpec {
+        name: "CreateInternalEndpoint",
+        group: "Private network access",
+        summary: "Allows a VPC subnet to reach the instance (and restricts the instance to allowed networks)",
+        params: &[
+            INSTANCE_ID,
+            p("VpcId", S, true, "VPC id"),
+            p("ReserveSubnetId", S, true, "Subnet id (configured) or CIDR"),
+        ],
+        response: &[],
+    },
+    ActionSpec {
+        name: "DescribeInternalEndpoint",
+        group: "Private network access",
+        summary: "Lists an instance's internal endpoints",
+        params: &[INSTANCE_ID],
+        response: &[
+            f("TotalCount", "integer", "Number of endpoints"),
+            f(
+                "AccessVpcSet",
+                "array",
+                "Endpoints: VpcId, SubnetId, Status, EniLBIp",
+            ),
+        ],
+    },
+    ActionSpec {
+        name: "DeleteInternalEndpoint",
+        group: "Private network access",
+        summary: "Removes an internal endpoint",
+        params: &[
+            INSTANCE_ID,
+            p("VpcId", S, true, "VPC id"),
+            p("EniLBIp", S, true, "The endpoint's address"),
+        ],
+        response: &[],
+    },
+    ActionSpec {
+        name: "CreateInternalEndpointDns",
+        group: "Private network access",
+        summary: "Publishes the instance's private domain for an endpoint (served as a zone file)",
+        params: &[
+            INSTANCE_ID,
+            p("VpcId", S, true, "VPC id"),
+            p("EniLBIp", S, true, "The endpoint's address"),
+            p("InternalEndpointDns", S, true, "PrivateDomain"),
+        ],
+        response: &[],
+    },
+    ActionSpec {
+        name: "DescribeInternalEndpointDns",
+        group: "Private network access",
+        summary: "Lists an endpoint's private DNS records",
+        params: &[
+            INSTANCE_ID,
+            p("VpcId", S, true, "VPC id"),
+            p("EniLBIp", S, true, "The endpoint's address"),
+            p(
+                "InternalEndpointDns",
+                S,
+                false,
+                "PrivateDomain; all when absent",
+            ),
+        ],
+        response: &[f(
+            "InternalEndpointDnsSet",
+            "array",
+            "Records: InternalEndpointDns, Status (Opening, Running, Error, Closed)",
+        )],
+    },
+    ActionSpec {
+        name: "DeleteInternalEndpointDns",
+        group: "Private network access",
+        summary: "Removes an endpoint's private DNS record",
+        params: &[
+            INSTANCE_ID,
+            p("VpcId", S, true, "VPC id"),
+            p("EniLBIp", S, true, "The endpoint's address"),
+            p("InternalEndpointDns", S, true, "PrivateDomain"),
+        ],
+        response: &[],
+    },
+    ActionSpec {
+        name: "CreateNamespace",
+        group: "Namespaces",
+        summary: "Creates a namespace",
+        params: &[
+            INSTANCE_ID,
+            p(
+                "Namespace",
+                S,
+                true,
+                "2-63 lowercase letters and digits, not starting with a digit",
+            ),
+            p(
+                "Public",
+                B,
+                true,
+                "True: anonymous pull; False: a token is required",
+            ),
+        ],
+        response: &[],
+    },
+    ActionSpec {
+        name: "DescribeNamespace",
+        group: "Namespaces",
+        summary: "Lists namespaces",
+        params: &[
+            INSTANCE_ID,
+            p("Namespace", S, false, "Exact namespace name"),
+            p(
+                "Public",
+                B,
+                false,
+                "Only public (True) or private (False) namespaces",
+            ),
+            MAX_RESULTS,
+            MARKER,
+        ],
+        response: &[
+            PAGE[1],
+            PAGE[2],
+            PAGE[0],
+            f(
+                "NamespaceSet",
+                "array",
+                "Namespaces: Namespace, Public, RepoCount, CreateTime",
+            ),
+        ],
+    },
+    ActionSpec {
+        name: "ModifyNamespaceType",
+        group: "Namespaces",
+        summary: "Makes a namespace public or private",
+        params: &[
+            INSTANCE_ID,
+            NAMESPACE,
+            p("Public", B, true, "True or False"),
+        ],
+        response: &[],
+    },
+    ActionSpec {
+        name: "DescribeNamespaceExist",
+        group: "Namespaces",
+        summary: "Whether a namespace exists",
+        params: &[INSTANCE_ID, NAMESPACE],
+        response: &[f("Exist", "boolean", "Whether it exists")],
+    },
+    ActionSpec {
+        name: "DeleteNamespace",
+        group: "Namespaces",
+        summary: "Deletes an empty namespace",
+        params: &[INSTANCE_ID, NAMESPACE],
+        response: &[],
+    },
+    ActionSpec {
+        name: "DescribeRepository",
+        group: "Repositories",
+        summary: "Lists a namespace's repositories",
+        params: &[
+            INSTANCE_ID,
+            NAMESPACE,
+            p(
+                "RepoName.N",
+                S,
+                false,
+                "Repository names (without the namespace)",
+            ),
+            MAX_RESULTS,
+            MARKER,
+        ],
+        response: &[
+            PAGE[1],
+            PAGE[2],
+            PAGE[0],
+            f(
+                "RepoSet",
+                "array",
+                "Repositories: RepoName, Public, CreateTime, UpdateTime, Desc",
+            ),
+        ],
+    },
+    ActionSpec {
+        name: "DeleteRepository",
+        group: "Repositories",
+        summary: "Deletes a repository with its images and tags",
+        params: &[INSTANCE_ID, NAMESPACE, REPO_NAME],
+        response: &[],
+    },
+    ActionSpec {
+        name: "ModifyRepoDesc",
+        group: "Repositories",
+        summary: "Sets a repository's description",
+        params: &[
+            INSTANCE_ID,
+            NAMESPACE,
+            REPO_NAME,
+            p("Desc", S, true, "Description, at most 256 characters"),
+        ],
+        response: &[],
+    },
+    ActionSpec {
+        name: "DescribeImages",
+        group: "Repositories",
+        summary: "Lists a repository's images",
+        params: &[
+            INSTANCE_ID,
+            NAMESPACE,
+            REPO_NAME,
+            p("ImageId", S, false, "Only this image (digest)"),
+            MAX_RESULTS,
+            MARKER,
+        ],
+        response: &[
+            PAGE[1],
+            PAGE[2],
+            PAGE[0],
+            f(
+                "ImageSet",
+                "array",
+                "Images: ImageId, Size, CreateTime, TagNames",
+            ),
+        ],
+    },
+    ActionSpec {
+        name: "DeleteImages",
+        group: "Repositories",
+        summary: "Deletes an image (manifest) and its tags",
+        params: &[INSTANCE_ID, NAMESPACE, REPO_NAME, IMAGE_ID],
+        response: &[],
+    },
+    ActionSpec {
+        name: "DeleteRepoTag",
+        group: "Repositories",
+        summary: "Deletes a tag",
+        params: &[
+            INSTANCE_ID,
+            NAMESPACE,
+            REPO_NAME,
+            p("TagName", S, true, "Tag"),
+        ],
+        response: &[],
+    },
+    ActionSpec {
+        name: "StartImageScan",
+        group: "Image scans",
+        summary: "Queues a security scan of an image",
+        params: &[INSTANCE_ID, NAMESPACE, REPO_NAME, IMAGE_ID],
+        response: &[],
+    },
+    ActionSpec {
+        name: "DescribeImageScan",
+        group: "Image scans",
+        summary: "The latest scan of an image",
+        params: &[INSTANCE_ID, NAMESPACE, REPO_NAME, IMAGE_ID],
+        response: &[
+            f("Status", "string", "Queued, Scanning, Success or Failed"),
+            f("TotalCount", "integer", "Number of vulnerabilities"),
+            f("FinishTime", "string", "When the scan finished"),
+            f(
+                "Summary",
+                "object",
+                "High, Medium, Low, Negligible, Unknown counts",
+            ),
+            f(
+                "VulnerabilitySet",
+                "array",
+                "CveName, CveLink, Description, Severity, Feature, CurrentVersion, RepairedVersion",
+            ),
+        ],
+    },
+    ActionSpec {
+        name: "CreateWebhookTrigger",
+        group: "Webhook triggers",
+        summary: "Creates a webhook trigger on a namespace",
+        params: &[
+            INSTANCE_ID,
+            NAMESPACE,
+            p("Trigger.TriggerName", S, true, "Name"),
+            p("Trigger.EventType.N", S, true, "PushImage, DeleteImage"),
+            p("Trigger.TriggerUrl", S, true, "http(s) URL"),
+            p("Trigger.Header.N.Key", S, false, "Custom header name"),
+            p("Trigger.Header.N.Value.N", S, false, "Custom header values"),
+            p("Trigger.Enabled", B, false, "Default True"),
+        ],
+        response: &[
+            f("TriggerId", "integer", "Trigger id"),
+            f(
+                "Secret",
+                "string",
+                "berth extension: the HMAC key of X-Berth-Signature, shown only here",
+            ),
+        ],
+    },
+    ActionSpec {
+        name: "DescribeWebhookTrigger",
+        group: "Webhook triggers",
+        summary: "Lists a namespace's triggers",
+        params: &[
+            INSTANCE_ID,
+            NAMESPACE,
+            p("TriggerId", I, false, "Only this trigger"),
+            MARKER,
+            MAX_RESULTS_10,
+        ],
+        response: &[
+            PAGE[1],
+            PAGE[2],
+            PAGE[0],
+            f(
+                "TriggerSet",
+                "array",
+                "TriggerId, TriggerName, EventType, TriggerUrl, Header, Enabled, CreateTime, UpdateTime",
+            ),
+        ],
+    },
+    ActionSpec {
+        name: "ModifyWebhookTrigger",
+        group: "Webhook triggers",
+        summary: "Changes a trigger",
+        params: &[
+            INSTANCE_ID,
+            NAMESPACE,
+            p("Trigger.TriggerId", I, true, "Trigger id"),
+            p("Trigger.TriggerName", S, false, "Name"),
+            p("Trigger.EventType.N", S, false, "PushImage, DeleteImage"),
+            p("Trigger.TriggerUrl", S, false, "http(s) URL"),
+            p("Trigger.Header.N.Key", S, false, "Custom header name"),
+            p("Trigger.Header.N.Value.N", S, false, "Custom header values"),
+            p("Trigger.Enabled", B, false, "True or False"),
+        ],
+        response: &[],
+    },
+    ActionSpec {
+        name: "DescribeWebhookTriggerLog",
+        group: "Webhook triggers",
+        summary: "Lists a trigger's delivery attempts",
+        params: &[
+            INSTANCE_ID,
+            NAMESPACE,
+            p("TriggerId", I, true, "Trigger id"),
+            MARKER,
+            MAX_RESULTS_10,
+        ],
+        response: &[
+            PAGE[1],
+            PAGE[2],
+            PAGE[0],
+            f(
+                "Logs",
+                "array",
+                "LogId, TriggerId, EventType, Namespace, TriggerUrl, CreateTime, Status (Success or Failed); berth extensions: Attempt, StatusCode, Response",
+            ),
+        ],
+    },
+    ActionSpec {
+        name: "DeleteWebhookTrigger",
+        group: "Webhook triggers",
+        summary: "Deletes a trigger",
+        params: &[
+            INSTANCE_ID,
+            NAMESPACE,
+            p("TriggerId", I, true, "Trigger id"),
+        ],
+        response: &[],
+    },
+];
+
+pub fn find(action: &str) -> Option<&'static ActionSpec> {
+    ACTIONS.iter().find(|a| a.name == action)
+}
+
+impl ActionSpec {
+    /// Whether the action takes a parameter of this pattern (`pattern_of` form).
+    pub fn takes(&self, pattern: &str) -> bool {
+        COMMON.contains(&pattern) || self.params.iter().any(|p| p.name == pattern)
+    }
+
+    /// Read-only actions: the ones an access key limited to reading may call.
+    pub fn is_read_only(&self) -> bool {
+        self.name.starts_with("Describe")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thirty_three_actions_each_once() {
+        let mut names: Vec<&str> = super::ACTIONS.iter().map(|a| a.name).collect();
+        assert_eq!(names.len(), 33);
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 33);
+    }
+}

@@ -1,0 +1,171 @@
+//! CreateInstanceToken, ModifyInstanceTokenStatus, ModifyInstanceTokenInformation,
+//! DescribeInstanceToken, DeleteInstanceToken.
+//!
+//! A token is a registry login for one instance (`docker login -u Username -p Token`). The token
+//! is shown once and stored as an argon2id hash; disabling, expiring or deleting it takes effect
+//! on the next request (see `auth.rs`).
+use base64::Engine as _;
+use berth_store::{AccessToken, now_millis};
+use rand::RngCore;
+use serde_json::json;
+
+use super::error::{KcrError, KcrResult};
+use super::{Ctx, Reply, opt_time, page, time};
+
+const MAX_DESC_BYTES: usize = 256;
+const MAX_HOURS: i64 = 24 * 365 * 10;
+const MAX_DAYS: i64 = 365 * 10;
+
+/// The expiry for a token type and time, from `now`; `None` never expires.
+fn expiry(ctx: &Ctx, now: i64) -> KcrResult<(String, Option<i64>, Option<i64>)> {
+    let p = &ctx.params;
+    let token_type = p.required("TokenType")?;
+    let unit_millis = match token_type {
+        "NeverExpire" => return Ok((token_type.to_string(), p.int("TokenTime")?, None)),
+        "Hour" => 3_600_000,
+        "Day" => 86_400_000,
+        _ => return Err(KcrError::invalid_value("TokenType")),
+    };
+    let max = if token_type == "Hour" {
+        MAX_HOURS
+    } else {
+        MAX_DAYS
+    };
+    let amount = p.required_int("TokenTime")?;
+    if !(1..=max).contains(&amount) {
+        return Err(KcrError::invalid_value("TokenTime"));
+    }
+    Ok((
+        token_type.to_string(),
+        Some(amount),
+        Some(now + amount * unit_millis),
+    ))
+}
+
+fn description(ctx: &Ctx) -> KcrResult<Option<String>> {
+    match ctx.params.get("Desc") {
+        None => Ok(None),
+        Some(d) if d.len() > MAX_DESC_BYTES => Err(KcrError::invalid_value("Desc")),
+        Some(d) => Ok(Some(d.to_string())),
+    }
+}
+
+pub async fn create(ctx: &Ctx) -> KcrResult<Reply> {
+    let instance = ctx.instance().await?;
+    let now = now_millis();
+    let (token_type, token_time, expires_at) = expiry(ctx, now)?;
+    let desc = description(ctx)?.unwrap_or_default();
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+    let hash = {
+        let secret = secret.clone();
+        tokio::task::spawn_blocking(move || crate::auth::hash_password(&secret))
+            .await
+            .map_err(KcrError::service_unavailable)?
+            .map_err(KcrError::service_unavailable)?
+    };
+    let id = uuid::Uuid::new_v4().to_string();
+    let username = format!("token-{}", &id.replace('-', "")[..12]);
+    ctx.app
+        .meta
+        .create_access_token(&AccessToken {
+            id: id.clone(),
+            instance_id: instance.id.clone(),
+            username: username.clone(),
+            secret_hash: hash,
+            description: desc,
+            token_type,
+            token_time,
+            enabled: true,
+            created_at: now,
+            expires_at,
+        })
+        .await?;
+    let mut reply = Reply::new();
+    reply.insert("Username".into(), json!(username));
+    reply.insert("Token".into(), json!(secret));
+    reply.insert("TokenId".into(), json!(id));
+    reply.insert("ExpireTime".into(), opt_time(expires_at));
+    Ok(reply)
+}
+
+async fn token(ctx: &Ctx) -> KcrResult<AccessToken> {
+    let instance = ctx.instance().await?;
+    let id = ctx.params.required("TokenId")?;
+    ctx.app
+        .meta
+        .get_access_token(&instance.id, id)
+        .await?
+        .ok_or_else(|| KcrError::not_found("TokenId", "The token"))
+}
+
+async fn save(ctx: &Ctx, token: &AccessToken) -> KcrResult<()> {
+    if !ctx.app.meta.update_access_token(token).await? {
+        return Err(KcrError::not_found("TokenId", "The token"));
+    }
+    ctx.app.auth.forget_access_token(&token.id);
+    Ok(())
+}
+
+pub async fn modify_status(ctx: &Ctx) -> KcrResult<Reply> {
+    let enable = ctx.params.required_bool("Enable")?;
+    let mut token = token(ctx).await?;
+    token.enabled = enable;
+    save(ctx, &token).await?;
+    Ok(Reply::new())
+}
+
+pub async fn modify_information(ctx: &Ctx) -> KcrResult<Reply> {
+    let mut token = token(ctx).await?;
+    if ctx.params.optional("TokenType").is_some() {
+        let (token_type, token_time, expires_at) = expiry(ctx, now_millis())?;
+        token.token_type = token_type;
+        token.token_time = token_time;
+        token.expires_at = expires_at;
+    } else if ctx.params.optional("TokenTime").is_some() {
+        return Err(KcrError::missing_parameter("TokenType"));
+    }
+    if let Some(desc) = description(ctx)? {
+        token.description = desc;
+    }
+    save(ctx, &token).await?;
+    Ok(Reply::new())
+}
+
+pub async fn describe(ctx: &Ctx) -> KcrResult<Reply> {
+    let instance = ctx.instance().await?;
+    let paging = ctx.params.paging(20, 99)?;
+    let (items, total) = ctx
+        .app
+        .meta
+        .list_access_tokens(&instance.id, paging.marker, paging.max_results)
+        .await?;
+    let set = items
+        .iter()
+        .map(|t| {
+            json!({
+                "TokenId": t.id,
+                "Enable": t.enabled,
+                "Desc": if t.description.is_empty() { None } else { Some(&t.description) },
+                "CreateTime": time(t.created_at),
+                "ExpireTime": opt_time(t.expires_at),
+            })
+        })
+        .collect();
+    Ok(page(paging, total, "TokenSet", set))
+}
+
+pub async fn delete(ctx: &Ctx) -> KcrResult<Reply> {
+    let token = token(ctx).await?;
+    if !ctx
+        .app
+        .meta
+        .delete_access_token(&token.instance_id, &token.id)
+        .await?
+    {
+        return Err(KcrError::not_found("TokenId", "The token"));
+    }
+    ctx.app.auth.forget_access_token(&token.id);
+    Ok(Reply::new())
+}

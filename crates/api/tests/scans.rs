@@ -1,0 +1,212 @@
+//! StartImageScan / DescribeImageScan over real HTTP: a pushed Alpine image with a vulnerable
+//! package is scanned from the blob store and matched against a database built from real
+//! Alpine secdb data (the vulndb fixtures).
+#![cfg(feature = "scanner")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
+use berth_store::{EnqueueOutcome, ScanStore as _};
+use common::TestServer;
+use std::io::Write;
+use std::time::Duration;
+
+fn layer(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (path, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, path, data.as_bytes()).unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar.into_inner().unwrap()).unwrap();
+    gz.finish().unwrap()
+}
+
+/// A vulnerability database built from the real Alpine v3.10 secdb extract of the vulndb fixtures.
+async fn alpine_db() -> tempfile::TempDir {
+    let db = tempfile::tempdir().unwrap();
+    let feed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../vulndb/tests/fixtures/feeds/alpine/v3.10-main.json"
+    );
+    berth_vulndb::import(db.path(), &[feed.to_string()])
+        .await
+        .unwrap();
+    db
+}
+
+#[tokio::test]
+async fn a_pushed_image_is_scanned_from_the_store() {
+    let db = alpine_db().await;
+    let db_dir = db.path().to_path_buf();
+    let server = TestServer::start_with(move |c| c.scan.db_dir = Some(db_dir)).await;
+    let kcr = server.kcr().await;
+    let instance = server.app.default_instance.id.clone();
+    let i = instance.as_str();
+    let alpine = layer(&[
+        (
+            "etc/os-release",
+            "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.10.9\n",
+        ),
+        (
+            "lib/apk/db/installed",
+            "P:ansible\nV:2.8.0-r0\nA:x86_64\no:ansible\n\nP:musl\nV:1.1.22-r3\nA:x86_64\no:musl\n\n",
+        ),
+    ]);
+    let (_, digest) = server.push_image("team/alpine", "3.10", &alpine).await;
+    let d = digest.to_string();
+    let image = [
+        ("InstanceId", i),
+        ("Namespace", "team"),
+        ("RepoName", "alpine"),
+        ("ImageId", d.as_str()),
+    ];
+
+    let before = kcr.call("DescribeImageScan", &image).await;
+    assert_eq!(before["Status"], "NotScanned");
+    kcr.call("StartImageScan", &image).await;
+    let mut result = serde_json::Value::Null;
+    for _ in 0..300 {
+        result = kcr.call("DescribeImageScan", &image).await;
+        if result["Status"] == "Success" || result["Status"] == "Failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(result["Status"], "Success", "{result}");
+    assert_eq!(result["FinishTime"].as_str().unwrap().len(), 19);
+    let set = result["VulnerabilitySet"].as_array().unwrap();
+    assert_eq!(result["TotalCount"], set.len());
+    let cve = set
+        .iter()
+        .find(|v| v["CveName"] == "CVE-2019-10206")
+        .unwrap_or_else(|| panic!("{result}"));
+    assert_eq!(cve["Feature"], "ansible");
+    assert_eq!(cve["CurrentVersion"], "2.8.0-r0");
+    assert_eq!(cve["RepairedVersion"], "2.8.4-r0");
+    assert!(cve["CveLink"].as_str().unwrap().contains("CVE-2019-10206"));
+    let summary = &result["Summary"];
+    let counted: i64 = ["High", "Medium", "Low", "Negligible", "Unknown"]
+        .iter()
+        .map(|k| summary[k].as_i64().unwrap())
+        .sum();
+    assert_eq!(counted as usize, set.len());
+
+    // Unknown images and digests are refused with the seed's errors.
+    let bogus = [
+        ("InstanceId", i),
+        ("Namespace", "team"),
+        ("RepoName", "alpine"),
+        ("ImageId", "sha256:00"),
+    ];
+    kcr.fails("StartImageScan", &bogus, 400, "InvalidParameterValue")
+        .await;
+    let missing = format!("sha256:{}", "0".repeat(64));
+    let absent = [
+        ("InstanceId", i),
+        ("Namespace", "team"),
+        ("RepoName", "alpine"),
+        ("ImageId", missing.as_str()),
+    ];
+    kcr.fails("DescribeImageScan", &absent, 400, "InvalidParameterValue")
+        .await;
+}
+
+#[tokio::test]
+async fn one_scan_at_a_time_per_digest_and_jobs_survive_a_restart() {
+    let server = TestServer::start().await;
+    let (_, digest) = server
+        .push_image("team/app", "v1", b"not scanned here")
+        .await;
+    let meta = server.app.meta.clone();
+    let repo = meta
+        .get_repository(&server.app.default_instance.id, "team/app")
+        .await
+        .unwrap()
+        .unwrap();
+    // The store alone (the server's worker may claim the first job at any time).
+    meta.enqueue_scan(&repo.instance_id, repo.id, &digest)
+        .await
+        .unwrap();
+    let again = meta
+        .enqueue_scan(&repo.instance_id, repo.id, &digest)
+        .await
+        .unwrap();
+    assert!(matches!(again, EnqueueOutcome::InFlight(_)), "{again:?}");
+    // A job left running by a stopped process is queued again at start.
+    let dir = tempfile::tempdir().unwrap();
+    let store = berth_store::SqliteMetadataStore::open(&dir.path().join("m.db"))
+        .await
+        .unwrap();
+    use berth_store::{MetadataStore as _, TenancyStore as _};
+    let inst = store.ensure_default_instance("default").await.unwrap();
+    let ns = store.ensure_namespace(&inst.id, "ns").await.unwrap();
+    let r = store
+        .ensure_repository(&inst.id, ns.id, "ns/r")
+        .await
+        .unwrap();
+    assert!(store.get_repository_by_id(r.id).await.unwrap().is_some());
+    store.enqueue_scan(&inst.id, r.id, &digest).await.unwrap();
+    let claimed = store.claim_scan().await.unwrap().unwrap();
+    assert_eq!(claimed.status, "Scanning");
+    assert!(store.claim_scan().await.unwrap().is_none());
+    assert_eq!(store.requeue_interrupted_scans().await.unwrap(), 1);
+    let again = store.claim_scan().await.unwrap().unwrap();
+    assert_eq!(again.id, claimed.id);
+    assert_eq!(again.attempts, 2);
+    store
+        .finish_scan(again.id, "Success", Some("{}"), None, Some("db"))
+        .await
+        .unwrap();
+    let latest = store.latest_scan(r.id, &digest).await.unwrap().unwrap();
+    assert_eq!(latest.status, "Success");
+    assert!(latest.finished_at.is_some());
+}
+
+#[tokio::test]
+async fn images_are_scanned_on_push_where_asked() {
+    let db = alpine_db().await;
+    let db_dir = db.path().to_path_buf();
+    let server = TestServer::start_with(move |c| c.scan.db_dir = Some(db_dir)).await;
+    let kcr = server.kcr().await;
+    let i = server.app.default_instance.id.clone();
+    let meta = server.app.meta.clone();
+    // Namespace `scanned` asks for scans on push; `plain` does not.
+    let ns = meta.ensure_namespace(&i, "scanned").await.unwrap();
+    meta.set_namespace_scan_on_push(ns.id, true).await.unwrap();
+    server.app.caches.clear();
+    let alpine = layer(&[("etc/os-release", "ID=alpine\nVERSION_ID=3.10.9\n")]);
+    let (_, scanned) = server.push_image("scanned/app", "v1", &alpine).await;
+    let (_, plain) = server.push_image("plain/app", "v1", &alpine).await;
+    let status = |ns: &'static str, d: String| {
+        let kcr = &kcr;
+        let i = i.clone();
+        async move {
+            kcr.call(
+                "DescribeImageScan",
+                &[
+                    ("InstanceId", i.as_str()),
+                    ("Namespace", ns),
+                    ("RepoName", "app"),
+                    ("ImageId", d.as_str()),
+                ],
+            )
+            .await["Status"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let mut last = String::new();
+    for _ in 0..300 {
+        last = status("scanned", scanned.to_string()).await;
+        if last == "Success" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last, "Success");
+    assert_eq!(status("plain", plain.to_string()).await, "NotScanned");
+}
