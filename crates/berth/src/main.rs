@@ -20,6 +20,9 @@ enum Command {
     Serve(cmd::server::ServerArgs),
     /// Delete unreferenced content now, then exit.
     Gc(cmd::server::GcArgs),
+    /// Operator commands: management API access keys.
+    #[command(subcommand)]
+    Admin(cmd::admin::AdminCommand),
     /// Vulnerability database commands.
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
@@ -80,6 +83,7 @@ fn main() -> std::process::ExitCode {
                 Some(c) => cmd::server::gc(c, a.no_grace).await.map(|()| 0),
                 None => Ok(1),
             },
+            Command::Admin(c) => cmd::admin::run(c).await,
             Command::Db(c) => cmd::db::run(c).await.map(|()| 0),
             #[cfg(feature = "scanner")]
             Command::Scan(a) => cmd::scan::run(a).await,

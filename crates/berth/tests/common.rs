@@ -17,11 +17,17 @@ impl Berth {
     }
 
     pub fn start_on(data_dir: &Path, addr: &str) -> Berth {
+        Self::start_with_env(data_dir, addr, &[])
+    }
+
+    /// Starts with extra environment variables (configuration such as `BERTH_BASE_DOMAIN`).
+    pub fn start_with_env(data_dir: &Path, addr: &str, env: &[(&str, &str)]) -> Berth {
         let child = Command::new(env!("CARGO_BIN_EXE_berth"))
             .args(["serve", "--listen", addr, "--data-dir"])
             .arg(data_dir)
             .env("BERTH_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("BERTH_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .spawn()
             .expect("berth starts");
@@ -55,6 +61,40 @@ impl Drop for Berth {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Creates a management API key in the data directory with `berth admin`; (id, secret).
+pub fn access_key(data_dir: &Path) -> (String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args([
+            "admin",
+            "access-key",
+            "create",
+            "--json",
+            "--description",
+            "tests",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .output()
+        .expect("berth admin runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    (
+        v["AccessKeyId"].as_str().expect("id").to_string(),
+        v["SecretAccessKey"].as_str().expect("secret").to_string(),
+    )
+}
+
+/// The Python with the test clients (oras-py, the vendor SDKs) installed.
+pub fn test_python() -> String {
+    std::env::var("BERTH_TEST_PYTHON").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../.deps/venv/bin/python").to_string()
+    })
 }
 
 pub fn free_addr() -> String {

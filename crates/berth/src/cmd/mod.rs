@@ -1,4 +1,5 @@
 //! One module per subcommand family; each owns its clap arguments and its `run`.
+pub mod admin;
 pub mod db;
 #[cfg(feature = "scanner")]
 pub mod scan;

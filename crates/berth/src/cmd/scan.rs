@@ -1,19 +1,26 @@
 //! `berth scan SOURCE`: image scanning, like `trivy image` / `grype` / `syft`, locally.
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use berth_scan::output::Format;
+use berth_scan::source::berth::StoredImageSource;
 use berth_scan::source::registry::{Credentials, RegistryOptions, RegistrySource};
 use berth_scan::source::{DockerArchiveSource, OciDirSource};
 use berth_scan::{ImageSource, PlatformSpec, Progress, Report, ScanOptions, Scanner, Severity};
+use berth_store::{BlobStore, FsBlobStore, ManifestSelector, MetadataStore, SqliteMetadataStore};
 use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// What to scan: registry:REF, oci-dir:PATH[:REF], docker-archive:PATH[:REPO:TAG], dir:PATH,
-    /// or a bare reference / path.
+    /// berth:REPOSITORY@DIGEST or berth:REPOSITORY[:TAG] (an image stored in this berth's data
+    /// directory), or a bare reference / path.
     pub source: String,
+    /// berth's data directory, for berth: sources [default: ./berth-data].
+    #[arg(long, env = "BERTH_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Output format: table, json, cyclonedx, spdx or sarif.
     #[arg(long, short = 'f', default_value = "table")]
     pub format: String,
@@ -99,20 +106,97 @@ fn split_path_name(spec: &str) -> (PathBuf, Option<String>) {
     }
 }
 
-fn open_source(args: &ScanArgs) -> anyhow::Result<Source> {
+/// `REPOSITORY@DIGEST` or `REPOSITORY[:TAG]` (default tag `latest`).
+fn split_berth_ref(spec: &str) -> anyhow::Result<(String, ManifestSelector)> {
+    if let Some((repo, digest)) = spec.split_once('@') {
+        let digest: berth_oci::Digest = digest
+            .parse()
+            .map_err(|e| anyhow::anyhow!("berth:{spec}: bad digest: {e}"))?;
+        return Ok((repo.to_string(), ManifestSelector::Digest(digest)));
+    }
+    // A tag follows the last ':' only when no '/' comes after it.
+    match spec.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => {
+            berth_oci::validate_tag(tag).map_err(|e| anyhow::anyhow!("berth:{spec}: {e}"))?;
+            Ok((repo.to_string(), ManifestSelector::Tag(tag.to_string())))
+        }
+        _ => Ok((spec.to_string(), ManifestSelector::Tag("latest".into()))),
+    }
+}
+
+/// `berth:REPOSITORY@DIGEST|:TAG`: opens the stores under the data directory (read through the
+/// same traits as the server; SQLite in WAL mode, so a running server is no obstacle) and looks
+/// the repository up in the default instance, as the registry does for plain `host:port` pulls.
+async fn open_berth_source(args: &ScanArgs, spec: &str) -> anyhow::Result<Source> {
+    let (repo_name, selector) = split_berth_ref(spec)?;
+    berth_oci::validate_repository(&repo_name).map_err(|e| anyhow::anyhow!("berth:{spec}: {e}"))?;
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("berth-data"));
+    let db = data_dir.join("meta.db");
+    if !db.is_file() {
+        anyhow::bail!(
+            "berth:{spec}: no berth data directory at {} (no meta.db; pass --data-dir or set BERTH_DATA_DIR)",
+            data_dir.display()
+        );
+    }
+    let meta: Arc<dyn MetadataStore> = Arc::new(
+        SqliteMetadataStore::open(&db)
+            .await
+            .with_context(|| format!("opening {}", db.display()))?,
+    );
+    let blobs: Arc<dyn BlobStore> = Arc::new(
+        FsBlobStore::open(data_dir.clone())
+            .with_context(|| format!("opening the blob store in {}", data_dir.display()))?,
+    );
+    let instance = meta.ensure_default_instance("default").await?;
+    let repo = meta
+        .get_repository(&instance.id, &repo_name)
+        .await?
+        .with_context(|| {
+            format!(
+                "berth:{spec}: no repository {repo_name:?} in {}",
+                data_dir.display()
+            )
+        })?;
+    let digest = match &selector {
+        ManifestSelector::Digest(d) => d.clone(),
+        ManifestSelector::Tag(t) => {
+            meta.manifest_meta(repo.id, &selector)
+                .await?
+                .with_context(|| format!("berth:{spec}: repository {repo_name} has no tag {t:?}"))?
+                .digest
+        }
+    };
+    Ok(Source::Image(Box::new(StoredImageSource::new(
+        tokio::runtime::Handle::current(),
+        meta,
+        blobs,
+        repo.id,
+        repo.name,
+        digest,
+    ))))
+}
+
+async fn open_source(args: &ScanArgs) -> anyhow::Result<Source> {
     let s = args.source.as_str();
+    if let Some(spec) = s.strip_prefix("berth:") {
+        return open_berth_source(args, spec).await;
+    }
     let registry = |r: &str| -> anyhow::Result<Source> {
         let credentials = args.username.clone().map(|u| Credentials {
             username: u,
             password: args.password.clone().unwrap_or_default(),
         });
-        Ok(Source::Image(Box::new(RegistrySource::new(
-            r,
-            RegistryOptions {
-                credentials,
-                insecure: args.insecure,
-            },
-        )?)))
+        // The registry source uses reqwest's blocking client, which must not be built (or
+        // dropped) on an async worker thread.
+        let options = RegistryOptions {
+            credentials,
+            insecure: args.insecure,
+        };
+        let source = tokio::task::block_in_place(|| RegistrySource::new(r, options))?;
+        Ok(Source::Image(Box::new(source)))
     };
     if let Some(r) = s.strip_prefix("registry:") {
         return registry(r);
@@ -184,7 +268,7 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let show_bar = !args.quiet && std::io::stderr().is_terminal();
     let skip_db = args.skip_db;
     let db_dir = args.db.clone();
-    let source = open_source(&args)?;
+    let source = open_source(&args).await?;
     let mut report = tokio::task::spawn_blocking(move || -> anyhow::Result<Report> {
         let bar = Bar(show_bar.then(|| {
             let b = indicatif::ProgressBar::new(0);
