@@ -1,5 +1,5 @@
 //! Package metadata parsers: dpkg status, apk installed, Python METADATA, package.json and
-//! lockfiles, Cargo.lock, gemspecs, composer files, Go build info, cargo-auditable, jars.
+//! lockfiles (npm, yarn, pnpm), Cargo.lock, gemspecs, composer files, Go build info, cargo-auditable, jars.
 #![no_main]
 use berth_scan::catalog::*;
 use libfuzzer_sys::fuzz_target;
@@ -11,10 +11,13 @@ fuzz_target!(|data: &[u8]| {
     let _ = python::parse_metadata(&text);
     let _ = npm::parse_package_json(data);
     let _ = npm::parse_lock(data);
+    let _ = npm::parse_yarn_lock(&text);
+    let _ = npm::parse_pnpm_lock(&text);
     let _ = rust::parse_cargo_lock(&text);
     let _ = ruby::parse_gemspec(&text);
     let _ = php::parse(data);
     let _ = binary::packages(data);
+    let _ = binary::go_buildinfo(data);
     let _ = binary::elf_section(data, ".dep-v0");
     let _ = java::packages("x.jar", data, 0, &berth_scan::Limits::default());
 });
