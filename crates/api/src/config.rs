@@ -255,6 +255,12 @@ pub enum ConfigError {
         source: Box<toml::de::Error>,
     },
     #[error("invalid value {value:?} for {name}: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    #[error("invalid value {value:?} for {name}: {reason}")]
     Env {
         name: &'static str,
         value: String,
@@ -262,7 +268,50 @@ pub enum ConfigError {
     },
 }
 
+/// A host name as DNS writes it: labels of letters, digits and inner hyphens, at most 63 bytes
+/// each and 253 in all (RFC 1035 section 2.3.1, RFC 1123), with an optional final dot.
+fn is_dns_name(name: &str) -> bool {
+    let bare = name.strip_suffix('.').unwrap_or(name);
+    !bare.is_empty()
+        && bare.len() <= 253
+        && bare.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
 impl Config {
+    /// Checks the settings that end up in other formats (the private DNS zones).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |name, value: &str, reason| ConfigError::Invalid {
+            name,
+            value: value.to_string(),
+            reason,
+        };
+        if let Some(d) = &self.management.base_domain
+            && !is_dns_name(d)
+        {
+            return Err(invalid(
+                "management.base_domain",
+                d,
+                "not a DNS name (letters, digits and hyphens in dot-separated labels)",
+            ));
+        }
+        let ns = &self.network.zone_nameserver;
+        if !is_dns_name(ns) || !ns.ends_with('.') {
+            return Err(invalid(
+                "network.zone_nameserver",
+                ns,
+                "not an absolute DNS name (it must end with a dot)",
+            ));
+        }
+        Ok(())
+    }
+
     /// Defaults overridden by the TOML file at `path`.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -357,5 +406,38 @@ mod tests {
             Config::from_file(&path),
             Err(ConfigError::Parse { .. })
         ));
+    }
+
+    #[test]
+    fn names_written_into_zone_files_are_checked() {
+        let mut c = Config::default();
+        assert!(c.validate().is_ok());
+        for good in ["registry.example.com", "a-b.c0", "example.com."] {
+            c.management.base_domain = Some(good.into());
+            assert!(c.validate().is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "a..b",
+            "-a.b",
+            "a-.b",
+            "a b",
+            "a;b",
+            "a\nb IN A 1.2.3.4",
+            "é.com",
+        ] {
+            c.management.base_domain = Some(bad.into());
+            assert!(
+                matches!(c.validate(), Err(ConfigError::Invalid { .. })),
+                "{bad:?}"
+            );
+        }
+        c.management.base_domain = Some(format!("{}.com", "a".repeat(64)));
+        assert!(c.validate().is_err());
+        c.management.base_domain = None;
+        c.network.zone_nameserver = "ns1.corp.example".into();
+        assert!(c.validate().is_err(), "a relative name server");
+        c.network.zone_nameserver = "ns1.corp.example.".into();
+        assert!(c.validate().is_ok());
     }
 }

@@ -1,4 +1,5 @@
-//! Garbage collection: untagged-and-unreferenced manifests, unreferenced blobs, expired uploads.
+//! Garbage collection: untagged-and-unreferenced manifests, unreferenced blobs, expired uploads,
+//! and old webhook log entries and scan results.
 //!
 //! Safe against concurrent pushes without a read-only window: content younger than the grace
 //! period is never touched (a blob being uploaded is not a blob yet; one just uploaded or linked
@@ -14,7 +15,14 @@ pub struct GcReport {
     pub bytes_freed: u64,
     pub orphan_files_deleted: u64,
     pub uploads_expired: u64,
+    /// Webhook log entries and scan results beyond what is kept.
+    pub history_pruned: u64,
 }
+
+/// Webhook log entries kept per trigger (DescribeWebhookTriggerLog pages through them).
+pub const KEEP_DELIVERIES_PER_TRIGGER: u32 = 1000;
+/// Finished scans kept per image (DescribeImageScan reads the newest).
+pub const KEEP_SCANS_PER_IMAGE: u32 = 5;
 
 pub struct GcOptions {
     pub grace_millis: i64,
@@ -73,5 +81,10 @@ pub async fn collect(
     for id in uploads {
         blobs.upload_cancel(&id).await?;
     }
+    // Every push and every StartImageScan adds rows: bounded here.
+    report.history_pruned = meta
+        .prune_webhook_deliveries(KEEP_DELIVERIES_PER_TRIGGER)
+        .await?
+        + meta.prune_scans(KEEP_SCANS_PER_IMAGE).await?;
     Ok(report)
 }

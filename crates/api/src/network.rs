@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// The one value of the seed's `InternalEndpointDns`.
 pub(crate) const PRIVATE_DOMAIN: &str = "PrivateDomain";
@@ -29,6 +30,7 @@ async fn policy(app: &App, instance_id: &str) -> ApiResult<Arc<Policy>> {
     if let Some(hit) = app.caches.allow_lists.get(instance_id) {
         return Ok(hit);
     }
+    let generation = app.caches.allow_list_generation.load(Ordering::SeqCst);
     let list = app.meta.allow_list(instance_id).await?;
     let nets = list
         .cidrs
@@ -46,14 +48,25 @@ async fn policy(app: &App, instance_id: &str) -> ApiResult<Arc<Policy>> {
         restricted: list.restricted,
         nets,
     });
-    app.caches
-        .allow_lists
-        .insert(instance_id.to_string(), policy.clone());
+    // An invalidation since the read means the policy may be stale: it must not stay cached.
+    // Checked again after the insert, since an invalidation may land between check and insert.
+    let caches = &app.caches;
+    if caches.allow_list_generation.load(Ordering::SeqCst) == generation {
+        caches
+            .allow_lists
+            .insert(instance_id.to_string(), policy.clone());
+        if caches.allow_list_generation.load(Ordering::SeqCst) != generation {
+            caches.allow_lists.invalidate(instance_id);
+        }
+    }
     Ok(policy)
 }
 
 /// Forgets the cached allow-list of an instance after its endpoints changed.
 pub(crate) fn invalidate(app: &App, instance_id: &str) {
+    app.caches
+        .allow_list_generation
+        .fetch_add(1, Ordering::SeqCst);
     app.caches.allow_lists.invalidate(instance_id);
 }
 

@@ -10,6 +10,9 @@ use berth_store::{EnqueueOutcome, Repository, SCAN_FAILED, SCAN_SUCCESS, StoreEr
 
 use crate::state::App;
 
+/// How many times a job may be started before an interruption fails it.
+const MAX_SCAN_ATTEMPTS: i64 = 3;
+
 /// Queues a scan of `digest` in `repository` and wakes the worker.
 pub async fn enqueue(
     app: &App,
@@ -27,9 +30,11 @@ pub async fn enqueue(
 /// Runs queued scans until the process stops. Jobs a previous process left running are queued
 /// again first.
 pub async fn run_worker(app: App) {
-    match app.meta.requeue_interrupted_scans().await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(jobs = n, "requeued scans interrupted by a restart"),
+    match app.meta.requeue_interrupted_scans(MAX_SCAN_ATTEMPTS).await {
+        Ok((0, 0)) => {}
+        Ok((queued, failed)) => {
+            tracing::info!(queued, failed, "scans interrupted by a restart")
+        }
         Err(e) => tracing::error!(error = %e, "cannot requeue interrupted scans"),
     }
     loop {

@@ -5,6 +5,7 @@ use crate::metrics::Metrics;
 use berth_oci::Digest;
 use berth_store::{BlobStore, Instance, MetadataStore, Namespace, Repository, StoredManifest};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Caches in front of the metadata store. Manifests by digest are immutable, so they can stay
@@ -20,6 +21,9 @@ pub struct Caches {
     pub blob_links: moka::sync::Cache<(i64, Digest), u64>,
     /// Per instance: the networks its internal endpoints admit.
     pub allow_lists: moka::sync::Cache<String, Arc<crate::network::Policy>>,
+    /// Bumped by every invalidation of `allow_lists`: a policy read from the store before a
+    /// change and cached after it would reopen a just-restricted instance.
+    pub allow_list_generation: std::sync::atomic::AtomicU64,
 }
 
 impl Default for Caches {
@@ -57,6 +61,7 @@ impl Default for Caches {
                 .max_capacity(10_000)
                 .time_to_live(short)
                 .build(),
+            allow_list_generation: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -69,6 +74,7 @@ impl Caches {
         self.tags.invalidate_all();
         self.manifests.invalidate_all();
         self.blob_links.invalidate_all();
+        self.allow_list_generation.fetch_add(1, Ordering::SeqCst);
         self.allow_lists.invalidate_all();
     }
 }

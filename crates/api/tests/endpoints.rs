@@ -616,10 +616,20 @@ async fn internal_endpoints_restrict_pulls_and_publish_dns() {
         ],
     )
     .await;
-    assert_eq!(
-        dns_status(&kcr, inst, "vpc-2", "10.8.0.1").await[0]["Status"],
-        "Closed"
-    );
+    kcr.fails(
+        "DescribeInternalEndpointDns",
+        &[
+            ("InstanceId", inst),
+            ("VpcId", "vpc-2"),
+            ("EniLBIp", "10.8.0.1"),
+            ("InternalEndpointDns", "PrivateDomain"),
+        ],
+        400,
+        "InvalidParameterValue",
+    )
+    .await;
+    let (_, text) = get_zone(&s, inst, "?vpc=vpc-2").await;
+    assert!(addresses(&parse_zone(&text)).is_empty(), "{text}");
     kcr.call(
         "DeleteInternalEndpoint",
         &[
@@ -854,6 +864,15 @@ async fn internal_endpoint_actions_validate_their_parameters() {
         "MissingParameter",
     )
     .await;
+    for (vpc, ip) in [("vpc-1", "10.0.1.6"), ("vpc-2", "10.0.1.5")] {
+        kcr.fails(
+            "DescribeInternalEndpointDns",
+            &with_dns(vpc, ip, "PrivateDomain"),
+            400,
+            "InvalidParameterValue",
+        )
+        .await;
+    }
     kcr.fails(
         "DeleteInternalEndpointDns",
         &with_dns("vpc-1", "10.0.1.5", "Other"),

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
+use aws_sigv4::http_request::SignableBody;
 use common::TestServer;
 use common::kcr::form;
 use reqwest::{Method, StatusCode};
@@ -98,6 +99,44 @@ async fn signatures_are_checked_with_the_seed_errors() {
         .send_signed("GET", &good_url, &[], b"", SystemTime::now())
         .await;
     assert_eq!(signed.status().as_u16(), 200);
+
+    // UNSIGNED-PAYLOAD only without a body: a POST's parameters are its body.
+    let unsigned = [("x-amz-content-sha256", "UNSIGNED-PAYLOAD")];
+    let resp = kcr
+        .send_signed_as(
+            "GET",
+            &good_url,
+            &unsigned,
+            b"",
+            SignableBody::UnsignedPayload,
+            SystemTime::now(),
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let form_body = form(&[("Action", "CreateNamespace"), ("Version", "2021-11-09")]);
+    let resp = kcr
+        .send_signed_as(
+            "POST",
+            &format!("{}/", server.base),
+            &[
+                unsigned[0],
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            form_body.as_bytes(),
+            SignableBody::UnsignedPayload,
+            SystemTime::now(),
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 403);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["Error"]["Code"], "SignatureDoesNotMatch");
+    assert!(
+        body["Error"]["Message"]
+            .as_str()
+            .unwrap()
+            .contains("must be signed"),
+        "{body}"
+    );
 
     // Malformed Authorization headers.
     for (auth, message) in [
@@ -329,6 +368,35 @@ async fn instances_lifecycle_usage_and_paging() {
         )
         .await;
     assert_eq!(two["TotalCount"], 2);
+    // Without ProjectId.N only the default project is listed (the seed).
+    let other = kcr
+        .call(
+            "CreateInstance",
+            &[
+                ("InstanceName", "elsewhere"),
+                ("InstanceType", "basic"),
+                ("ChargeType", "HourlyInstantSettlement"),
+                ("ProjectId", "42"),
+            ],
+        )
+        .await;
+    let listed = kcr.call("DescribeInstance", &[]).await;
+    assert_eq!(listed["TotalCount"], 6);
+    let in_42 = kcr.call("DescribeInstance", &[("ProjectId.1", "42")]).await;
+    assert_eq!(in_42["TotalCount"], 1);
+    assert_eq!(in_42["InstanceSet"][0]["InstanceId"], other["InstanceId"]);
+    let both = kcr
+        .call(
+            "DescribeInstance",
+            &[("ProjectId.1", "0"), ("ProjectId.2", "42")],
+        )
+        .await;
+    assert_eq!(both["TotalCount"], 7);
+    kcr.call(
+        "DeleteInstance",
+        &[("InstanceId", other["InstanceId"].as_str().unwrap())],
+    )
+    .await;
 
     let usage = kcr
         .call("DescribeInstanceUsage", &[("InstanceId", &one)])
@@ -441,9 +509,20 @@ async fn tokens_log_in_to_their_own_instance_and_stop_at_once() {
     let token = created["Token"].as_str().unwrap().to_string();
     let token_id = created["TokenId"].as_str().unwrap().to_string();
     assert_eq!(created["ExpireTime"].as_str().unwrap().len(), 19);
-    kcr.call(
+    kcr.fails(
         "CreateInstanceToken",
         &[("InstanceId", &inst), ("TokenType", "NeverExpire")],
+        400,
+        "MissingParameter",
+    )
+    .await;
+    kcr.call(
+        "CreateInstanceToken",
+        &[
+            ("InstanceId", &inst),
+            ("TokenType", "NeverExpire"),
+            ("TokenTime", "1"),
+        ],
     )
     .await;
 
@@ -569,15 +648,39 @@ async fn tokens_log_in_to_their_own_instance_and_stop_at_once() {
         ],
     )
     .await;
-    kcr.fails(
+    // TokenTime alone keeps the type (Hour): three hours from now.
+    kcr.call(
         "ModifyInstanceTokenInformation",
         &[
             ("InstanceId", &inst),
             ("TokenId", &token_id),
             ("TokenTime", "3"),
         ],
+    )
+    .await;
+    let listed = kcr
+        .call("DescribeInstanceToken", &[("InstanceId", &inst)])
+        .await;
+    let expires = chrono::NaiveDateTime::parse_from_str(
+        listed["TokenSet"][0]["ExpireTime"].as_str().unwrap(),
+        "%Y-%m-%d %H:%M:%S",
+    )
+    .unwrap()
+    .and_utc();
+    let left = expires - chrono::Utc::now();
+    assert!(
+        left > chrono::Duration::minutes(175) && left <= chrono::Duration::hours(3),
+        "{left}"
+    );
+    kcr.fails(
+        "ModifyInstanceTokenInformation",
+        &[
+            ("InstanceId", &inst),
+            ("TokenId", &token_id),
+            ("TokenTime", "0"),
+        ],
         400,
-        "MissingParameter",
+        "InvalidParameterValue",
     )
     .await;
     kcr.call(
@@ -1035,8 +1138,21 @@ async fn query_string_signatures_are_accepted_until_they_expire() {
         body["Error"]["Message"]
             .as_str()
             .unwrap()
-            .starts_with("Signature expired")
+            .starts_with("Signature expired:")
     );
+    assert!(
+        body["Error"]["Message"]
+            .as_str()
+            .unwrap()
+            .ends_with(" - 60 s)."),
+        "the window of this signature: {body}"
+    );
+    // An unreadable X-Amz-Expires is refused, not read as the default.
+    let bad = presign(SystemTime::now(), 300).replace("X-Amz-Expires=300", "X-Amz-Expires=3OO");
+    let resp = server.client.get(bad).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["Error"]["Code"], "InvalidParameterValue", "{body}");
     // Tampering with a signed parameter breaks the signature.
     let tampered = presign(SystemTime::now(), 300).replace("DescribeInstance", "DeleteInstance");
     let resp = server.client.get(tampered).send().await.unwrap();

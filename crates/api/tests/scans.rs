@@ -152,7 +152,7 @@ async fn one_scan_at_a_time_per_digest_and_jobs_survive_a_restart() {
     let claimed = store.claim_scan().await.unwrap().unwrap();
     assert_eq!(claimed.status, "Scanning");
     assert!(store.claim_scan().await.unwrap().is_none());
-    assert_eq!(store.requeue_interrupted_scans().await.unwrap(), 1);
+    assert_eq!(store.requeue_interrupted_scans(3).await.unwrap(), (1, 0));
     let again = store.claim_scan().await.unwrap().unwrap();
     assert_eq!(again.id, claimed.id);
     assert_eq!(again.attempts, 2);
@@ -163,6 +163,43 @@ async fn one_scan_at_a_time_per_digest_and_jobs_survive_a_restart() {
     let latest = store.latest_scan(r.id, &digest).await.unwrap().unwrap();
     assert_eq!(latest.status, "Success");
     assert!(latest.finished_at.is_some());
+    // Only a running job is finished: a late second outcome does not overwrite the first.
+    store
+        .finish_scan(again.id, "Failed", None, Some("late"), None)
+        .await
+        .unwrap();
+    let latest = store.latest_scan(r.id, &digest).await.unwrap().unwrap();
+    assert_eq!((latest.status.as_str(), latest.error), ("Success", None));
+    // A job that keeps bringing the process down fails after its last allowed start.
+    let other = berth_oci::Digest::sha256_of(b"another image");
+    store.enqueue_scan(&inst.id, r.id, &other).await.unwrap();
+    for attempt in 1..=3 {
+        let job = store.claim_scan().await.unwrap().unwrap();
+        assert_eq!(job.attempts, attempt);
+        let want = if attempt < 3 { (1, 0) } else { (0, 1) };
+        assert_eq!(store.requeue_interrupted_scans(3).await.unwrap(), want);
+    }
+    assert!(store.claim_scan().await.unwrap().is_none());
+    let failed = store.latest_scan(r.id, &other).await.unwrap().unwrap();
+    assert_eq!(failed.status, "Failed");
+    assert_eq!(
+        failed.error.as_deref(),
+        Some("the scan was interrupted 3 times (the process stopped)")
+    );
+    // Finished results beyond the newest few per image are pruned (by GC); a queued job never.
+    for _ in 0..3 {
+        store.enqueue_scan(&inst.id, r.id, &digest).await.unwrap();
+        let job = store.claim_scan().await.unwrap().unwrap();
+        store
+            .finish_scan(job.id, "Success", Some("{}"), None, None)
+            .await
+            .unwrap();
+    }
+    store.enqueue_scan(&inst.id, r.id, &digest).await.unwrap();
+    assert_eq!(store.prune_scans(2).await.unwrap(), 2);
+    assert_eq!(store.prune_scans(2).await.unwrap(), 0);
+    let queued = store.claim_scan().await.unwrap().unwrap();
+    assert_eq!(queued.digest, digest);
 }
 
 #[tokio::test]

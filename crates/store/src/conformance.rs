@@ -203,6 +203,51 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     );
     assert_eq!(inst.status, "Running");
 
+    // Status changes are compare-and-set: a late start-up step does not undo a delete.
+    let tenant = NewInstance {
+        id: "tenant-1".into(),
+        name: "tenant".into(),
+        instance_type: "basic".into(),
+        charge_type: "HourlyInstantSettlement".into(),
+        project_id: "0".into(),
+        expires_at: None,
+    };
+    assert!(store.create_instance(&tenant).await.unwrap());
+    assert!(
+        !store.create_instance(&tenant).await.unwrap(),
+        "one of a name"
+    );
+    let status =
+        |id: &'static str| async move { store.get_instance(id).await.unwrap().map(|i| i.status) };
+    assert_eq!(status("tenant-1").await.as_deref(), Some("Creating"));
+    assert!(
+        store
+            .set_instance_status("tenant-1", "Creating", "Deleting")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_instance_status("tenant-1", "Creating", "Running")
+            .await
+            .unwrap()
+    );
+    assert_eq!(status("tenant-1").await.as_deref(), Some("Deleting"));
+    assert!(
+        store
+            .set_instance_status("tenant-1", "Deleting", "Running")
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.delete_instance("tenant-1").await.unwrap(), vec![]);
+    assert_eq!(status("tenant-1").await, None);
+    assert!(
+        !store
+            .set_instance_status("tenant-1", "Running", "Deleting")
+            .await
+            .unwrap()
+    );
+
     assert_eq!(store.get_namespace(&inst.id, "team").await.unwrap(), None);
     let ns = store.ensure_namespace(&inst.id, "team").await.unwrap();
     assert!(!ns.public, "namespaces are private by default");
@@ -909,6 +954,34 @@ pub async fn webhook_store(store: &dyn MetadataStore) {
         "claimed once"
     );
     assert!(
+        !store
+            .renew_webhook_claim(id2, now + 1, now + 90_000)
+            .await
+            .unwrap(),
+        "only the holder of the lease renews it"
+    );
+    assert!(
+        store
+            .renew_webhook_claim(id2, now + 60_000, now + 90_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .renew_webhook_claim(id2, now + 60_000, now + 120_000)
+            .await
+            .unwrap(),
+        "a renewed lease is a new one"
+    );
+    assert!(
+        store
+            .claim_webhook_delivery(id2, now + 60_000, now + 120_000)
+            .await
+            .unwrap()
+            .is_none(),
+        "not claimable while the renewed lease lasts"
+    );
+    assert!(
         store
             .due_webhook_deliveries(now, 10)
             .await
@@ -943,6 +1016,10 @@ pub async fn webhook_store(store: &dyn MetadataStore) {
     let (page, total) = store.list_webhook_deliveries(push.id, 1, 10).await.unwrap();
     assert_eq!((page.len(), total), (1, 2));
     assert_eq!(page[0].id, id1);
+    assert_eq!(store.prune_webhook_deliveries(2).await.unwrap(), 0);
+    assert_eq!(store.prune_webhook_deliveries(1).await.unwrap(), 1);
+    let (log, total) = store.list_webhook_deliveries(push.id, 0, 10).await.unwrap();
+    assert_eq!((log[0].id, total), (id2, 1), "the newest entry stays");
 
     // Cancelled attempts vanish; deleting a trigger takes its log along.
     let id3 = store

@@ -51,8 +51,12 @@ pub trait ScanStore: Send + Sync {
         error: Option<&str>,
         db_version: Option<&str>,
     ) -> Result<()>;
+    /// Deletes the finished jobs of each image beyond its newest `keep`; returns how many.
+    async fn prune_scans(&self, keep: u32) -> Result<u64>;
     /// The newest job for the digest in the repository.
     async fn latest_scan(&self, repository_id: i64, digest: &Digest) -> Result<Option<ScanJob>>;
-    /// Puts jobs left running by a stopped process back in the queue; returns how many.
-    async fn requeue_interrupted_scans(&self) -> Result<u64>;
+    /// Puts jobs left running by a stopped process back in the queue, except those already
+    /// started `max_attempts` times, which fail (a scan that brings the process down must not
+    /// do so at every start). Returns how many were queued again and how many failed.
+    async fn requeue_interrupted_scans(&self, max_attempts: i64) -> Result<(u64, u64)>;
 }

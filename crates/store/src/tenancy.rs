@@ -106,7 +106,9 @@ pub trait TenancyStore: Send + Sync {
         offset: u32,
         limit: u32,
     ) -> Result<(Vec<Instance>, u64)>;
-    async fn set_instance_status(&self, id: &str, status: &str) -> Result<bool>;
+    /// Moves the instance from status `from` to `to`; false when it is not in `from` (a
+    /// concurrent change won, or it is gone).
+    async fn set_instance_status(&self, id: &str, from: &str, to: &str) -> Result<bool>;
     /// Deletes the instance and everything in it; returns the digests of blobs it linked.
     async fn delete_instance(&self, id: &str) -> Result<Vec<Digest>>;
     async fn instance_usage(&self, id: &str) -> Result<Usage>;

@@ -177,6 +177,10 @@ pub trait WebhookStore: Send + Sync {
         now: i64,
         lease_until: i64,
     ) -> Result<Option<WebhookDelivery>>;
+    /// Extends a claim from `held_until` (the lease its holder set) to `lease_until`; false when
+    /// the attempt is no longer pending or another runner claimed it after the lease ran out.
+    async fn renew_webhook_claim(&self, id: i64, held_until: i64, lease_until: i64)
+    -> Result<bool>;
     /// Records the outcome of a claimed attempt and, in the same transaction, schedules the next
     /// one (returning its id).
     async fn finish_webhook_delivery(
@@ -185,6 +189,8 @@ pub trait WebhookStore: Send + Sync {
         result: &DeliveryResult,
         retry: Option<&NewWebhookDelivery>,
     ) -> Result<Option<i64>>;
+    /// Deletes the log entries of each trigger beyond its newest `keep`; returns how many.
+    async fn prune_webhook_deliveries(&self, keep: u32) -> Result<u64>;
     /// Drops a pending attempt (its trigger was disabled or unsubscribed meanwhile).
     async fn cancel_webhook_delivery(&self, id: i64) -> Result<()>;
     /// One page of the trigger's attempts that ran, newest first, and how many there are.

@@ -153,6 +153,15 @@ pub async fn describe_dns(ctx: &Ctx) -> KcrResult<Reply> {
         Some(v) => vec![dns_kind(v)?],
         None => vec![PRIVATE_DOMAIN],
     };
+    if ctx
+        .app
+        .meta
+        .get_endpoint(&instance.id, vpc, &ip)
+        .await?
+        .is_none()
+    {
+        return Err(KcrError::not_found("EniLBIp", "The internal endpoint"));
+    }
     let records = ctx
         .app
         .meta

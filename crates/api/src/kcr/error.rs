@@ -126,6 +126,15 @@ impl KcrError {
         )
     }
 
+    /// The signature could not be checked for a reason of the server's own.
+    pub fn auth_service_unavailable() -> KcrError {
+        KcrError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServiceUnavailable",
+            "Auth Service is unavailable because of an unknown error, exception or failure",
+        )
+    }
+
     pub fn service_unavailable(detail: impl std::fmt::Display) -> KcrError {
         KcrError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -41,6 +41,9 @@ fn instance_json(app: &AppState, i: &Instance) -> Value {
     })
 }
 
+/// The project of instances created without `ProjectId`.
+const DEFAULT_PROJECT: &str = "0";
+
 pub async fn create(ctx: &Ctx) -> KcrResult<Reply> {
     let p = &ctx.params;
     let name = p.required("InstanceName")?;
@@ -69,7 +72,7 @@ pub async fn create(ctx: &Ctx) -> KcrResult<Reply> {
         }
         _ => return Err(KcrError::invalid_value("ChargeType")),
     };
-    let project_id = p.optional("ProjectId").unwrap_or("0");
+    let project_id = p.optional("ProjectId").unwrap_or(DEFAULT_PROJECT);
     if project_id.len() > 64 {
         return Err(KcrError::invalid_value("ProjectId"));
     }
@@ -93,10 +96,18 @@ pub async fn create(ctx: &Ctx) -> KcrResult<Reply> {
     // prepare (blobs are content-addressed and shared), so this is the next moment.
     let app = ctx.app.clone();
     let started = id.clone();
+    // Conditional: a DeleteInstance that came first is not undone.
     tokio::spawn(async move {
-        if let Err(e) = app.meta.set_instance_status(&started, "Running").await {
+        if let Err(e) = app
+            .meta
+            .set_instance_status(&started, "Creating", "Running")
+            .await
+        {
             tracing::error!(instance = %started, error = %e, "cannot start instance");
-            let _ = app.meta.set_instance_status(&started, "Error").await;
+            let _ = app
+                .meta
+                .set_instance_status(&started, "Creating", "Error")
+                .await;
         }
         app.caches.instances.invalidate_all();
     });
@@ -108,9 +119,14 @@ pub async fn create(ctx: &Ctx) -> KcrResult<Reply> {
 pub async fn describe(ctx: &Ctx) -> KcrResult<Reply> {
     let p = &ctx.params;
     let paging = p.paging(20, 99)?;
+    let mut project_ids = p.list("ProjectId")?;
+    if project_ids.is_empty() {
+        // The seed: without ProjectId.N, the default project is queried.
+        project_ids.push(DEFAULT_PROJECT.to_string());
+    }
     let filter = InstanceFilter {
         ids: p.list("InstanceId")?,
-        project_ids: p.list("ProjectId")?,
+        project_ids,
         name: p.optional("InstanceName").map(str::to_string),
     };
     let (items, total) = ctx
@@ -148,17 +164,40 @@ pub async fn delete(ctx: &Ctx) -> KcrResult<Reply> {
         ));
     }
     let app = &ctx.app;
-    app.meta
-        .set_instance_status(&instance.id, "Deleting")
-        .await?;
+    // Deleting stops its endpoint at once; the rows go in one transaction after that.
+    if !app
+        .meta
+        .set_instance_status(&instance.id, &instance.status, "Deleting")
+        .await?
+    {
+        return Err(KcrError::not_found("InstanceId", "The instance"));
+    }
     app.caches.instances.invalidate_all();
-    let digests = app.meta.delete_instance(&instance.id).await?;
+    let digests = match app.meta.delete_instance(&instance.id).await {
+        Ok(d) => d,
+        Err(e) => {
+            // Nothing was deleted: the instance is as it was, and a retry can find it.
+            let _ = app
+                .meta
+                .set_instance_status(&instance.id, "Deleting", &instance.status)
+                .await;
+            app.caches.instances.invalidate_all();
+            return Err(e.into());
+        }
+    };
     app.caches.clear();
     if delete_blobs {
+        // The instance is gone whatever happens here; content that stays is GC's to collect.
         for digest in digests {
             // Content another instance still links stays.
-            if app.meta.forget_unlinked_blob(&digest).await? {
-                app.blobs.delete(&digest).await?;
+            let deleted = match app.meta.forget_unlinked_blob(&digest).await {
+                Ok(true) => app.blobs.delete(&digest).await.map(|_| ()),
+                Ok(false) => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = deleted {
+                tracing::warn!(instance = %instance.id, %digest, error = %e,
+                    "cannot delete a blob of a deleted instance; GC will");
             }
         }
     }

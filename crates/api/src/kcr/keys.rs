@@ -192,7 +192,11 @@ pub async fn authenticate(app: &App, req: &sigv4::Request<'_>) -> KcrResult<Call
     let key = app
         .meta
         .get_api_key(&sig.access_key_id)
-        .await?
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot read API keys");
+            KcrError::auth_service_unavailable()
+        })?
         .filter(|k| k.enabled)
         .ok_or_else(KcrError::invalid_client_token_id)?;
     let secret = app
@@ -200,7 +204,7 @@ pub async fn authenticate(app: &App, req: &sigv4::Request<'_>) -> KcrResult<Call
         .open(&key.access_key_id, &key.sealed_secret)
         .ok_or_else(|| {
             tracing::error!(key = %key.access_key_id, "API key secret does not open with the master key");
-            KcrError::service_unavailable("Auth Service is unavailable")
+            KcrError::auth_service_unavailable()
         })?;
     sigv4::verify(&sig, req, &secret)?;
     Ok(Caller {

@@ -203,14 +203,15 @@ fn parse_header(auth: &str, headers: &HeaderMap) -> KcrResult<Signature> {
             }
         }
     }
-    let requires = |what: &str| {
+    // The seed ends only the Credential message with a period.
+    let requires = |what: &str, end: &str| {
         KcrError::incomplete_signature(format!(
-            "Authorization header requires '{what}' parameter. Authorization={auth}"
+            "Authorization header requires '{what}' parameter. Authorization={auth}{end}"
         ))
     };
-    let credential = credential.ok_or_else(|| requires("Credential"))?;
-    let signature = signature.ok_or_else(|| requires("Signature"))?;
-    let signed = signed.ok_or_else(|| requires("SignedHeaders"))?;
+    let credential = credential.ok_or_else(|| requires("Credential", "."))?;
+    let signature = signature.ok_or_else(|| requires("Signature", ""))?;
+    let signed = signed.ok_or_else(|| requires("SignedHeaders", ""))?;
     let c = parse_credential(credential)?;
     let amz_date = match (header(headers, "x-amz-date"), header(headers, "date")) {
         (Some(d), _) => d.to_string(),
@@ -219,7 +220,7 @@ fn parse_header(auth: &str, headers: &HeaderMap) -> KcrResult<Signature> {
             .map_err(|_| {
                 KcrError::incomplete_signature(format!(
                     "Date must be in ISO-8601 'basic format'. Got '{d}'. See \
-                     http://en.wikipedia.org/wiki/ISO_8601"
+                     http://en.wikipedia.org/wiki/ISO_8601."
                 ))
             })?,
         (None, None) => {
@@ -278,7 +279,7 @@ pub fn check(
         .map_err(|_| {
             KcrError::incomplete_signature(format!(
                 "Date must be in ISO-8601 'basic format'. Got '{}'. See \
-                 http://en.wikipedia.org/wiki/ISO_8601",
+                 http://en.wikipedia.org/wiki/ISO_8601.",
                 sig.amz_date
             ))
         })?;
@@ -288,11 +289,12 @@ pub fn check(
              from HTTP.",
         ));
     }
-    let expired = |limit: DateTime<Utc>| {
+    // The seed's "Signature expired:%s.", with AWS's explanation as the %s.
+    let expired = |window: chrono::Duration, what: &str| {
         KcrError::signature_does_not_match(format!(
-            "Signature expired: {} is now earlier than {} ({} - 15 min.)",
+            "Signature expired:{} is now earlier than {} ({} - {what}).",
             sig.amz_date,
-            limit.format("%Y%m%dT%H%M%SZ"),
+            (now - window).format("%Y%m%dT%H%M%SZ"),
             now.format("%Y%m%dT%H%M%SZ")
         ))
     };
@@ -307,22 +309,20 @@ pub fn check(
     }
     if sig.from_query {
         let pairs = query_pairs(req.query);
-        let expires = pairs
-            .iter()
-            .find(|(k, _)| k == "X-Amz-Expires")
-            .map(|(_, v)| v.parse::<i64>())
-            .transpose()
-            .ok()
-            .flatten()
-            .unwrap_or(MAX_SKEW_SECS);
-        if !(1..=MAX_EXPIRES_SECS).contains(&expires) {
-            return Err(KcrError::invalid_value("X-Amz-Expires"));
-        }
-        if now > signed_at + chrono::Duration::seconds(expires) {
-            return Err(expired(now - chrono::Duration::seconds(expires)));
+        let expires = match pairs.iter().find(|(k, _)| k == "X-Amz-Expires") {
+            None => MAX_SKEW_SECS,
+            Some((_, v)) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=MAX_EXPIRES_SECS).contains(n))
+                .ok_or_else(|| KcrError::invalid_value("X-Amz-Expires"))?,
+        };
+        let window = chrono::Duration::seconds(expires);
+        if now > signed_at + window {
+            return Err(expired(window, &format!("{expires} s")));
         }
     } else if signed_at < now - skew {
-        return Err(expired(now - skew));
+        return Err(expired(skew, "15 min."));
     }
     if !sig.signed_headers.iter().any(|h| h == "host") {
         return Err(KcrError::signature_does_not_match(
@@ -371,7 +371,14 @@ fn canonical_request(sig: &Signature, req: &Request<'_>) -> KcrResult<String> {
     }
     let body_hash = hex::encode(Sha256::digest(req.body));
     let payload = match header(req.headers, "x-amz-content-sha256") {
-        Some("UNSIGNED-PAYLOAD") => "UNSIGNED-PAYLOAD".to_string(),
+        // A POST's parameters are its body: a signature that leaves it out would let the
+        // request be replayed with other parameters.
+        Some("UNSIGNED-PAYLOAD") if req.body.is_empty() => "UNSIGNED-PAYLOAD".to_string(),
+        Some("UNSIGNED-PAYLOAD") => {
+            return Err(KcrError::signature_does_not_match(
+                "The request body must be signed: 'UNSIGNED-PAYLOAD' is accepted only without one.",
+            ));
+        }
         Some(declared) if !declared.eq_ignore_ascii_case(&body_hash) => {
             return Err(KcrError::signature_does_not_match(
                 "The provided 'x-amz-content-sha256' header does not match what was computed.",

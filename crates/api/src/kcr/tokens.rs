@@ -17,9 +17,10 @@ const MAX_HOURS: i64 = 24 * 365 * 10;
 const MAX_DAYS: i64 = 365 * 10;
 
 /// The expiry for a token type and time, from `now`; `None` never expires.
-fn expiry(ctx: &Ctx, now: i64) -> KcrResult<(String, Option<i64>, Option<i64>)> {
+/// The validity of a token of `token_type` from `TokenTime`. The seed requires `TokenTime` on
+/// creation even where it "has no effect" (NeverExpire).
+fn expiry(ctx: &Ctx, token_type: &str, now: i64) -> KcrResult<(String, Option<i64>, Option<i64>)> {
     let p = &ctx.params;
-    let token_type = p.required("TokenType")?;
     let unit_millis = match token_type {
         "NeverExpire" => return Ok((token_type.to_string(), p.int("TokenTime")?, None)),
         "Hour" => 3_600_000,
@@ -53,7 +54,9 @@ fn description(ctx: &Ctx) -> KcrResult<Option<String>> {
 pub async fn create(ctx: &Ctx) -> KcrResult<Reply> {
     let instance = ctx.instance().await?;
     let now = now_millis();
-    let (token_type, token_time, expires_at) = expiry(ctx, now)?;
+    let token_type = ctx.params.required("TokenType")?;
+    ctx.params.required_int("TokenTime")?;
+    let (token_type, token_time, expires_at) = expiry(ctx, token_type, now)?;
     let desc = description(ctx)?.unwrap_or_default();
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
@@ -118,13 +121,15 @@ pub async fn modify_status(ctx: &Ctx) -> KcrResult<Reply> {
 
 pub async fn modify_information(ctx: &Ctx) -> KcrResult<Reply> {
     let mut token = token(ctx).await?;
-    if ctx.params.optional("TokenType").is_some() {
-        let (token_type, token_time, expires_at) = expiry(ctx, now_millis())?;
+    // Both optional: a new TokenTime alone keeps the type, a new type alone needs its time
+    // (except NeverExpire). The validity runs from now.
+    let new_type = ctx.params.optional("TokenType");
+    if new_type.is_some() || ctx.params.optional("TokenTime").is_some() {
+        let token_type = new_type.unwrap_or(&token.token_type).to_string();
+        let (token_type, token_time, expires_at) = expiry(ctx, &token_type, now_millis())?;
         token.token_type = token_type;
         token.token_time = token_time;
         token.expires_at = expires_at;
-    } else if ctx.params.optional("TokenTime").is_some() {
-        return Err(KcrError::missing_parameter("TokenType"));
     }
     if let Some(desc) = description(ctx)? {
         token.description = desc;

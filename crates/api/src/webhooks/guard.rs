@@ -34,13 +34,31 @@ pub struct Target {
 pub fn forbidden_kind(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => forbidden_v4(v4),
-        IpAddr::V6(v6) => {
-            // IPv4-mapped addresses (::ffff:a.b.c.d) reach the IPv4 host.
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return forbidden_v4(v4);
-            }
-            forbidden_v6(v6)
-        }
+        IpAddr::V6(v6) => match embedded_v4(v6) {
+            Some(v4) => forbidden_v4(v4),
+            None => forbidden_v6(v6),
+        },
+    }
+}
+
+/// The IPv4 address an IPv6 address reaches through a translation or tunnel: IPv4-mapped
+/// (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d, deprecated but still routed by some stacks),
+/// NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48) and 6to4 (2002:AABB:CCDD::/48).
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let o = ip.octets();
+    let tail = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    let compatible = s[..6] == [0; 6] && !ip.is_unspecified() && !ip.is_loopback();
+    let nat64 =
+        s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1);
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        Some(v4)
+    } else if compatible || nat64 {
+        Some(tail)
+    } else if s[0] == 0x2002 {
+        Some(Ipv4Addr::new(o[2], o[3], o[4], o[5]))
+    } else {
+        None
     }
 }
 
@@ -76,6 +94,8 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
         Some("link-local")
     } else if (s[0] & 0xfe00) == 0xfc00 {
         Some("unique local (private)")
+    } else if (s[0] & 0xffc0) == 0xfec0 {
+        Some("site-local (private)")
     } else if ip.is_multicast() {
         Some("multicast")
     } else {
@@ -161,6 +181,15 @@ mod tests {
             ("ff02::1", Some("multicast")),
             ("::ffff:127.0.0.1", Some("loopback")),
             ("::ffff:10.0.0.1", Some("private")),
+            ("::169.254.169.254", Some("link-local")),
+            ("64:ff9b::a9fe:a9fe", Some("link-local")),
+            ("64:ff9b::7f00:1", Some("loopback")),
+            ("64:ff9b:1::c0a8:101", Some("private")),
+            ("2002:a00:1::1", Some("private")),
+            ("2002:7f00:1::", Some("loopback")),
+            ("fec0::1", Some("site-local (private)")),
+            ("64:ff9b::808:808", None),
+            ("2002:808:808::1", None),
             ("172.32.0.1", None),
             ("100.128.0.1", None),
             ("8.8.8.8", None),

@@ -252,6 +252,8 @@ struct Job {
     event_type: String,
     payload: String,
     attempt: u32,
+    /// The end of the lease this runner holds on the attempt (its claim token).
+    held_until: i64,
 }
 
 impl From<WebhookDelivery> for Job {
@@ -263,6 +265,7 @@ impl From<WebhookDelivery> for Job {
             event_type: d.event_type,
             payload: d.payload,
             attempt: d.attempt,
+            held_until: d.due_at.unwrap_or_default(),
         }
     }
 }
@@ -318,6 +321,7 @@ async fn fan_out(app: &App, event: &WebhookEvent) -> Result<(), StoreError> {
             .map_err(|e| StoreError::Corrupt(format!("cannot encode a webhook payload: {e}")))?;
         // Scheduled as already claimed by this process: the retry loop leaves it alone unless
         // this process dies before recording the outcome.
+        let held_until = now_millis().saturating_add(lease_millis(&app.config.webhooks));
         let id = app
             .meta
             .schedule_webhook_delivery(&NewWebhookDelivery {
@@ -325,7 +329,7 @@ async fn fan_out(app: &App, event: &WebhookEvent) -> Result<(), StoreError> {
                 event_type: event.event.as_str().to_string(),
                 payload: payload.clone(),
                 attempt: 1,
-                due_at: now_millis().saturating_add(lease_millis(&app.config.webhooks)),
+                due_at: held_until,
             })
             .await?;
         let job = Job {
@@ -335,6 +339,7 @@ async fn fan_out(app: &App, event: &WebhookEvent) -> Result<(), StoreError> {
             event_type: event.event.as_str().to_string(),
             payload,
             attempt: 1,
+            held_until,
         };
         let app = app.clone();
         tokio::spawn(async move { run_logged(app, job).await });
@@ -353,6 +358,19 @@ async fn run_logged(app: App, job: Job) {
 async fn run(app: &App, mut job: Job) -> Result<(), StoreError> {
     let config = &app.config.webhooks;
     loop {
+        // The semaphore is never closed; were it, sending unthrottled is the better failure.
+        let permit = IN_FLIGHT.acquire().await.ok();
+        // The lease may have run out while the attempt waited for a slot, and another runner
+        // may hold the attempt now: renew it from the lease this runner set, or leave it.
+        let lease = now_millis().saturating_add(lease_millis(config));
+        if !app
+            .meta
+            .renew_webhook_claim(job.id, job.held_until, lease)
+            .await?
+        {
+            return Ok(());
+        }
+        job.held_until = lease;
         let trigger = app
             .meta
             .get_webhook_trigger(job.namespace_id, job.trigger_id)
@@ -364,15 +382,17 @@ async fn run(app: &App, mut job: Job) -> Result<(), StoreError> {
             return Ok(());
         };
         let result = send(config, &trigger, &job).await;
+        drop(permit);
+        // The wait runs from when the attempt ended: a receiver that hangs until the timeout
+        // still gets its full backoff.
+        let ended = now_millis();
         let retry =
             (!result.success && job.attempt < config.max_attempts).then(|| NewWebhookDelivery {
                 trigger_id: job.trigger_id,
                 event_type: job.event_type.clone(),
                 payload: job.payload.clone(),
                 attempt: job.attempt + 1,
-                due_at: result
-                    .at
-                    .saturating_add(millis(backoff(config, job.attempt))),
+                due_at: ended.saturating_add(millis(backoff(config, job.attempt))),
             });
         tracing::info!(trigger = trigger.id, delivery = job.id, attempt = job.attempt,
             success = result.success, status = ?result.status_code, "webhook attempt");
@@ -401,8 +421,6 @@ async fn run(app: &App, mut job: Job) -> Result<(), StoreError> {
 
 /// Makes one attempt; never fails, every outcome is a result to log.
 async fn send(config: &WebhooksConfig, trigger: &WebhookTrigger, job: &Job) -> DeliveryResult {
-    // The semaphore is never closed; were it, sending unthrottled is the better failure.
-    let _permit = IN_FLIGHT.acquire().await.ok();
     let at = now_millis();
     let failed = |status_code: Option<u16>, response: String| DeliveryResult {
         success: false,

@@ -60,6 +60,20 @@ impl Kcr {
         body: &[u8],
         at: SystemTime,
     ) -> reqwest::Response {
+        self.send_signed_as(method, url, headers, body, SignableBody::Bytes(body), at)
+            .await
+    }
+
+    /// Signs `signed_body` (the body itself, or `UNSIGNED-PAYLOAD`) and sends `body`.
+    pub async fn send_signed_as(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        signed_body: SignableBody<'_>,
+        at: SystemTime,
+    ) -> reqwest::Response {
         let host = url
             .trim_start_matches("http://")
             .split('/')
@@ -82,7 +96,7 @@ impl Kcr {
             method,
             url,
             all.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(body),
+            signed_body,
         )
         .unwrap();
         let (instructions, _) = sign(signable, &params).unwrap().into_parts();

@@ -42,6 +42,7 @@ pub fn load_config(args: &ServerArgs) -> anyhow::Result<Config> {
     if let Some(d) = &args.data_dir {
         config.data_dir = d.clone();
     }
+    config.validate()?;
     Ok(config)
 }
 

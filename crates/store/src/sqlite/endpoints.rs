@@ -203,10 +203,12 @@ impl EndpointStore for SqliteMetadataStore {
     }
 
     async fn allow_list(&self, instance_id: &str) -> Result<AllowList> {
+        // One snapshot: the flag and the endpoints change together.
+        let mut tx = self.read.begin().await?;
         let restricted: Option<bool> =
             sqlx::query_scalar("SELECT restricted FROM instances WHERE id = $1")
                 .bind(instance_id)
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *tx)
                 .await?;
         let cidrs = sqlx::query_scalar(
             "SELECT cidr FROM internal_endpoints WHERE instance_id = $1 AND status = $2
@@ -214,8 +216,9 @@ impl EndpointStore for SqliteMetadataStore {
         )
         .bind(instance_id)
         .bind(EndpointStatus::Running.as_str())
-        .fetch_all(&self.read)
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(AllowList {
             restricted: restricted.unwrap_or(false),
             cidrs,

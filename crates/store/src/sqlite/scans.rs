@@ -85,7 +85,7 @@ impl ScanStore for SqliteMetadataStore {
     ) -> Result<()> {
         sqlx::query(
             "UPDATE scans SET status = $1, result = $2, error = $3, db_version = $4,
-                    finished_at = $5 WHERE id = $6",
+                    finished_at = $5 WHERE id = $6 AND status = $7",
         )
         .bind(status)
         .bind(result)
@@ -93,9 +93,27 @@ impl ScanStore for SqliteMetadataStore {
         .bind(db_version)
         .bind(now_millis())
         .bind(id)
+        .bind(SCAN_RUNNING)
         .execute(&self.write)
         .await?;
         Ok(())
+    }
+
+    async fn prune_scans(&self, keep: u32) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM scans WHERE id IN (
+               SELECT id FROM (
+                 SELECT id, ROW_NUMBER() OVER (
+                   PARTITION BY repository_id, digest ORDER BY id DESC) AS n
+                 FROM scans WHERE status IN ($1, $2))
+               WHERE n > $3)",
+        )
+        .bind(SCAN_SUCCESS)
+        .bind(SCAN_FAILED)
+        .bind(i64::from(keep))
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn latest_scan(&self, repository_id: i64, digest: &Digest) -> Result<Option<ScanJob>> {
@@ -110,12 +128,25 @@ impl ScanStore for SqliteMetadataStore {
         .transpose()
     }
 
-    async fn requeue_interrupted_scans(&self) -> Result<u64> {
-        let done = sqlx::query("UPDATE scans SET status = $1 WHERE status = $2")
+    async fn requeue_interrupted_scans(&self, max_attempts: i64) -> Result<(u64, u64)> {
+        let mut tx = self.write.begin().await?;
+        let failed = sqlx::query(
+            "UPDATE scans SET status = $1, finished_at = $2,
+                    error = 'the scan was interrupted ' || attempts || ' times (the process stopped)'
+             WHERE status = $3 AND attempts >= $4",
+        )
+        .bind(SCAN_FAILED)
+        .bind(now_millis())
+        .bind(SCAN_RUNNING)
+        .bind(max_attempts)
+        .execute(&mut *tx)
+        .await?;
+        let queued = sqlx::query("UPDATE scans SET status = $1 WHERE status = $2")
             .bind(SCAN_QUEUED)
             .bind(SCAN_RUNNING)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected())
+        tx.commit().await?;
+        Ok((queued.rows_affected(), failed.rows_affected()))
     }
 }

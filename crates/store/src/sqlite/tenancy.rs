@@ -120,10 +120,11 @@ impl TenancyStore for SqliteMetadataStore {
         Ok((items, total(n)))
     }
 
-    async fn set_instance_status(&self, id: &str, status: &str) -> Result<bool> {
-        let done = sqlx::query("UPDATE instances SET status = $1 WHERE id = $2")
-            .bind(status)
+    async fn set_instance_status(&self, id: &str, from: &str, to: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE instances SET status = $1 WHERE id = $2 AND status = $3")
+            .bind(to)
             .bind(id)
+            .bind(from)
             .execute(&self.write)
             .await?;
         Ok(done.rows_affected() == 1)

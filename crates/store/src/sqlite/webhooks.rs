@@ -282,6 +282,24 @@ impl WebhookStore for SqliteMetadataStore {
         self.delivery_by_id(&self.write, id).await
     }
 
+    async fn renew_webhook_claim(
+        &self,
+        id: i64,
+        held_until: i64,
+        lease_until: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET next_attempt_at = $1
+             WHERE id = $2 AND status = 'Pending' AND next_attempt_at = $3",
+        )
+        .bind(lease_until)
+        .bind(id)
+        .bind(held_until)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn finish_webhook_delivery(
         &self,
         id: i64,
@@ -333,6 +351,21 @@ impl WebhookStore for SqliteMetadataStore {
         }
         tx.commit().await?;
         Ok(next)
+    }
+
+    async fn prune_webhook_deliveries(&self, keep: u32) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE id IN (
+               SELECT id FROM (
+                 SELECT id, ROW_NUMBER() OVER (
+                   PARTITION BY trigger_id ORDER BY created_at DESC, id DESC) AS n
+                 FROM webhook_deliveries WHERE status != 'Pending')
+               WHERE n > $1)",
+        )
+        .bind(i64::from(keep))
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn cancel_webhook_delivery(&self, id: i64) -> Result<()> {
