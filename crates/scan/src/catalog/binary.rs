@@ -278,7 +278,7 @@ pub fn elf_section<'a>(data: &'a [u8], wanted: &str) -> Option<&'a [u8]> {
     let class64 = *data.get(4)? == 2;
     let le = *data.get(5)? == 1;
     let rd = |at: usize, n: usize| -> Option<u64> {
-        let s = data.get(at..at + n)?;
+        let s = data.get(at..at.checked_add(n)?)?;
         let mut v = 0u64;
         for i in 0..n {
             let b = if le { s[n - 1 - i] } else { s[i] };
@@ -302,17 +302,18 @@ pub fn elf_section<'a>(data: &'a [u8], wanted: &str) -> Option<&'a [u8]> {
     }
     let section = |i: usize| -> Option<(u64, usize, usize)> {
         let base = shoff.checked_add(i.checked_mul(shentsize)?)?;
+        let field = |off: usize, n: usize| rd(base.checked_add(off)?, n);
         if class64 {
             Some((
-                rd(base, 4)?,
-                rd(base + 0x18, 8)? as usize,
-                rd(base + 0x20, 8)? as usize,
+                field(0, 4)?,
+                field(0x18, 8)? as usize,
+                field(0x20, 8)? as usize,
             ))
         } else {
             Some((
-                rd(base, 4)?,
-                rd(base + 0x10, 4)? as usize,
-                rd(base + 0x14, 4)? as usize,
+                field(0, 4)?,
+                field(0x10, 4)? as usize,
+                field(0x14, 4)? as usize,
             ))
         }
     };
@@ -474,6 +475,19 @@ pub fn build_go_buildinfo_pre118(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn section_headers_at_the_end_of_the_address_space_are_no_section() {
+        let mut elf = vec![0u8; 64];
+        elf[..4].copy_from_slice(b"\x7fELF");
+        elf[4] = 2; // 64-bit
+        elf[5] = 1; // little-endian
+        elf[0x28..0x30].copy_from_slice(&0xFFFF_FFFF_FFFF_FFFEu64.to_le_bytes());
+        elf[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
+        elf[0x3c..0x3e].copy_from_slice(&1u16.to_le_bytes());
+        assert_eq!(elf_section(&elf, ".dep-v0"), None);
+        assert!(packages(&elf).is_ok());
+    }
 
     #[test]
     fn reads_pre_go118_pointer_format_buildinfo() {

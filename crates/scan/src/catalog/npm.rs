@@ -173,6 +173,15 @@ fn yarn_ignored_protocol(protocol: &str) -> bool {
     )
 }
 
+/// The package an npm alias installs: `alias@npm:real@range` -> `real` (`None` for a plain
+/// `name@npm:range`).
+fn yarn_alias_target(pattern: &str) -> Option<&str> {
+    let p = pattern.trim().trim_matches('"').trim();
+    let at = p.get(1..)?.find('@')? + 1;
+    let range = p.get(at + 1..)?.strip_prefix("npm:")?;
+    yarn_pattern(range).map(|(name, _)| name)
+}
+
 /// `name@[protocol:]range` -> (name, protocol). Names may be scoped (`@scope/name@...`).
 fn yarn_pattern(pattern: &str) -> Option<(&str, &str)> {
     let p = pattern.trim().trim_matches('"').trim();
@@ -250,7 +259,8 @@ pub fn parse_yarn_lock(text: &str) -> Vec<(String, String)> {
             current = match yarn_pattern(first) {
                 Some((_, proto)) if yarn_ignored_protocol(proto) || proto == "workspace" => None,
                 Some((name, _)) => Some(Entry {
-                    name: name.to_string(),
+                    // An alias (`alias@npm:real@range`) installs the real package.
+                    name: yarn_alias_target(first).unwrap_or(name).to_string(),
                     version: None,
                     resolved_name: None,
                 }),
@@ -274,6 +284,10 @@ pub fn parse_yarn_lock(text: &str) -> Vec<(String, String)> {
         match key {
             "version" => e.version = Some(value.to_string()),
             "resolved" => e.resolved_name = name_from_resolved(value).map(str::to_string),
+            // berry: `resolution: "real-name@npm:1.2.3"` names what was installed.
+            "resolution" => {
+                e.resolved_name = yarn_pattern(value).map(|(name, _)| name.to_string());
+            }
             _ => {}
         }
     }
@@ -284,6 +298,11 @@ pub fn parse_yarn_lock(text: &str) -> Vec<(String, String)> {
 /// A `pnpm-lock.yaml` package key -> (name, version). Key forms by lockfile version:
 /// 5.x `/name/1.2.3_peer@4.5.6`, 6.x `/name@1.2.3(peer@4.5.6)`, 9.x `name@1.2.3(peer@4.5.6)`.
 fn pnpm_key(key: &str, v5: bool) -> Option<(String, String)> {
+    // `file:`, `link:` and other protocol keys, and 5.x keys of git hosts
+    // (`github.com/user/repo/<commit>`), are not registry packages.
+    if key.contains(':') || (v5 && !key.starts_with('/')) {
+        return None;
+    }
     let k = key.strip_prefix('/').unwrap_or(key);
     // Peer-dependency suffixes.
     let k = k.split('(').next().unwrap_or(k);
@@ -301,21 +320,67 @@ fn pnpm_key(key: &str, v5: bool) -> Option<(String, String)> {
     Some((name.to_string(), version.to_string()))
 }
 
-/// `pnpm-lock.yaml` (lockfile versions 5, 6 and 9): every key of `packages`, as Syft reads it.
+/// How deep a `pnpm-lock.yaml` may nest (pnpm writes 4 or 5 levels).
+const PNPM_MAX_DEPTH: usize = 64;
+
+/// Refuses YAML that the loader would turn into a bomb: aliases (each is expanded as a full
+/// copy, so a few hundred bytes of nested aliases take all memory; pnpm never writes anchors)
+/// and deep nesting (dropping the loaded value recurses once per level). The event parser
+/// itself is iterative, so this pass is safe on any input.
+fn check_pnpm_yaml(text: &str) -> Result<(), String> {
+    use yaml_rust2::Event;
+    let mut parser = yaml_rust2::parser::Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| e.to_string())?;
+        match event {
+            Event::StreamEnd => return Ok(()),
+            Event::Alias(_) => {
+                return Err(format!(
+                    "YAML alias at line {}: not a pnpm lockfile",
+                    mark.line()
+                ));
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > PNPM_MAX_DEPTH {
+                    return Err(format!(
+                        "nesting deeper than {PNPM_MAX_DEPTH} levels at line {}",
+                        mark.line()
+                    ));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+}
+
+/// `pnpm-lock.yaml` (lockfile versions 5, 6 and 9): every key of `packages`, as Syft reads it,
+/// in every document (pnpm 11 writes an "env" document before the project's).
 pub fn parse_pnpm_lock(text: &str) -> Result<Vec<(String, String)>, String> {
-    use yaml_rust2::Yaml;
+    check_pnpm_yaml(text)?;
     let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| e.to_string())?;
-    let Some(doc) = docs.first() else {
-        return Ok(Vec::new());
-    };
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for doc in &docs {
+        pnpm_document(doc, &mut out, &mut seen);
+    }
+    Ok(out)
+}
+
+fn pnpm_document(
+    doc: &yaml_rust2::Yaml,
+    out: &mut Vec<(String, String)>,
+    seen: &mut std::collections::HashSet<(String, String)>,
+) {
+    use yaml_rust2::Yaml;
     let version = match &doc["lockfileVersion"] {
         Yaml::Real(s) | Yaml::String(s) => s.parse::<f64>().unwrap_or(0.0),
         Yaml::Integer(i) => *i as f64,
         _ => 0.0,
     };
     let v5 = version < 6.0;
-    let mut out = Vec::new();
-    let mut seen = std::collections::HashSet::new();
     if let Yaml::Hash(pkgs) = &doc["packages"] {
         for (k, v) in pkgs {
             let Some(key) = k.as_str() else { continue };
@@ -334,5 +399,101 @@ pub fn parse_pnpm_lock(text: &str) -> Result<Vec<(String, String)>, String> {
             }
         }
     }
-    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn yarn_aliases_report_the_installed_package() {
+        let classic = "\
+\"my-lodash@npm:lodash@4.17.20\":
+  version \"4.17.20\"
+  resolved \"https://npm.example.com/lodash-4.17.20.tgz\"
+
+\"string-width-cjs@npm:string-width@^4.2.0\", string-width@^4.2.0:
+  version \"4.2.3\"
+";
+        assert_eq!(
+            parse_yarn_lock(classic),
+            pairs(&[("lodash", "4.17.20"), ("string-width", "4.2.3")])
+        );
+        let berry = "\
+__metadata:
+  version: 6
+
+\"my-lodash@npm:lodash@4.17.20\":
+  version: 4.17.20
+  resolution: \"lodash@npm:4.17.20\"
+
+\"@scope/x@npm:^1.0.0\":
+  version: 1.0.1
+  resolution: \"@scope/x@npm:1.0.1\"
+";
+        assert_eq!(
+            parse_yarn_lock(berry),
+            pairs(&[("lodash", "4.17.20"), ("@scope/x", "1.0.1")])
+        );
+    }
+
+    #[test]
+    fn pnpm_local_and_git_packages_are_not_registry_packages() {
+        let v5 = "\
+lockfileVersion: 5.4
+packages:
+  /lodash/4.17.20:
+    resolution: {integrity: sha512-x}
+  file:packages/foo:
+    name: foo
+    version: 1.0.0
+  github.com/user/bar/0123abcd:
+    name: bar
+    version: 2.0.0
+";
+        assert_eq!(
+            parse_pnpm_lock(v5).unwrap(),
+            pairs(&[("lodash", "4.17.20")])
+        );
+    }
+
+    #[test]
+    fn pnpm_every_document_is_read() {
+        let two = "\
+---
+lockfileVersion: '9.0'
+packages:
+  pnpm@12.3.4:
+    resolution: {integrity: sha512-x}
+---
+lockfileVersion: '9.0'
+packages:
+  lodash@4.17.20:
+    resolution: {integrity: sha512-y}
+";
+        assert_eq!(
+            parse_pnpm_lock(two).unwrap(),
+            pairs(&[("pnpm", "12.3.4"), ("lodash", "4.17.20")])
+        );
+    }
+
+    #[test]
+    fn pnpm_yaml_bombs_are_refused() {
+        let mut laughs = String::from("a0: &a0 [x,x,x,x,x,x,x,x,x,x]\n");
+        for i in 1..8 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(",");
+            laughs.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let err = parse_pnpm_lock(&laughs).unwrap_err();
+        assert!(err.contains("alias"), "{err}");
+        let deep = format!("lockfileVersion: 9\nx:\n{}1\n", "- ".repeat(100_000));
+        let err = parse_pnpm_lock(&deep).unwrap_err();
+        assert!(err.contains("nesting"), "{err}");
+    }
 }
