@@ -110,34 +110,6 @@ async fn trigger_in_store(
         .unwrap()
 }
 
-/// A server on an existing data directory (a restart).
-async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestServer {
-    let mut config = Config {
-        data_dir: dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    config.gc.interval_secs = 0;
-    tweak(&mut config);
-    let (meta, blobs) = berth_api::open_stores(&config).await.unwrap();
-    let (app, _) = berth_api::build(config, meta, blobs, Some(common::ADMIN_PASSWORD.into()))
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let serving = app.clone();
-    tokio::spawn(async move {
-        berth_api::serve(serving, listener, std::future::pending())
-            .await
-            .unwrap();
-    });
-    TestServer {
-        base,
-        client: reqwest::Client::new(),
-        app,
-        dir,
-    }
-}
-
 /// Waits until the trigger's log holds `n` attempts; returns them newest first.
 async fn wait_for_log(s: &TestServer, trigger_id: i64, n: usize) -> Vec<WebhookDelivery> {
     for _ in 0..200 {
@@ -366,7 +338,7 @@ async fn pending_attempts_survive_a_restart() {
         .await
         .unwrap();
     }
-    let s = start_in(dir, fast).await;
+    let s = TestServer::start_in(dir, fast).await;
     let log = wait_for_log(&s, trigger_id, 1).await;
     assert_eq!(log[0].status, DeliveryStatus::Success);
     assert_eq!(log[0].attempt, 2);

@@ -4,24 +4,11 @@
 mod common;
 
 use berth_oci::Digest;
-use common::{ADMIN_PASSWORD, Berth};
+use common::{ADMIN_PASSWORD, Berth, run_ok};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| {
-        panic!("cannot run {cmd:?} (is it installed? scripts/install-deps.sh installs it): {e}")
-    });
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn put_blob(dir: &Path, bytes: &[u8]) -> Value {
     let d = Digest::sha256_of(bytes);
@@ -118,19 +105,25 @@ fn skopeo_copies_a_multi_layer_image_and_back() {
     let src = work.path().join("src");
     let m = image(&src, "amd64", 3);
     write_index(&src, m.clone(), "v1");
-    run(Command::new("skopeo")
-        .args(["copy", "--dest-tls-verify=false", "--dest-creds", &creds()])
-        .arg(format!("oci:{}:v1", src.display()))
-        .arg(format!("docker://{}/sk/app:v1", b.addr)));
+    run_ok(
+        Command::new("skopeo")
+            .args(["copy", "--dest-tls-verify=false", "--dest-creds", &creds()])
+            .arg(format!("oci:{}:v1", src.display()))
+            .arg(format!("docker://{}/sk/app:v1", b.addr)),
+    );
     let out = work.path().join("out");
-    run(Command::new("skopeo")
-        .args(["copy", "--src-tls-verify=false", "--src-creds", &creds()])
-        .arg(format!("docker://{}/sk/app:v1", b.addr))
-        .arg(format!("oci:{}:v1", out.display())));
+    run_ok(
+        Command::new("skopeo")
+            .args(["copy", "--src-tls-verify=false", "--src-creds", &creds()])
+            .arg(format!("docker://{}/sk/app:v1", b.addr))
+            .arg(format!("oci:{}:v1", out.display())),
+    );
     assert_eq!(layout_digest(&out, "v1"), m["digest"].as_str().unwrap());
-    let inspect = run(Command::new("skopeo")
-        .args(["inspect", "--tls-verify=false", "--creds", &creds()])
-        .arg(format!("docker://{}/sk/app:v1", b.addr)));
+    let inspect = run_ok(
+        Command::new("skopeo")
+            .args(["inspect", "--tls-verify=false", "--creds", &creds()])
+            .arg(format!("docker://{}/sk/app:v1", b.addr)),
+    );
     let v: Value = serde_json::from_str(&inspect).unwrap();
     assert_eq!(v["Digest"], m["digest"]);
     assert_eq!(v["Layers"].as_array().unwrap().len(), 3);
@@ -148,27 +141,31 @@ fn skopeo_copies_a_multi_arch_index_and_back() {
     let mut idx = put_blob(&src, index.as_bytes());
     idx["mediaType"] = json!("application/vnd.oci.image.index.v1+json");
     write_index(&src, idx.clone(), "multi");
-    run(Command::new("skopeo")
-        .args([
-            "copy",
-            "--all",
-            "--dest-tls-verify=false",
-            "--dest-creds",
-            &creds(),
-        ])
-        .arg(format!("oci:{}:multi", src.display()))
-        .arg(format!("docker://{}/sk/multi:v1", b.addr)));
+    run_ok(
+        Command::new("skopeo")
+            .args([
+                "copy",
+                "--all",
+                "--dest-tls-verify=false",
+                "--dest-creds",
+                &creds(),
+            ])
+            .arg(format!("oci:{}:multi", src.display()))
+            .arg(format!("docker://{}/sk/multi:v1", b.addr)),
+    );
     let out = work.path().join("out");
-    run(Command::new("skopeo")
-        .args([
-            "copy",
-            "--all",
-            "--src-tls-verify=false",
-            "--src-creds",
-            &creds(),
-        ])
-        .arg(format!("docker://{}/sk/multi:v1", b.addr))
-        .arg(format!("oci:{}:multi", out.display())));
+    run_ok(
+        Command::new("skopeo")
+            .args([
+                "copy",
+                "--all",
+                "--src-tls-verify=false",
+                "--src-creds",
+                &creds(),
+            ])
+            .arg(format!("docker://{}/sk/multi:v1", b.addr))
+            .arg(format!("oci:{}:multi", out.display())),
+    );
     assert_eq!(
         layout_digest(&out, "multi"),
         idx["digest"].as_str().unwrap()
@@ -214,31 +211,33 @@ fn podman_pushes_and_pulls() {
         c
     };
     let reference = format!("{}/pod/app:v1", b.addr);
-    run(podman()
-        .args(["pull", "-q"])
-        .arg(format!("oci:{}:v1", src.display())));
-    let id = run(podman().args(["images", "-q"]))
+    run_ok(
+        podman()
+            .args(["pull", "-q"])
+            .arg(format!("oci:{}:v1", src.display())),
+    );
+    let id = run_ok(podman().args(["images", "-q"]))
         .lines()
         .next()
         .unwrap()
         .to_string();
-    run(podman().args(["tag", &id, &reference]));
-    run(podman().args([
+    run_ok(podman().args(["tag", &id, &reference]));
+    run_ok(podman().args([
         "push",
         "--tls-verify=false",
         "--creds",
         &creds(),
         &reference,
     ]));
-    run(podman().args(["rmi", "-a", "-f"]));
-    run(podman().args([
+    run_ok(podman().args(["rmi", "-a", "-f"]));
+    run_ok(podman().args([
         "pull",
         "--tls-verify=false",
         "--creds",
         &creds(),
         &reference,
     ]));
-    let images = run(podman().args(["images", "--format", "{{.Repository}}:{{.Tag}}"]));
+    let images = run_ok(podman().args(["images", "--format", "{{.Repository}}:{{.Tag}}"]));
     assert!(images.contains(&reference), "{images}");
 }
 
@@ -255,10 +254,12 @@ fn oras_pushes_an_artifact_with_a_referrer_and_pulls_it() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/clients/oras_roundtrip.py"
     );
-    let out = run(Command::new(&python)
-        .arg(script)
-        .args([&b.addr, "admin", ADMIN_PASSWORD])
-        .arg(work.path()));
+    let out = run_ok(
+        Command::new(&python)
+            .arg(script)
+            .args([&b.addr, "admin", ADMIN_PASSWORD])
+            .arg(work.path()),
+    );
     let v: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(v["pulled"], "the artifact payload\n");
     let referrers = v["referrers"]["manifests"].as_array().unwrap();

@@ -101,3 +101,36 @@ pub fn free_addr() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").to_string()
 }
+
+/// Runs a command; a command that cannot start is a missing test dependency.
+pub fn run(cmd: &mut Command) -> std::process::Output {
+    cmd.output().unwrap_or_else(|e| {
+        panic!("cannot run {cmd:?} (is it installed? scripts/install-deps.sh installs it): {e}")
+    })
+}
+
+/// Runs a command that must succeed; returns its standard output.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl Berth {
+    /// Starts a blob upload as the admin; returns its Location as sent.
+    pub async fn start_upload(&self, c: &reqwest::Client, repo: &str) -> String {
+        let r = c
+            .post(self.url(&format!("/v2/{repo}/blobs/uploads/")))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::ACCEPTED);
+        r.headers()["location"].to_str().unwrap().to_string()
+    }
+}

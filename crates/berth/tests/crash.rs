@@ -11,17 +11,6 @@ fn client() -> Client {
     Client::builder().build().unwrap()
 }
 
-async fn start_upload(c: &Client, b: &Berth, repo: &str) -> String {
-    let r = c
-        .post(b.url(&format!("/v2/{repo}/blobs/uploads/")))
-        .basic_auth("admin", Some(ADMIN_PASSWORD))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::ACCEPTED);
-    r.headers()["location"].to_str().unwrap().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn uploads_resume_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -30,7 +19,7 @@ async fn uploads_resume_after_a_restart() {
     let digest = Digest::sha256_of(&data);
     let c = client();
     let b = Berth::start_on(dir.path(), &addr);
-    let loc = start_upload(&c, &b, "resume/app").await;
+    let loc = b.start_upload(&c, "resume/app").await;
     let r = c
         .patch(b.url(&loc))
         .basic_auth("admin", Some(ADMIN_PASSWORD))
@@ -115,8 +104,10 @@ async fn sigkill_during_pushes_leaves_no_partial_blob() {
     assert_eq!(r.status(), StatusCode::CREATED);
 
     // Several pushes whose bodies trickle in while the server is killed.
+    // Every payload and upload is prepared before the first byte is sent: on a loaded machine,
+    // preparing them one by one could let an early upload finish before the kill.
     let mut digests = Vec::new();
-    let mut tasks = Vec::new();
+    let mut uploads = Vec::new();
     for i in 0..6u8 {
         let payload: Vec<u8> = (0..4_000_000u32)
             .map(|j| (j as u8).wrapping_mul(i + 3))
@@ -126,8 +117,12 @@ async fn sigkill_during_pushes_leaves_no_partial_blob() {
         let url = if i % 2 == 0 {
             b.url(&format!("/v2/crash/app/blobs/uploads/?digest={digest}"))
         } else {
-            b.url(&start_upload(&c, &b, "crash/app").await)
+            b.url(&b.start_upload(&c, "crash/app").await)
         };
+        uploads.push((url, payload));
+    }
+    let mut tasks = Vec::new();
+    for (url, payload) in uploads {
         let c = c.clone();
         tasks.push(tokio::spawn(async move {
             let chunks: Vec<Vec<u8>> = payload.chunks(64 * 1024).map(|c| c.to_vec()).collect();

@@ -83,14 +83,7 @@ fn image() -> TestImage {
 }
 
 async fn push_blob(c: &Client, b: &Berth, repo: &str, data: &[u8]) {
-    let r = c
-        .post(b.url(&format!("/v2/{repo}/blobs/uploads/")))
-        .basic_auth("admin", Some(ADMIN_PASSWORD))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let loc = b.start_upload(c, repo).await;
     let sep = if loc.contains('?') { '&' } else { '?' };
     let url = if loc.starts_with("http") {
         format!("{loc}{sep}digest={}", Digest::sha256_of(data))

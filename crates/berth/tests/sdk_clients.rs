@@ -5,26 +5,10 @@
 mod common;
 
 use berth_oci::Digest;
-use common::{ADMIN_PASSWORD, Berth, access_key, free_addr, test_python};
+use common::{ADMIN_PASSWORD, Berth, access_key, free_addr, run, run_ok, test_python};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
-
-fn run(cmd: &mut Command) -> std::process::Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} (scripts/install-deps.sh installs it): {e}"))
-}
-
-fn ok(cmd: &mut Command) -> String {
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn script(name: &str) -> String {
     format!("{}/tests/clients/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -76,10 +60,12 @@ fn both_vendor_sdks_call_every_action() {
         env!("CARGO_MANIFEST_DIR"),
         "/../vulndb/tests/fixtures/feeds/alpine/v3.10-main.json"
     );
-    ok(Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["db", "import", "--db"])
-        .arg(db.path())
-        .arg(feed));
+    run_ok(
+        Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["db", "import", "--db"])
+            .arg(db.path())
+            .arg(feed),
+    );
     let db_dir = db.path().display().to_string();
     // The script's webhook receiver listens on loopback.
     let b = Berth::start_with_env(
@@ -90,9 +76,11 @@ fn both_vendor_sdks_call_every_action() {
             ("BERTH_SCAN_DB_DIR", &db_dir),
         ],
     );
-    let out = ok(Command::new(test_python())
-        .arg(script("kcr_sdks.py"))
-        .args([&b.url(""), &ak, &sk, ADMIN_PASSWORD]));
+    let out = run_ok(
+        Command::new(test_python())
+            .arg(script("kcr_sdks.py"))
+            .args([&b.url(""), &ak, &sk, ADMIN_PASSWORD]),
+    );
     let seen: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     let called: Vec<&str> = seen["called"]
         .as_array()
@@ -115,10 +103,12 @@ fn both_vendor_sdks_call_every_action() {
 }
 
 fn kcr(b: &Berth, key: &(String, String), action: &str, params: &[(&str, &str)]) -> Value {
-    let out = ok(Command::new(test_python())
-        .arg(script("kcr_call.py"))
-        .args([&b.url(""), &key.0, &key.1, action])
-        .args(params.iter().map(|(k, v)| format!("{k}={v}"))));
+    let out = run_ok(
+        Command::new(test_python())
+            .arg(script("kcr_call.py"))
+            .args([&b.url(""), &key.0, &key.1, action])
+            .args(params.iter().map(|(k, v)| format!("{k}={v}"))),
+    );
     serde_json::from_str(out.lines().last().unwrap()).unwrap()
 }
 
@@ -189,7 +179,7 @@ fn skopeo_logs_in_with_an_instance_token_until_it_is_disabled() {
     layout(work.path());
     let src = format!("oci:{}:v1", work.path().display());
     let dest = format!("docker://{}/ci/app:v1", b.addr);
-    ok(Command::new("skopeo").args([
+    run_ok(Command::new("skopeo").args([
         "copy",
         "--dest-tls-verify=false",
         "--dest-creds",
@@ -244,9 +234,11 @@ fn skopeo_logs_in_with_an_instance_token_until_it_is_disabled() {
 fn openapi_document_is_valid_and_complete() {
     let data = tempfile::tempdir().unwrap();
     let b = Berth::start(data.path());
-    let out = ok(Command::new(test_python())
-        .arg(script("openapi_check.py"))
-        .arg(b.url("")));
+    let out = run_ok(
+        Command::new(test_python())
+            .arg(script("openapi_check.py"))
+            .arg(b.url("")),
+    );
     let v: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(v["openapi"], "3.1.0");
     assert_eq!(v["actions"], 33);
