@@ -26,6 +26,7 @@ pub mod model;
 pub mod sources;
 mod types;
 pub mod version;
+pub mod yaml;
 
 pub use db::{Database, FILE_NAME, SCHEMA};
 pub use error::{Error, VersionError};

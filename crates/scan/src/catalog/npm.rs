@@ -323,43 +323,11 @@ fn pnpm_key(key: &str, v5: bool) -> Option<(String, String)> {
 /// How deep a `pnpm-lock.yaml` may nest (pnpm writes 4 or 5 levels).
 const PNPM_MAX_DEPTH: usize = 64;
 
-/// Refuses YAML that the loader would turn into a bomb: aliases (each is expanded as a full
-/// copy, so a few hundred bytes of nested aliases take all memory; pnpm never writes anchors)
-/// and deep nesting (dropping the loaded value recurses once per level). The event parser
-/// itself is iterative, so this pass is safe on any input.
-fn check_pnpm_yaml(text: &str) -> Result<(), String> {
-    use yaml_rust2::Event;
-    let mut parser = yaml_rust2::parser::Parser::new_from_str(text);
-    let mut depth = 0usize;
-    loop {
-        let (event, mark) = parser.next_token().map_err(|e| e.to_string())?;
-        match event {
-            Event::StreamEnd => return Ok(()),
-            Event::Alias(_) => {
-                return Err(format!(
-                    "YAML alias at line {}: not a pnpm lockfile",
-                    mark.line()
-                ));
-            }
-            Event::SequenceStart(..) | Event::MappingStart(..) => {
-                depth += 1;
-                if depth > PNPM_MAX_DEPTH {
-                    return Err(format!(
-                        "nesting deeper than {PNPM_MAX_DEPTH} levels at line {}",
-                        mark.line()
-                    ));
-                }
-            }
-            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-}
-
 /// `pnpm-lock.yaml` (lockfile versions 5, 6 and 9): every key of `packages`, as Syft reads it,
 /// in every document (pnpm 11 writes an "env" document before the project's).
 pub fn parse_pnpm_lock(text: &str) -> Result<Vec<(String, String)>, String> {
-    check_pnpm_yaml(text)?;
+    // The lockfile comes from the image: no aliases, no bomb-deep nesting.
+    berth_vulndb::yaml::check_untrusted(text, PNPM_MAX_DEPTH)?;
     let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();

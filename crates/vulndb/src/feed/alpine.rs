@@ -35,6 +35,8 @@ fn yaml_scalar(y: &Yaml) -> Option<String> {
 /// Parses a secdb YAML document; a document that is not YAML or has no `distroversion`
 /// fails the feed.
 pub fn parse_yaml(b: &mut Builder, location: &str, text: &str) -> Result<(), FeedError> {
+    // secdb files nest 5 levels deep.
+    crate::yaml::check_untrusted(text, 32).map_err(FeedError)?;
     let docs = YamlLoader::load_from_str(text).map_err(|e| FeedError(format!("YAML: {e}")))?;
     let doc = docs
         .first()
