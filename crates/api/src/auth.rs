@@ -16,6 +16,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 const ISSUER: &str = "berth";
@@ -151,8 +152,13 @@ pub struct Auth {
     verified: moka::future::Cache<[u8; 32], Arc<User>>,
     /// Verified instance access tokens, the same way; entries go when the token changes.
     verified_tokens: moka::future::Cache<[u8; 32], Arc<AccessToken>>,
-    /// Whether a token id is still usable (for bearer tokens minted from it).
-    live_tokens: moka::future::Cache<String, bool>,
+    /// The state of a token id (for bearer tokens minted from it); usability (enabled, not
+    /// expired) is judged on every use, so an expiry takes effect at once.
+    live_tokens: moka::future::Cache<String, Option<Arc<AccessToken>>>,
+    /// Bumped by every token change: a verification that read a token before the change and
+    /// lands in a cache after its invalidation is dropped again (moka's invalidations only
+    /// reach entries inserted before them).
+    token_generation: std::sync::atomic::AtomicU64,
     hashing: tokio::sync::Semaphore,
 }
 
@@ -227,6 +233,7 @@ impl Auth {
                 .max_capacity(10_000)
                 .time_to_live(ttl)
                 .build(),
+            token_generation: std::sync::atomic::AtomicU64::new(0),
             hashing: tokio::sync::Semaphore::new(MAX_CONCURRENT_HASHES),
             config,
         }
@@ -298,6 +305,7 @@ impl Auth {
 
     /// Drops everything remembered about an instance access token (after a change to it).
     pub fn forget_access_token(&self, token_id: &str) {
+        self.token_generation.fetch_add(1, Ordering::SeqCst);
         let id = token_id.to_string();
         if let Err(e) = self
             .verified_tokens
@@ -325,6 +333,7 @@ impl Auth {
         mac.update(b"\0");
         mac.update(password.as_bytes());
         let key: [u8; 32] = mac.finalize().into_bytes().into();
+        let generation = self.token_generation.load(Ordering::SeqCst);
         let verified = self
             .verified_tokens
             .try_get_with(key, async {
@@ -350,6 +359,9 @@ impl Auth {
                 }
             })
             .await;
+        if self.token_generation.load(Ordering::SeqCst) != generation {
+            self.verified_tokens.invalidate(&key).await;
+        }
         match verified {
             Ok(token) => Ok(Some(token)),
             Err(e) => match e.as_ref() {
@@ -366,15 +378,20 @@ impl Auth {
         instance_id: &str,
         token_id: &str,
     ) -> ApiResult<bool> {
-        let alive = self
+        let generation = self.token_generation.load(Ordering::SeqCst);
+        let state = self
             .live_tokens
             .try_get_with(token_id.to_string(), async {
                 meta.get_access_token(instance_id, token_id)
                     .await
-                    .map(|t| t.is_some_and(|t| token_usable(&t)))
+                    .map(|t| t.map(Arc::new))
             })
             .await;
-        alive.map_err(|e| ApiError::new(Code::Internal, e.to_string()))
+        if self.token_generation.load(Ordering::SeqCst) != generation {
+            self.live_tokens.invalidate(token_id).await;
+        }
+        let state = state.map_err(|e| ApiError::new(Code::Internal, e.to_string()))?;
+        Ok(state.is_some_and(|t| token_usable(&t)))
     }
 
     /// Identifies the caller. Wrong credentials are an error; no credentials are `Anonymous`.

@@ -459,7 +459,8 @@ async fn instances_lifecycle_usage_and_paging() {
 #[tokio::test]
 async fn tokens_log_in_to_their_own_instance_and_stop_at_once() {
     let server = TestServer::start_with(|c| {
-        c.management.base_domain = Some("localhost".into());
+        // Written absolute and in capitals: matched as a DNS name.
+        c.management.base_domain = Some("LocalHost.".into());
     })
     .await;
     let kcr = server.kcr().await;
@@ -559,6 +560,15 @@ async fn tokens_log_in_to_their_own_instance_and_stop_at_once() {
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
+    // An absolute Host (final dot) names the same instance.
+    let absolute = resolve
+        .get(v2(&team))
+        .header("host", format!("TEAM.localhost.:{port}"))
+        .basic_auth(&user, Some(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(absolute.status(), 200);
     let other = server
         .client
         .get(v2(&server.base))

@@ -404,6 +404,15 @@ async fn chunked_upload_status_order_and_cancel() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(r.headers()["range"], "0-9999");
+    // A range that is no length (its end is the largest u64) is malformed.
+    let r = s
+        .admin(Method::PATCH, &loc)
+        .header("content-range", "10000-18446744073709551615")
+        .body(data[10_000..10_001].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
     // Streamed PATCH (no Content-Range, chunked transfer).
     let chunk = data[10_000..20_000].to_vec();
     let stream = futures::stream::iter(

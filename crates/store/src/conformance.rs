@@ -239,7 +239,50 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
             .await
             .unwrap()
     );
+    // Token information and status are written separately: an information change made from
+    // an older read never re-enables a token.
+    let token = AccessToken {
+        id: "tok-1".into(),
+        instance_id: "tenant-1".into(),
+        username: "token-abc".into(),
+        secret_hash: "$argon2id$stub".into(),
+        description: String::new(),
+        token_type: "Day".into(),
+        token_time: Some(1),
+        enabled: true,
+        created_at: 1,
+        expires_at: Some(86_400_001),
+    };
+    store.create_access_token(&token).await.unwrap();
+    assert!(
+        store
+            .set_access_token_enabled("tenant-1", "tok-1", false)
+            .await
+            .unwrap()
+    );
+    let stale = AccessToken {
+        description: "renamed".into(),
+        ..token.clone()
+    };
+    assert!(store.update_access_token(&stale).await.unwrap());
+    let now = store
+        .get_access_token("tenant-1", "tok-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((now.description.as_str(), now.enabled), ("renamed", false));
+    assert!(
+        !store
+            .set_access_token_enabled("tenant-1", "nope", true)
+            .await
+            .unwrap()
+    );
     assert_eq!(store.delete_instance("tenant-1").await.unwrap(), vec![]);
+    assert_eq!(
+        store.get_access_token("tenant-1", "tok-1").await.unwrap(),
+        None,
+        "an instance takes its tokens along"
+    );
     assert_eq!(status("tenant-1").await, None);
     assert!(
         !store

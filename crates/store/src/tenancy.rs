@@ -136,8 +136,16 @@ pub trait TenancyStore: Send + Sync {
         offset: u32,
         limit: u32,
     ) -> Result<(Vec<AccessToken>, u64)>;
-    /// Replaces the mutable fields (enabled, description, type, time, expiry).
+    /// Replaces the description, type, time and expiry (never `enabled`: a concurrent
+    /// information change must not re-enable a token that was just disabled).
     async fn update_access_token(&self, token: &AccessToken) -> Result<bool>;
+    /// Enables or disables the token.
+    async fn set_access_token_enabled(
+        &self,
+        instance_id: &str,
+        id: &str,
+        enabled: bool,
+    ) -> Result<bool>;
     async fn delete_access_token(&self, instance_id: &str, id: &str) -> Result<bool>;
 
     // Management API keys.

@@ -103,20 +103,25 @@ async fn token(ctx: &Ctx) -> KcrResult<AccessToken> {
         .ok_or_else(|| KcrError::not_found("TokenId", "The token"))
 }
 
-async fn save(ctx: &Ctx, token: &AccessToken) -> KcrResult<()> {
-    if !ctx.app.meta.update_access_token(token).await? {
+/// After a change that may have happened: the token is gone if nothing changed, and every
+/// cached verification of it is dropped either way.
+fn changed(ctx: &Ctx, token_id: &str, found: bool) -> KcrResult<Reply> {
+    ctx.app.auth.forget_access_token(token_id);
+    if !found {
         return Err(KcrError::not_found("TokenId", "The token"));
     }
-    ctx.app.auth.forget_access_token(&token.id);
-    Ok(())
+    Ok(Reply::new())
 }
 
 pub async fn modify_status(ctx: &Ctx) -> KcrResult<Reply> {
     let enable = ctx.params.required_bool("Enable")?;
-    let mut token = token(ctx).await?;
-    token.enabled = enable;
-    save(ctx, &token).await?;
-    Ok(Reply::new())
+    let token = token(ctx).await?;
+    let found = ctx
+        .app
+        .meta
+        .set_access_token_enabled(&token.instance_id, &token.id, enable)
+        .await?;
+    changed(ctx, &token.id, found)
 }
 
 pub async fn modify_information(ctx: &Ctx) -> KcrResult<Reply> {
@@ -134,8 +139,8 @@ pub async fn modify_information(ctx: &Ctx) -> KcrResult<Reply> {
     if let Some(desc) = description(ctx)? {
         token.description = desc;
     }
-    save(ctx, &token).await?;
-    Ok(Reply::new())
+    let found = ctx.app.meta.update_access_token(&token).await?;
+    changed(ctx, &token.id, found)
 }
 
 pub async fn describe(ctx: &Ctx) -> KcrResult<Reply> {

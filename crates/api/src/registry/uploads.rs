@@ -89,7 +89,8 @@ fn content_range(headers: &HeaderMap) -> ApiResult<Option<(u64, u64)>> {
     let (a, b) = s.split_once('-').ok_or_else(bad)?;
     let start: u64 = a.trim().parse().map_err(|_| bad())?;
     let end: u64 = b.trim().parse().map_err(|_| bad())?;
-    if end < start {
+    // `end - start + 1` must be a length: a range ending at u64::MAX is not one.
+    if end < start || end == u64::MAX {
         return Err(bad());
     }
     Ok(Some((start, end)))

@@ -273,18 +273,33 @@ impl TenancyStore for SqliteMetadataStore {
     async fn update_access_token(&self, token: &AccessToken) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE access_tokens SET description = $1, token_type = $2, token_time = $3,
-                    enabled = $4, expires_at = $5
-             WHERE instance_id = $6 AND id = $7",
+                    expires_at = $4
+             WHERE instance_id = $5 AND id = $6",
         )
         .bind(&token.description)
         .bind(&token.token_type)
         .bind(token.token_time)
-        .bind(token.enabled)
         .bind(token.expires_at)
         .bind(&token.instance_id)
         .bind(&token.id)
         .execute(&self.write)
         .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_access_token_enabled(
+        &self,
+        instance_id: &str,
+        id: &str,
+        enabled: bool,
+    ) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE access_tokens SET enabled = $1 WHERE instance_id = $2 AND id = $3")
+                .bind(enabled)
+                .bind(instance_id)
+                .bind(id)
+                .execute(&self.write)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
