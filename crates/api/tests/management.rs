@@ -1078,6 +1078,33 @@ async fn pushes_respect_the_instance_quotas() {
         "QuotaExceeded",
     )
     .await;
+    // A push refused by the repository quota leaves no new namespace behind.
+    assert!(
+        server
+            .app
+            .meta
+            .set_instance_quotas(&default, 10, 3)
+            .await
+            .unwrap()
+    );
+    server.app.caches.clear();
+    server.push_image("a1/third", "v1", b"z").await;
+    let refused = server
+        .admin(Method::POST, "/v2/b9/app/blobs/uploads/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403, "a fourth repository");
+    let usage = kcr
+        .call("DescribeInstanceUsage", &[("InstanceId", &default)])
+        .await;
+    assert_eq!(
+        (
+            usage["NamespaceUsage"].as_u64(),
+            usage["RepoUsage"].as_u64()
+        ),
+        (Some(2), Some(3))
+    );
 }
 
 async fn sqlx_set_quota(server: &TestServer, instance: &str) {

@@ -239,6 +239,29 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
             .await
             .unwrap()
     );
+    // A first push creates namespace and repository together, or neither.
+    assert!(store.set_instance_quotas("tenant-1", 10, 1).await.unwrap());
+    let (ns1, repo1) = store
+        .ensure_repository_path("tenant-1", "ns1", "ns1/app")
+        .await
+        .unwrap();
+    assert_eq!((ns1.name.as_str(), repo1.namespace_id), ("ns1", ns1.id));
+    assert_eq!(
+        store
+            .ensure_repository_path("tenant-1", "ns1", "ns1/app")
+            .await
+            .unwrap()
+            .1,
+        repo1
+    );
+    assert!(matches!(
+        store
+            .ensure_repository_path("tenant-1", "ns2", "ns2/app")
+            .await,
+        Err(StoreError::QuotaExceeded(_))
+    ));
+    assert_eq!(store.get_namespace("tenant-1", "ns2").await.unwrap(), None);
+
     // Token information and status are written separately: an information change made from
     // an older read never re-enables a token.
     let token = AccessToken {

@@ -159,6 +159,14 @@ pub trait MetadataStore:
 
     // Repositories.
     async fn get_repository(&self, instance_id: &str, name: &str) -> Result<Option<Repository>>;
+    /// Creates the namespace and the repository as one change (first push): neither is left
+    /// behind when a quota refuses the other.
+    async fn ensure_repository_path(
+        &self,
+        instance_id: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(Namespace, Repository)>;
     async fn ensure_repository(
         &self,
         instance_id: &str,

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 use std::path::Path;
 use std::time::Duration;
 
@@ -222,29 +222,8 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn ensure_namespace(&self, instance_id: &str, name: &str) -> Result<Namespace> {
-        sqlx::query(
-            "INSERT INTO namespaces (instance_id, name, public, created_at)
-             SELECT $1, $2, 0, $3 FROM instances i
-             WHERE i.id = $1
-               AND (SELECT COUNT(*) FROM namespaces WHERE instance_id = $1) < i.namespace_quota
-             ON CONFLICT (instance_id, name) DO NOTHING",
-        )
-        .bind(instance_id)
-        .bind(name)
-        .bind(now_millis())
-        .execute(&self.write)
-        .await?;
-        let row = sqlx::query("SELECT * FROM namespaces WHERE instance_id = $1 AND name = $2")
-            .bind(instance_id)
-            .bind(name)
-            .fetch_optional(&self.write)
-            .await?;
-        match row {
-            Some(row) => namespace_row(&row),
-            None => Err(StoreError::QuotaExceeded(format!(
-                "the instance's namespace quota is used up (namespace {name})"
-            ))),
-        }
+        let mut conn = self.write.acquire().await?;
+        insert_namespace(&mut conn, instance_id, name).await
     }
 
     async fn set_namespace_public(&self, namespace_id: i64, public: bool) -> Result<()> {
@@ -281,31 +260,22 @@ impl MetadataStore for SqliteMetadataStore {
         namespace_id: i64,
         name: &str,
     ) -> Result<Repository> {
-        let now = now_millis();
-        sqlx::query(
-            "INSERT INTO repositories (instance_id, namespace_id, name, created_at, updated_at)
-             SELECT $1, $2, $3, $4, $4 FROM instances i
-             WHERE i.id = $1
-               AND (SELECT COUNT(*) FROM repositories WHERE instance_id = $1) < i.repository_quota
-             ON CONFLICT (instance_id, name) DO NOTHING",
-        )
-        .bind(instance_id)
-        .bind(namespace_id)
-        .bind(name)
-        .bind(now)
-        .execute(&self.write)
-        .await?;
-        let row = sqlx::query("SELECT * FROM repositories WHERE instance_id = $1 AND name = $2")
-            .bind(instance_id)
-            .bind(name)
-            .fetch_optional(&self.write)
-            .await?;
-        match row {
-            Some(row) => repository_row(&row),
-            None => Err(StoreError::QuotaExceeded(format!(
-                "the instance's repository quota is used up (repository {name})"
-            ))),
-        }
+        let mut conn = self.write.acquire().await?;
+        insert_repository(&mut conn, instance_id, namespace_id, name).await
+    }
+
+    async fn ensure_repository_path(
+        &self,
+        instance_id: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(Namespace, Repository)> {
+        // One transaction: a push refused by the repository quota leaves no new namespace.
+        let mut tx = self.write.begin().await?;
+        let ns = insert_namespace(&mut tx, instance_id, namespace).await?;
+        let repo = insert_repository(&mut tx, instance_id, ns.id, name).await?;
+        tx.commit().await?;
+        Ok((ns, repo))
     }
 
     async fn list_repositories(
@@ -785,5 +755,70 @@ impl MetadataStore for SqliteMetadataStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
+    }
+}
+
+/// Creates the namespace within the instance's quota, or returns the existing one.
+async fn insert_namespace(
+    conn: &mut SqliteConnection,
+    instance_id: &str,
+    name: &str,
+) -> Result<Namespace> {
+    sqlx::query(
+        "INSERT INTO namespaces (instance_id, name, public, created_at)
+         SELECT $1, $2, 0, $3 FROM instances i
+         WHERE i.id = $1
+           AND (SELECT COUNT(*) FROM namespaces WHERE instance_id = $1) < i.namespace_quota
+         ON CONFLICT (instance_id, name) DO NOTHING",
+    )
+    .bind(instance_id)
+    .bind(name)
+    .bind(now_millis())
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query("SELECT * FROM namespaces WHERE instance_id = $1 AND name = $2")
+        .bind(instance_id)
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(row) => namespace_row(&row),
+        None => Err(StoreError::QuotaExceeded(format!(
+            "the instance's namespace quota is used up (namespace {name})"
+        ))),
+    }
+}
+
+/// Creates the repository within the instance's quota, or returns the existing one.
+async fn insert_repository(
+    conn: &mut SqliteConnection,
+    instance_id: &str,
+    namespace_id: i64,
+    name: &str,
+) -> Result<Repository> {
+    let now = now_millis();
+    sqlx::query(
+        "INSERT INTO repositories (instance_id, namespace_id, name, created_at, updated_at)
+         SELECT $1, $2, $3, $4, $4 FROM instances i
+         WHERE i.id = $1
+           AND (SELECT COUNT(*) FROM repositories WHERE instance_id = $1) < i.repository_quota
+         ON CONFLICT (instance_id, name) DO NOTHING",
+    )
+    .bind(instance_id)
+    .bind(namespace_id)
+    .bind(name)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query("SELECT * FROM repositories WHERE instance_id = $1 AND name = $2")
+        .bind(instance_id)
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(row) => repository_row(&row),
+        None => Err(StoreError::QuotaExceeded(format!(
+            "the instance's repository quota is used up (repository {name})"
+        ))),
     }
 }

@@ -311,12 +311,11 @@ pub(crate) async fn ensure_repository(app: &App, ctx: &RepoCtx) -> ApiResult<Arc
         return Ok(r.clone());
     }
     let instance = &ctx.instance.id;
-    let ns = app.meta.ensure_namespace(instance, &ctx.namespace).await?;
-    let repo = Arc::new(
-        app.meta
-            .ensure_repository(instance, ns.id, &ctx.name)
-            .await?,
-    );
+    let (_, repo) = app
+        .meta
+        .ensure_repository_path(instance, &ctx.namespace, &ctx.name)
+        .await?;
+    let repo = Arc::new(repo);
     app.caches
         .repositories
         .insert((instance.clone(), ctx.name.clone()), Some(repo.clone()));
