@@ -101,15 +101,22 @@ d, bw, br, sw, sr = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), float(sys
 b = json.load(open(d + "/berth.json")); s = json.load(open(d + "/syft.json"))
 bc = collections.Counter(p["type"] for p in b["packages"])
 sc = collections.Counter(a["type"] for a in s["artifacts"])
-print(f"{'':24}{'berth':>12}{'syft':>12}{'ratio':>8}")
-print(f"{'wall time (s, best of runs)':24}"[:24] + f"{bw:>12.2f}{sw:>12.2f}{bw/sw:>8.2f}")
-print(f"{'peak RSS (MiB)':24}{br/1024:>12.1f}{sr/1024:>12.1f}{br/sr:>8.2f}")
+W = 30
+print(f"{'':{W}}{'berth':>12}{'syft':>12}{'ratio':>8}")
+print(f"{'wall time (s, best of runs)':{W}}{bw:>12.2f}{sw:>12.2f}{bw/sw:>8.2f}")
+print(f"{'peak RSS (MiB)':{W}}{br/1024:>12.1f}{sr/1024:>12.1f}{br/sr:>8.2f}")
 for t in sorted(set(bc) | set(sc)):
-    print(f"{'packages ' + t:24}{bc.get(t,0):>12}{sc.get(t,0):>12}")
-print(f"{'packages total':24}{sum(bc.values()):>12}{sum(sc.values()):>12}")
-bk = {(p["type"], p["name"], p["version"]) for p in b["packages"]}
-sk = {(a["type"], a["name"], a["version"]) for a in s["artifacts"]}
+    print(f"{'packages ' + t:{W}}{bc.get(t,0):>12}{sc.get(t,0):>12}")
+print(f"{'packages total':{W}}{sum(bc.values()):>12}{sum(sc.values()):>12}")
+# Python names compare as PEP 503 normalises them (berth keeps METADATA's spelling, Syft
+# lower-cases it); the purl of both is the normalised name.
+import re
+def key(t, n, v):
+    return (t, re.sub(r"[-_.]+", "-", n).lower() if t == "python" else n, v)
+bk = {key(p["type"], p["name"], p["version"]) for p in b["packages"]}
+sk = {key(a["type"], a["name"], a["version"]) for a in s["artifacts"]}
 only_b = sorted(bk - sk); only_s = sorted(sk - bk)
 if only_b: print("only berth:", ", ".join(f"{t}:{n}@{v}" for t, n, v in only_b[:15]), "..." if len(only_b) > 15 else "")
 if only_s: print("only syft: ", ", ".join(f"{t}:{n}@{v}" for t, n, v in only_s[:15]), "..." if len(only_s) > 15 else "")
+if not only_b and not only_s: print("same name@version set in both (Syft may list one package more than once)")
 PY
