@@ -178,6 +178,13 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// A hash of nothing anyone knows, verified against when the username is unknown or disabled,
+/// so that the answer takes as long as for a real account (no probing for usernames by time).
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&uuid::Uuid::new_v4().to_string()).unwrap_or_default())
+}
+
 fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
         .map(|parsed| {
@@ -282,25 +289,29 @@ impl Auth {
             .get_user(username)
             .await
             .map_err(|e| VerifyError::Failed(e.to_string()))?
-            .ok_or(VerifyError::Rejected)?;
-        if user.disabled {
-            return Err(VerifyError::Rejected);
+            .filter(|u| !u.disabled);
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        match (user, self.verify_hash(password, hash).await?) {
+            (Some(user), true) => Ok(Arc::new(user)),
+            _ => Err(VerifyError::Rejected),
         }
+    }
+
+    /// Verifies `password` against `hash`, or against the decoy when there is none, under the
+    /// hashing semaphore.
+    async fn verify_hash(&self, password: &str, hash: Option<String>) -> Result<bool, VerifyError> {
         let _permit = self
             .hashing
             .acquire()
             .await
             .map_err(|_| VerifyError::Failed("shutting down".into()))?;
-        let hash = user.password_hash.clone();
+        let found = hash.is_some();
+        let hash = hash.unwrap_or_else(|| decoy_hash().to_string());
         let pass = password.to_string();
         let ok = tokio::task::spawn_blocking(move || verify_password(&pass, &hash))
             .await
             .unwrap_or(false);
-        if ok {
-            Ok(Arc::new(user))
-        } else {
-            Err(VerifyError::Rejected)
-        }
+        Ok(found && ok)
     }
 
     /// Drops everything remembered about an instance access token (after a change to it).
@@ -342,17 +353,10 @@ impl Auth {
                     .await
                     .map_err(|e| VerifyError::Failed(e.to_string()))?
                     .ok_or(VerifyError::Rejected)?;
-                let _permit = self
-                    .hashing
-                    .acquire()
-                    .await
-                    .map_err(|_| VerifyError::Failed("shutting down".into()))?;
-                let hash = token.secret_hash.clone();
-                let pass = password.to_string();
-                let ok = tokio::task::spawn_blocking(move || verify_password(&pass, &hash))
-                    .await
-                    .unwrap_or(false);
-                if ok {
+                if self
+                    .verify_hash(password, Some(token.secret_hash.clone()))
+                    .await?
+                {
                     Ok(Arc::new(token))
                 } else {
                     Err(VerifyError::Rejected)
@@ -527,6 +531,19 @@ pub fn parse_scopes<'a>(values: impl Iterator<Item = &'a str>) -> Vec<AccessEntr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_decoy_is_a_real_argon2_hash_no_password_matches() {
+        let decoy = PasswordHash::new(decoy_hash()).unwrap();
+        assert_eq!(decoy.algorithm.as_str(), "argon2id");
+        let real = hash_password("pw").unwrap();
+        let real = PasswordHash::new(&real).unwrap();
+        // Same cost as a stored hash, so a miss takes as long as a wrong password.
+        assert_eq!(decoy.params, real.params);
+        for guess in ["", "pw", "admin"] {
+            assert!(!verify_password(guess, decoy_hash()));
+        }
+    }
 
     #[test]
     fn scopes() {
