@@ -162,6 +162,9 @@ pub struct Auth {
     hashing: tokio::sync::Semaphore,
 }
 
+/// Instance access token usernames are `token-<12 hex>` (CreateInstanceToken).
+pub(crate) const TOKEN_USERNAME_PREFIX: &str = "token-";
+
 fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -418,10 +421,15 @@ impl Auth {
             return Ok(Principal::Token(Arc::new(claims)));
         }
         if let Some((user, pass)) = basic_credentials(headers) {
-            if let Some(token) = self
-                .verify_access_token(meta, instance_id, &user, &pass)
-                .await?
-            {
+            // Only names of the token form are looked up as tokens: a user's login costs no
+            // token lookup (a miss is not cached, so it would cost one per request).
+            let token = if user.starts_with(TOKEN_USERNAME_PREFIX) {
+                self.verify_access_token(meta, instance_id, &user, &pass)
+                    .await?
+            } else {
+                None
+            };
+            if let Some(token) = token {
                 if !token_usable(&token) {
                     return Err(ApiError::new(
                         Code::Unauthorized,

@@ -285,6 +285,14 @@ fn is_dns_name(name: &str) -> bool {
 }
 
 impl Config {
+    /// Writes names the way they are compared: the base domain in lower case, without a final
+    /// dot (DNS names are case-insensitive and may be written absolute).
+    pub fn normalize(&mut self) {
+        if let Some(d) = &mut self.management.base_domain {
+            *d = d.trim_matches('.').to_ascii_lowercase();
+        }
+    }
+
     /// Checks the settings that end up in other formats (the private DNS zones).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |name, value: &str, reason| ConfigError::Invalid {
@@ -358,7 +366,7 @@ impl Config {
             self.webhooks.allow_private_targets = parse("BERTH_WEBHOOK_ALLOW_PRIVATE", v)?;
         }
         if let Some(v) = get("BERTH_BASE_DOMAIN") {
-            self.management.base_domain = Some(v.trim_start_matches('.').to_ascii_lowercase());
+            self.management.base_domain = Some(v);
         }
         if let Some(v) = get("BERTH_REGIONS") {
             self.management.regions = v.split(',').map(|r| r.trim().to_string()).collect();

@@ -7,6 +7,7 @@ pub mod config;
 mod error;
 pub mod gc;
 pub mod kcr;
+mod mac;
 mod metrics;
 mod network;
 mod ops;
@@ -72,11 +73,12 @@ pub struct Bootstrap {
 
 /// Builds the application: default instance, signing secret, admin user.
 pub async fn build(
-    config: Config,
+    mut config: Config,
     meta: Arc<dyn MetadataStore>,
     blobs: Arc<dyn BlobStore>,
     admin_password: Option<String>,
 ) -> Result<(App, Bootstrap), StartError> {
+    config.normalize();
     let instance = meta.ensure_default_instance("default").await?;
     let secret = meta
         .init_setting("token_secret", &random_secret(32))

@@ -305,11 +305,7 @@ pub(crate) fn instance_domain(config: &Config, instance: &Instance) -> String {
         .base_domain
         .as_deref()
         .unwrap_or(DEFAULT_BASE_DOMAIN);
-    format!(
-        "{}.{}",
-        instance.name,
-        base.trim_matches('.').to_ascii_lowercase()
-    )
+    format!("{}.{base}", instance.name)
 }
 
 /// An RFC 1035 master file for `origin` (without its final dot) with one A/AAAA record per

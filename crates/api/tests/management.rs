@@ -465,6 +465,13 @@ async fn tokens_log_in_to_their_own_instance_and_stop_at_once() {
     .await;
     let kcr = server.kcr().await;
     let inst = kcr.running_instance("team").await;
+    let described = kcr
+        .call("DescribeInstance", &[("InstanceId.1", &inst)])
+        .await;
+    assert_eq!(
+        described["InstanceSet"][0]["InternalEndpoint"], "team.localhost",
+        "the host it is served at"
+    );
     kcr.fails(
         "CreateInstanceToken",
         &[

@@ -343,6 +343,13 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
         .ensure_repository(&inst.id, ns.id, "team/other")
         .await
         .unwrap();
+    // The default instance is never deleted, nor is anything in it.
+    assert_eq!(store.delete_instance(&inst.id).await.unwrap(), vec![]);
+    assert!(store.get_instance(&inst.id).await.unwrap().is_some());
+    assert_eq!(
+        store.get_repository(&inst.id, "team/other").await.unwrap(),
+        Some(other.clone())
+    );
     // Repositories without manifests are not listed.
     assert!(
         store

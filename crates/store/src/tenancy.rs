@@ -109,7 +109,8 @@ pub trait TenancyStore: Send + Sync {
     /// Moves the instance from status `from` to `to`; false when it is not in `from` (a
     /// concurrent change won, or it is gone).
     async fn set_instance_status(&self, id: &str, from: &str, to: &str) -> Result<bool>;
-    /// Deletes the instance and everything in it; returns the digests of blobs it linked.
+    /// Deletes the instance and everything in it; returns the digests of blobs it linked. The
+    /// default instance (and an unknown id) is left as it is, with nothing returned.
     async fn delete_instance(&self, id: &str) -> Result<Vec<Digest>>;
     async fn instance_usage(&self, id: &str) -> Result<Usage>;
     async fn set_instance_quotas(

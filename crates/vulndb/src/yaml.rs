@@ -1,13 +1,19 @@
-//! A safety pass for YAML from untrusted places (feeds from a mirror, lockfiles in an image)
-//! before `yaml_rust2`'s loader sees it. The loader expands every alias as a full copy, so a
+//! Loading YAML from untrusted places (feeds from a mirror, lockfiles in an image) with a
+//! safety pass before `yaml_rust2`'s loader sees it. The loader expands every alias as a full copy, so a
 //! few hundred bytes of nested aliases take all memory, and dropping what it loaded recurses
 //! once per nesting level, so deep nesting overflows the stack (an abort, not a panic). The
 //! event parser is iterative: running it once, refusing aliases (no feed or lockfile we read
 //! uses them) and nesting beyond `max_depth`, is safe on any input.
-use yaml_rust2::Event;
+use yaml_rust2::{Event, Yaml, YamlLoader};
+
+/// Loads every document of `text` after [`check_untrusted`]; the error says what and where.
+pub fn load_untrusted(text: &str, max_depth: usize) -> Result<Vec<Yaml>, String> {
+    check_untrusted(text, max_depth)?;
+    YamlLoader::load_from_str(text).map_err(|e| e.to_string())
+}
 
 /// Checks `text` as described in the module documentation; the error says what and where.
-pub fn check_untrusted(text: &str, max_depth: usize) -> Result<(), String> {
+fn check_untrusted(text: &str, max_depth: usize) -> Result<(), String> {
     let mut parser = yaml_rust2::parser::Parser::new_from_str(text);
     let mut depth = 0usize;
     loop {

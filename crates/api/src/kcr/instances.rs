@@ -24,7 +24,7 @@ pub fn endpoint_host(app: &AppState, instance: &Instance) -> Option<String> {
         .management
         .base_domain
         .as_ref()
-        .map(|base| format!("{}.{base}", instance.name))
+        .map(|_| crate::network::instance_domain(&app.config, instance))
 }
 
 fn instance_json(app: &AppState, i: &Instance) -> Value {

@@ -312,10 +312,9 @@ async fn notify_delete(
         crate::webhooks::WebhookEvent::new(
             crate::webhooks::EventType::DeleteImage,
             &target.instance,
-            &target.repository.name,
+            &target.repository,
             tag,
             Some(digest),
         ),
-    )
-    .await;
+    );
 }

@@ -402,14 +402,8 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => return Vec::new(),
-    };
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
+fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    crate::mac::hmac_sha256(key, data)
 }
 
 /// Checks the signature against the secret, in constant time.

@@ -69,7 +69,11 @@ pub async fn create(ctx: &Ctx) -> KcrResult<Reply> {
             .map_err(KcrError::service_unavailable)?
     };
     let id = uuid::Uuid::new_v4().to_string();
-    let username = format!("token-{}", &id.replace('-', "")[..12]);
+    let username = format!(
+        "{}{}",
+        crate::auth::TOKEN_USERNAME_PREFIX,
+        &id.replace('-', "")[..12]
+    );
     ctx.app
         .meta
         .create_access_token(&AccessToken {
@@ -168,14 +172,10 @@ pub async fn describe(ctx: &Ctx) -> KcrResult<Reply> {
 
 pub async fn delete(ctx: &Ctx) -> KcrResult<Reply> {
     let token = token(ctx).await?;
-    if !ctx
+    let found = ctx
         .app
         .meta
         .delete_access_token(&token.instance_id, &token.id)
-        .await?
-    {
-        return Err(KcrError::not_found("TokenId", "The token"));
-    }
-    ctx.app.auth.forget_access_token(&token.id);
-    Ok(Reply::new())
+        .await?;
+    changed(ctx, &token.id, found)
 }

@@ -116,6 +116,16 @@ fn trigger_id(ctx: &Ctx, param: &str) -> KcrResult<i64> {
     Ok(id)
 }
 
+/// The trigger named by `param` in the namespace, or `InvalidParameterValue` naming it.
+async fn trigger(ctx: &Ctx, namespace_id: i64, param: &str) -> KcrResult<WebhookTrigger> {
+    let id = trigger_id(ctx, param)?;
+    ctx.app
+        .meta
+        .get_webhook_trigger(namespace_id, id)
+        .await?
+        .ok_or_else(|| KcrError::not_found(param, "The trigger"))
+}
+
 fn trigger_json(t: &WebhookTrigger) -> Value {
     let header = if t.headers.is_empty() {
         Value::Null
@@ -197,13 +207,7 @@ pub async fn describe(ctx: &Ctx) -> KcrResult<Reply> {
     let namespace = ctx.namespace(&instance).await?;
     let paging = ctx.params.paging(10, 99)?;
     if ctx.params.optional("TriggerId").is_some() {
-        let id = trigger_id(ctx, "TriggerId")?;
-        let trigger = ctx
-            .app
-            .meta
-            .get_webhook_trigger(namespace.id, id)
-            .await?
-            .ok_or_else(|| KcrError::not_found("TriggerId", "The trigger"))?;
+        let trigger = trigger(ctx, namespace.id, "TriggerId").await?;
         let items = if paging.marker == 0 {
             vec![trigger_json(&trigger)]
         } else {
@@ -246,14 +250,8 @@ pub async fn modify(ctx: &Ctx) -> KcrResult<Reply> {
 pub async fn describe_log(ctx: &Ctx) -> KcrResult<Reply> {
     let instance = ctx.instance().await?;
     let namespace = ctx.namespace(&instance).await?;
-    let id = trigger_id(ctx, "TriggerId")?;
+    let trigger = trigger(ctx, namespace.id, "TriggerId").await?;
     let paging = ctx.params.paging(10, 99)?;
-    let trigger = ctx
-        .app
-        .meta
-        .get_webhook_trigger(namespace.id, id)
-        .await?
-        .ok_or_else(|| KcrError::not_found("TriggerId", "The trigger"))?;
     let (logs, total) = ctx
         .app
         .meta

@@ -253,12 +253,11 @@ pub async fn put(app: &App, name: &str, reference: &str, req: Request) -> ApiRes
         WebhookEvent::new(
             EventType::PushImage,
             &ctx.instance,
-            name,
+            &repo,
             tags.first().map(String::as_str),
             Some(&digest),
         ),
-    )
-    .await;
+    );
     let mut builder = Response::builder()
         .status(StatusCode::CREATED)
         .header(header::LOCATION, format!("/v2/{name}/manifests/{digest}"))
@@ -310,16 +309,15 @@ pub async fn delete(app: &App, name: &str, reference: &str, req: Request) -> Api
             Reference::Tag(t) => WebhookEvent::new(
                 EventType::DeleteImage,
                 &ctx.instance,
-                name,
+                repo,
                 Some(t),
                 tag_digest.as_ref(),
             ),
             Reference::Digest(d) => {
-                WebhookEvent::new(EventType::DeleteImage, &ctx.instance, name, None, Some(d))
+                WebhookEvent::new(EventType::DeleteImage, &ctx.instance, repo, None, Some(d))
             }
         },
-    )
-    .await;
+    );
     Response::builder()
         .status(StatusCode::ACCEPTED)
         .header(header::CONTENT_LENGTH, 0)

@@ -203,8 +203,6 @@ pub(crate) async fn instance_for(app: &App, headers: &HeaderMap) -> ApiResult<Ar
     let Some(base) = app.config.management.base_domain.as_deref() else {
         return default();
     };
-    // DNS names are case-insensitive and may be written absolute (with a final dot).
-    let base = base.trim_matches('.').to_ascii_lowercase();
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -217,7 +215,7 @@ pub(crate) async fn instance_for(app: &App, headers: &HeaderMap) -> ApiResult<Ar
     .trim_end_matches('.')
     .to_ascii_lowercase();
     let Some(label) = host
-        .strip_suffix(base.as_str())
+        .strip_suffix(base)
         .and_then(|h| h.strip_suffix('.'))
         .filter(|l| !l.is_empty() && !l.contains('.'))
     else {

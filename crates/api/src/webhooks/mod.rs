@@ -14,12 +14,10 @@ use crate::config::WebhooksConfig;
 use crate::state::App;
 use berth_oci::Digest;
 use berth_store::{
-    DeliveryResult, Instance, NewWebhookDelivery, StoreError, WebhookDelivery, WebhookTrigger,
-    now_millis,
+    DeliveryResult, Instance, NewWebhookDelivery, Repository, StoreError, WebhookDelivery,
+    WebhookTrigger, now_millis,
 };
-use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::Sha256;
 use std::time::Duration;
 
 /// The signature header: `sha256=` and the hex HMAC-SHA256 of the body under the trigger's secret.
@@ -85,6 +83,7 @@ pub struct WebhookEvent {
     pub event: EventType,
     pub instance_id: String,
     pub instance_name: String,
+    pub namespace_id: i64,
     pub namespace: String,
     /// The repository's full name (`namespace/...`).
     pub repository: String,
@@ -96,11 +95,11 @@ pub struct WebhookEvent {
 }
 
 impl WebhookEvent {
-    /// An event happening now; the namespace is the repository's first component.
+    /// An event happening now to an image of `repository`.
     pub fn new(
         event: EventType,
         instance: &Instance,
-        repository: &str,
+        repository: &Repository,
         tag: Option<&str>,
         digest: Option<&Digest>,
     ) -> WebhookEvent {
@@ -108,12 +107,9 @@ impl WebhookEvent {
             event,
             instance_id: instance.id.clone(),
             instance_name: instance.name.clone(),
-            namespace: repository
-                .split('/')
-                .next()
-                .unwrap_or(repository)
-                .to_string(),
-            repository: repository.to_string(),
+            namespace_id: repository.namespace_id,
+            namespace: crate::registry::namespace_of(&repository.name).to_string(),
+            repository: repository.name.clone(),
             tag: tag.map(str::to_string),
             digest: digest.map(|d| d.to_string()),
             time: now_millis(),
@@ -150,19 +146,10 @@ pub fn rfc3339(millis: i64) -> String {
 
 /// `sha256=<hex>`: HMAC-SHA256 of `body` keyed with `secret`.
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    // RFC 2104 turns any key into one block (hashed when longer, zero-padded when shorter);
-    // doing that here makes the constructor infallible and gives the same MAC as the raw key.
-    use sha2::Digest as _;
-    let mut block = [0u8; 64];
-    let key = secret.as_bytes();
-    if key.len() > block.len() {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let mut mac = <Hmac<Sha256> as hmac::digest::KeyInit>::new(&block.into());
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    format!(
+        "sha256={}",
+        hex::encode(crate::mac::hmac_sha256(secret.as_bytes(), body))
+    )
 }
 
 /// A new trigger secret: 32 random bytes, hex.
@@ -234,7 +221,7 @@ pub fn validate_headers(headers: &[berth_store::WebhookHeader]) -> Result<(), Tr
 
 /// Posts `event` to every enabled trigger of its namespace that subscribes to it, in the
 /// background: this returns at once.
-pub async fn notify(app: &App, event: WebhookEvent) {
+pub fn notify(app: &App, event: WebhookEvent) {
     let app = app.clone();
     tokio::spawn(async move {
         if let Err(e) = fan_out(&app, &event).await {
@@ -292,16 +279,9 @@ pub fn backoff(c: &WebhooksConfig, attempt: u32) -> Duration {
 }
 
 async fn fan_out(app: &App, event: &WebhookEvent) -> Result<(), StoreError> {
-    let Some(ns) = app
-        .meta
-        .get_namespace(&event.instance_id, &event.namespace)
-        .await?
-    else {
-        return Ok(());
-    };
     let triggers = app
         .meta
-        .webhook_triggers_for_event(ns.id, event.event.as_str())
+        .webhook_triggers_for_event(event.namespace_id, event.event.as_str())
         .await?;
     for trigger in triggers {
         let payload = Payload {
@@ -335,7 +315,7 @@ async fn fan_out(app: &App, event: &WebhookEvent) -> Result<(), StoreError> {
         let job = Job {
             id,
             trigger_id: trigger.id,
-            namespace_id: ns.id,
+            namespace_id: event.namespace_id,
             event_type: event.event.as_str().to_string(),
             payload,
             attempt: 1,
@@ -538,6 +518,8 @@ async fn retry_due(app: &App) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {

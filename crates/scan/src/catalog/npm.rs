@@ -327,8 +327,7 @@ const PNPM_MAX_DEPTH: usize = 64;
 /// in every document (pnpm 11 writes an "env" document before the project's).
 pub fn parse_pnpm_lock(text: &str) -> Result<Vec<(String, String)>, String> {
     // The lockfile comes from the image: no aliases, no bomb-deep nesting.
-    berth_vulndb::yaml::check_untrusted(text, PNPM_MAX_DEPTH)?;
-    let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| e.to_string())?;
+    let docs = berth_vulndb::yaml::load_untrusted(text, PNPM_MAX_DEPTH)?;
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for doc in &docs {

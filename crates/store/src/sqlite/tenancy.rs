@@ -132,6 +132,14 @@ impl TenancyStore for SqliteMetadataStore {
 
     async fn delete_instance(&self, id: &str) -> Result<Vec<Digest>> {
         let mut tx = self.write.begin().await?;
+        let deletable: Option<bool> =
+            sqlx::query_scalar("SELECT is_default = 0 FROM instances WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if deletable != Some(true) {
+            return Ok(Vec::new());
+        }
         let rows = sqlx::query(
             "SELECT DISTINCT rb.digest FROM repository_blobs rb
              JOIN repositories r ON r.id = rb.repository_id WHERE r.instance_id = $1",
@@ -150,7 +158,7 @@ impl TenancyStore for SqliteMetadataStore {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("DELETE FROM instances WHERE id = $1 AND is_default = 0")
+        sqlx::query("DELETE FROM instances WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;

@@ -234,19 +234,8 @@ impl WebhookStore for SqliteMetadataStore {
     }
 
     async fn schedule_webhook_delivery(&self, delivery: &NewWebhookDelivery) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO webhook_deliveries
-               (trigger_id, event_type, payload, attempt, status, next_attempt_at, created_at)
-             VALUES ($1, $2, $3, $4, 'Pending', $5, $6) RETURNING id",
-        )
-        .bind(delivery.trigger_id)
-        .bind(&delivery.event_type)
-        .bind(&delivery.payload)
-        .bind(i64::from(delivery.attempt))
-        .bind(delivery.due_at)
-        .bind(crate::now_millis())
-        .fetch_one(&self.write)
-        .await?)
+        let mut conn = self.write.acquire().await?;
+        insert_delivery(&mut conn, delivery, crate::now_millis()).await
     }
 
     async fn due_webhook_deliveries(&self, now: i64, limit: u32) -> Result<Vec<i64>> {
@@ -332,22 +321,7 @@ impl WebhookStore for SqliteMetadataStore {
         }
         let mut next = None;
         if let Some(r) = retry {
-            next = Some(
-                sqlx::query_scalar(
-                    "INSERT INTO webhook_deliveries
-                       (trigger_id, event_type, payload, attempt, status, next_attempt_at,
-                        created_at)
-                     VALUES ($1, $2, $3, $4, 'Pending', $5, $6) RETURNING id",
-                )
-                .bind(r.trigger_id)
-                .bind(&r.event_type)
-                .bind(&r.payload)
-                .bind(i64::from(r.attempt))
-                .bind(r.due_at)
-                .bind(result.at)
-                .fetch_one(&mut *tx)
-                .await?,
-            );
+            next = Some(insert_delivery(&mut tx, r, result.at).await?);
         }
         tx.commit().await?;
         Ok(next)
@@ -403,4 +377,25 @@ impl WebhookStore for SqliteMetadataStore {
         let deliveries = rows.iter().map(delivery_row).collect::<Result<Vec<_>>>()?;
         Ok((deliveries, u64::try_from(total).unwrap_or(0)))
     }
+}
+
+/// Records a pending attempt, scheduled at `created_at`; returns its id.
+async fn insert_delivery(
+    conn: &mut sqlx::SqliteConnection,
+    d: &NewWebhookDelivery,
+    created_at: i64,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO webhook_deliveries
+           (trigger_id, event_type, payload, attempt, status, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, 'Pending', $5, $6) RETURNING id",
+    )
+    .bind(d.trigger_id)
+    .bind(&d.event_type)
+    .bind(&d.payload)
+    .bind(i64::from(d.attempt))
+    .bind(d.due_at)
+    .bind(created_at)
+    .fetch_one(&mut *conn)
+    .await?)
 }

@@ -3,7 +3,7 @@
 //! A package below a `secfixes` key (apk ordering) is affected by the ids under it; the key
 //! `0` means the ids never affected Alpine's package.
 use serde_json::Value;
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::Yaml;
 
 use super::{Builder, FeedError};
 use crate::matcher::alpine_namespace;
@@ -36,8 +36,8 @@ fn yaml_scalar(y: &Yaml) -> Option<String> {
 /// fails the feed.
 pub fn parse_yaml(b: &mut Builder, location: &str, text: &str) -> Result<(), FeedError> {
     // secdb files nest 5 levels deep.
-    crate::yaml::check_untrusted(text, 32).map_err(FeedError)?;
-    let docs = YamlLoader::load_from_str(text).map_err(|e| FeedError(format!("YAML: {e}")))?;
+    let docs =
+        crate::yaml::load_untrusted(text, 32).map_err(|e| FeedError(format!("YAML: {e}")))?;
     let doc = docs
         .first()
         .ok_or_else(|| FeedError("empty YAML document".into()))?;
