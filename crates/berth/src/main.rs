@@ -20,7 +20,7 @@ enum Command {
     Serve(cmd::server::ServerArgs),
     /// Delete unreferenced content now, then exit.
     Gc(cmd::server::GcArgs),
-    /// Operator commands: management API access keys.
+    /// Operator commands: management API access keys, scan-on-push per namespace.
     #[command(subcommand)]
     Admin(cmd::admin::AdminCommand),
     /// Vulnerability database commands.

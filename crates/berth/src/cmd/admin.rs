@@ -1,4 +1,4 @@
-//! `berth admin ...`: operator commands on a data directory (management API keys).
+//! `berth admin ...`: operator commands on a data directory (management API keys, scan-on-push).
 use berth_api::kcr::keys::{self, MasterKey};
 use clap::{Args, Subcommand};
 

@@ -1,7 +1,6 @@
 //! `berth scan SOURCE`: image scanning, like `trivy image` / `grype` / `syft`, locally.
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use berth_scan::output::Format;
@@ -9,7 +8,7 @@ use berth_scan::source::berth::StoredImageSource;
 use berth_scan::source::registry::{Credentials, RegistryOptions, RegistrySource};
 use berth_scan::source::{DockerArchiveSource, OciDirSource};
 use berth_scan::{ImageSource, PlatformSpec, Progress, Report, ScanOptions, Scanner, Severity};
-use berth_store::{BlobStore, FsBlobStore, ManifestSelector, MetadataStore, SqliteMetadataStore};
+use berth_store::ManifestSelector;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -141,15 +140,13 @@ async fn open_berth_source(args: &ScanArgs, spec: &str) -> anyhow::Result<Source
             data_dir.display()
         );
     }
-    let meta: Arc<dyn MetadataStore> = Arc::new(
-        SqliteMetadataStore::open(&db)
-            .await
-            .with_context(|| format!("opening {}", db.display()))?,
-    );
-    let blobs: Arc<dyn BlobStore> = Arc::new(
-        FsBlobStore::open(data_dir.clone())
-            .with_context(|| format!("opening the blob store in {}", data_dir.display()))?,
-    );
+    let config = berth_api::config::Config {
+        data_dir: data_dir.clone(),
+        ..Default::default()
+    };
+    let (meta, blobs) = berth_api::open_stores(&config)
+        .await
+        .with_context(|| format!("opening the stores in {}", data_dir.display()))?;
     let instance = meta.ensure_default_instance("default").await?;
     let repo = meta
         .get_repository(&instance.id, &repo_name)
