@@ -214,7 +214,7 @@ fn read_params(
             let mut params = Params::from_json(&value)?;
             for (k, v) in query_pairs {
                 if is_auth(&k) {
-                    params = merge(params, k, v)?;
+                    params.insert(k, v)?;
                     continue;
                 }
                 if k != "Action" && k != "Version" {
@@ -225,7 +225,7 @@ fn read_params(
                         return Err(KcrError::invalid_query_parameter(&k));
                     }
                     Some(_) => {}
-                    None => params = merge(params, k, v)?,
+                    None => params.insert(k, v)?,
                 }
             }
             Ok(params)
@@ -235,20 +235,6 @@ fn read_params(
             "Use application/x-www-form-urlencoded or application/json.",
         )),
     }
-}
-
-fn merge(params: Params, k: String, v: String) -> KcrResult<Params> {
-    let mut pairs: Vec<(String, String)> = params
-        .keys()
-        .map(|key| {
-            (
-                key.to_string(),
-                params.get(key).unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    pairs.push((k, v));
-    Params::from_pairs(pairs)
 }
 
 async fn route(ctx: &Ctx, action: &str) -> KcrResult<Reply> {

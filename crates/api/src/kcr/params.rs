@@ -117,7 +117,8 @@ impl Params {
         }
     }
 
-    fn insert(&mut self, key: String, value: String) -> KcrResult<()> {
+    /// Adds one parameter, with the same checks as [`Params::from_pairs`].
+    pub(crate) fn insert(&mut self, key: String, value: String) -> KcrResult<()> {
         if key.is_empty()
             || key.len() > MAX_KEY_BYTES
             || value.len() > MAX_VALUE_BYTES
