@@ -104,7 +104,7 @@ pub async fn build(
         config,
         meta,
         blobs,
-        default_instance: instance,
+        default_instance: Arc::new(instance),
         caches: state::Caches::default(),
         metrics: Arc::new(metrics::Metrics::default()),
     });

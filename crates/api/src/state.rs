@@ -84,7 +84,7 @@ pub struct AppState {
     pub meta: Arc<dyn MetadataStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub auth: Auth,
-    pub default_instance: Instance,
+    pub default_instance: Arc<Instance>,
     pub caches: Caches,
     pub metrics: Arc<Metrics>,
     /// Seals the management API keys' secrets.

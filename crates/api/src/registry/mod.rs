@@ -199,7 +199,7 @@ pub(crate) fn challenge(
 /// The instance a request is for: `<instance>.<base domain>` in the Host header names one;
 /// any other host is the default instance.
 pub(crate) async fn instance_for(app: &App, headers: &HeaderMap) -> ApiResult<Arc<Instance>> {
-    let default = || Ok(Arc::new(app.default_instance.clone()));
+    let default = || Ok(app.default_instance.clone());
     let Some(base) = app.config.management.base_domain.as_deref() else {
         return default();
     };
