@@ -1,7 +1,12 @@
-//! The image scan queue: jobs persisted in the metadata store (they survive a restart), one at a
-//! time per repository and digest, run by a background worker with the scanner and the
+//! The image scan queue: jobs persisted in the metadata store (queued jobs survive a restart),
+//! one at a time per repository and digest, run by a background worker with the scanner and the
 //! vulnerability database of their own crates. Without the `scanner` feature the queue still
 //! records jobs, and the worker fails them with a clear reason.
+//!
+//! A job that was running when the process stopped fails at the next start instead of running
+//! again: the worker cannot tell a restart from a scan that took the server down (a hostile
+//! image exhausting memory gets the process killed), and retrying such a job kills the server
+//! at every start. Its error says so; StartImageScan queues it again on purpose.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,8 +15,10 @@ use berth_store::{EnqueueOutcome, Repository, SCAN_FAILED, SCAN_SUCCESS, StoreEr
 
 use crate::state::App;
 
-/// How many times a job may be started before an interruption fails it.
-const MAX_SCAN_ATTEMPTS: i64 = 3;
+/// The error of a job that was running when the process stopped.
+pub const INTERRUPTED_ERROR: &str = "the scan was interrupted (the server stopped while it ran); \
+it may have exhausted the server's memory, so it is not retried automatically: \
+start it again with StartImageScan";
 
 /// Queues a scan of `digest` in `repository` and wakes the worker.
 pub async fn enqueue(
@@ -27,15 +34,17 @@ pub async fn enqueue(
     Ok(outcome)
 }
 
-/// Runs queued scans until the process stops. Jobs a previous process left running are queued
-/// again first.
+/// Runs queued scans until the process stops. Jobs a previous process left running fail first
+/// (see the module documentation).
 pub async fn run_worker(app: App) {
-    match app.meta.requeue_interrupted_scans(MAX_SCAN_ATTEMPTS).await {
-        Ok((0, 0)) => {}
-        Ok((queued, failed)) => {
-            tracing::info!(queued, failed, "scans interrupted by a restart")
-        }
-        Err(e) => tracing::error!(error = %e, "cannot requeue interrupted scans"),
+    match app.meta.fail_interrupted_scans(INTERRUPTED_ERROR).await {
+        Ok(0) => {}
+        Ok(failed) => tracing::warn!(
+            failed,
+            "scans interrupted by a stop of the server failed; not retried (they may have \
+             exhausted its memory)"
+        ),
+        Err(e) => tracing::error!(error = %e, "cannot fail interrupted scans"),
     }
     loop {
         let job = match app.meta.claim_scan().await {

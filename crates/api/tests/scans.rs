@@ -115,7 +115,7 @@ async fn a_pushed_image_is_scanned_from_the_store() {
 }
 
 #[tokio::test]
-async fn one_scan_at_a_time_per_digest_and_jobs_survive_a_restart() {
+async fn one_scan_at_a_time_per_digest_and_interrupted_jobs_fail() {
     let server = TestServer::start().await;
     let (_, digest) = server
         .push_image("team/app", "v1", b"not scanned here")
@@ -135,7 +135,7 @@ async fn one_scan_at_a_time_per_digest_and_jobs_survive_a_restart() {
         .await
         .unwrap();
     assert!(matches!(again, EnqueueOutcome::InFlight(_)), "{again:?}");
-    // A job left running by a stopped process is queued again at start.
+    // A job left running by a stopped process fails, once, and is not queued again.
     let dir = tempfile::tempdir().unwrap();
     let store = berth_store::SqliteMetadataStore::open(&dir.path().join("m.db"))
         .await
@@ -151,43 +151,54 @@ async fn one_scan_at_a_time_per_digest_and_jobs_survive_a_restart() {
     store.enqueue_scan(&inst.id, r.id, &digest).await.unwrap();
     let claimed = store.claim_scan().await.unwrap().unwrap();
     assert_eq!(claimed.status, "Scanning");
+    assert_eq!(claimed.attempts, 1);
     assert!(store.claim_scan().await.unwrap().is_none());
-    assert_eq!(store.requeue_interrupted_scans(3).await.unwrap(), (1, 0));
-    let again = store.claim_scan().await.unwrap().unwrap();
-    assert_eq!(again.id, claimed.id);
-    assert_eq!(again.attempts, 2);
+    let other = berth_oci::Digest::sha256_of(b"another image");
+    store.enqueue_scan(&inst.id, r.id, &other).await.unwrap();
+    assert_eq!(
+        store.fail_interrupted_scans("interrupted").await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store.fail_interrupted_scans("interrupted").await.unwrap(),
+        0
+    );
+    let failed = store.latest_scan(r.id, &digest).await.unwrap().unwrap();
+    assert_eq!(failed.status, "Failed");
+    assert_eq!(failed.error.as_deref(), Some("interrupted"));
+    assert!(failed.finished_at.is_some());
+    // The queued job is untouched and is the next one claimed; the failed one never again.
+    let next = store.claim_scan().await.unwrap().unwrap();
+    assert_eq!(next.digest, other);
+    assert!(store.claim_scan().await.unwrap().is_none());
     store
-        .finish_scan(again.id, "Success", Some("{}"), None, Some("db"))
+        .finish_scan(next.id, "Success", Some("{}"), None, Some("db"))
         .await
         .unwrap();
-    let latest = store.latest_scan(r.id, &digest).await.unwrap().unwrap();
+    let latest = store.latest_scan(r.id, &other).await.unwrap().unwrap();
     assert_eq!(latest.status, "Success");
     assert!(latest.finished_at.is_some());
     // Only a running job is finished: a late second outcome does not overwrite the first.
     store
-        .finish_scan(again.id, "Failed", None, Some("late"), None)
+        .finish_scan(next.id, "Failed", None, Some("late"), None)
         .await
         .unwrap();
-    let latest = store.latest_scan(r.id, &digest).await.unwrap().unwrap();
+    let latest = store.latest_scan(r.id, &other).await.unwrap().unwrap();
     assert_eq!((latest.status.as_str(), latest.error), ("Success", None));
-    // A job that keeps bringing the process down fails after its last allowed start.
-    let other = berth_oci::Digest::sha256_of(b"another image");
-    store.enqueue_scan(&inst.id, r.id, &other).await.unwrap();
-    for attempt in 1..=3 {
-        let job = store.claim_scan().await.unwrap().unwrap();
-        assert_eq!(job.attempts, attempt);
-        let want = if attempt < 3 { (1, 0) } else { (0, 1) };
-        assert_eq!(store.requeue_interrupted_scans(3).await.unwrap(), want);
-    }
-    assert!(store.claim_scan().await.unwrap().is_none());
-    let failed = store.latest_scan(r.id, &other).await.unwrap().unwrap();
-    assert_eq!(failed.status, "Failed");
-    assert_eq!(
-        failed.error.as_deref(),
-        Some("the scan was interrupted 3 times (the process stopped)")
-    );
+    // Started again on purpose (StartImageScan), the failed image gets a new job.
+    let EnqueueOutcome::Queued(id) = store.enqueue_scan(&inst.id, r.id, &digest).await.unwrap()
+    else {
+        panic!("a failed job is not in flight");
+    };
+    assert_ne!(id, claimed.id);
+    let job = store.claim_scan().await.unwrap().unwrap();
+    assert_eq!((job.id, job.attempts), (id, 1));
+    store
+        .finish_scan(job.id, "Success", Some("{}"), None, None)
+        .await
+        .unwrap();
     // Finished results beyond the newest few per image are pruned (by GC); a queued job never.
-    for _ in 0..3 {
+    for _ in 0..2 {
         store.enqueue_scan(&inst.id, r.id, &digest).await.unwrap();
         let job = store.claim_scan().await.unwrap().unwrap();
         store
@@ -196,10 +207,75 @@ async fn one_scan_at_a_time_per_digest_and_jobs_survive_a_restart() {
             .unwrap();
     }
     store.enqueue_scan(&inst.id, r.id, &digest).await.unwrap();
+    // `digest`: 1 failed + 3 successes, newest 2 kept; `other`: 1 success, kept.
     assert_eq!(store.prune_scans(2).await.unwrap(), 2);
     assert_eq!(store.prune_scans(2).await.unwrap(), 0);
     let queued = store.claim_scan().await.unwrap().unwrap();
     assert_eq!(queued.digest, digest);
+}
+
+/// The failure: a scan that exhausts memory gets the server killed; at restart the
+/// job ran again and killed it again (three times). Now the job left running fails at once
+/// with an error that says why and how to start it again, and queued jobs still run.
+#[tokio::test]
+async fn a_scan_interrupted_by_a_stop_fails_at_the_next_start_and_is_not_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let killer = berth_oci::Digest::sha256_of(b"an image whose scan took the server down");
+    let queued = berth_oci::Digest::sha256_of(b"an image queued behind it");
+    // The state a killed server leaves: one job running (its worker died), one queued.
+    let repo_id = {
+        let config = berth_api::config::Config {
+            data_dir: dir.path().to_path_buf(),
+            ..berth_api::config::Config::default()
+        };
+        let (meta, _) = berth_api::open_stores(&config).await.unwrap();
+        let inst = meta.ensure_default_instance("default").await.unwrap();
+        let ns = meta.ensure_namespace(&inst.id, "team").await.unwrap();
+        let r = meta
+            .ensure_repository(&inst.id, ns.id, "team/app")
+            .await
+            .unwrap();
+        meta.enqueue_scan(&inst.id, r.id, &killer).await.unwrap();
+        let running = meta.claim_scan().await.unwrap().unwrap();
+        assert_eq!(running.digest, killer);
+        meta.enqueue_scan(&inst.id, r.id, &queued).await.unwrap();
+        r.id
+    };
+    let empty_db = tempfile::tempdir().unwrap();
+    let db_dir = empty_db.path().to_path_buf();
+    let server = TestServer::start_in(dir, move |c| c.scan.db_dir = Some(db_dir)).await;
+    let meta = server.app.meta.clone();
+    let mut jobs = (None, None);
+    for _ in 0..300 {
+        let k = meta.latest_scan(repo_id, &killer).await.unwrap().unwrap();
+        let q = meta.latest_scan(repo_id, &queued).await.unwrap().unwrap();
+        let done = |j: &berth_store::ScanJob| j.status == "Failed" || j.status == "Success";
+        if done(&k) && done(&q) {
+            jobs = (Some(k), Some(q));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (Some(k), Some(q)) = jobs else {
+        panic!("the jobs did not finish");
+    };
+    assert_eq!(k.status, "Failed");
+    assert_eq!(
+        k.error.as_deref(),
+        Some(berth_api::scanning::INTERRUPTED_ERROR)
+    );
+    assert!(k.error.as_deref().unwrap().contains("StartImageScan"));
+    assert_eq!(k.attempts, 1, "not started again");
+    // The queued job ran (and failed for want of a database, which is not an interruption).
+    assert_eq!(q.attempts, 1);
+    assert_eq!(q.status, "Failed");
+    assert!(
+        q.error
+            .as_deref()
+            .unwrap()
+            .contains("vulnerability database"),
+        "{q:?}"
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! Image scan jobs: queued by StartImageScan (or a push), claimed by a worker, one at a time per
-//! repository and digest; interrupted jobs are queued again at start.
+//! repository and digest. A job still running when its process stopped fails at the next start:
+//! it may be what stopped the process (see [`ScanStore::fail_interrupted_scans`]).
 use crate::Result;
 use async_trait::async_trait;
 use berth_oci::Digest;
@@ -55,8 +56,9 @@ pub trait ScanStore: Send + Sync {
     async fn prune_scans(&self, keep: u32) -> Result<u64>;
     /// The newest job for the digest in the repository.
     async fn latest_scan(&self, repository_id: i64, digest: &Digest) -> Result<Option<ScanJob>>;
-    /// Puts jobs left running by a stopped process back in the queue, except those already
-    /// started `max_attempts` times, which fail (a scan that brings the process down must not
-    /// do so at every start). Returns how many were queued again and how many failed.
-    async fn requeue_interrupted_scans(&self, max_attempts: i64) -> Result<(u64, u64)>;
+    /// Fails every job left running by a stopped process, with `error`, and returns how many.
+    /// They are not queued again: the store cannot tell a scan that was running when the
+    /// process was stopped from one that brought the process down (killed for memory), and a
+    /// retried killer takes the server down again at every start. Queued jobs stay queued.
+    async fn fail_interrupted_scans(&self, error: &str) -> Result<u64>;
 }

@@ -128,25 +128,16 @@ impl ScanStore for SqliteMetadataStore {
         .transpose()
     }
 
-    async fn requeue_interrupted_scans(&self, max_attempts: i64) -> Result<(u64, u64)> {
-        let mut tx = self.write.begin().await?;
+    async fn fail_interrupted_scans(&self, error: &str) -> Result<u64> {
         let failed = sqlx::query(
-            "UPDATE scans SET status = $1, finished_at = $2,
-                    error = 'the scan was interrupted ' || attempts || ' times (the process stopped)'
-             WHERE status = $3 AND attempts >= $4",
+            "UPDATE scans SET status = $1, finished_at = $2, error = $3 WHERE status = $4",
         )
         .bind(SCAN_FAILED)
         .bind(now_millis())
+        .bind(error)
         .bind(SCAN_RUNNING)
-        .bind(max_attempts)
-        .execute(&mut *tx)
+        .execute(&self.write)
         .await?;
-        let queued = sqlx::query("UPDATE scans SET status = $1 WHERE status = $2")
-            .bind(SCAN_QUEUED)
-            .bind(SCAN_RUNNING)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok((queued.rows_affected(), failed.rows_affected()))
+        Ok(failed.rows_affected())
     }
 }
