@@ -173,6 +173,14 @@ pub const PKG_CACHE: Check = Check {
     remediation: "Clean the cache in the same RUN step (`apt-get clean && rm -rf /var/lib/apt/lists/*`, `apk --no-cache`, `pip --no-cache-dir`, `npm cache clean --force`).",
 };
 
+pub const UNSAFE_LAYER_ENTRY: Check = Check {
+    id: "BERTH-FS-007",
+    name: "unsafe-layer-entry",
+    title: "Layer entry leads out of the image root",
+    severity: Severity::High,
+    remediation: "Rebuild the layer with a standard image builder: no tar entry may lead out of the root with `..`, nor hard-link to such a path. Runtimes refuse such a layer (Docker) or clamp the entry to the root (containerd); crafted ones target extraction bugs to write outside the container. Find out who produced it.",
+};
+
 pub const ALL_CHECKS: &[&Check] = &[
     &NO_USER,
     &ROOT_USER,
@@ -187,6 +195,7 @@ pub const ALL_CHECKS: &[&Check] = &[
     &SETUID,
     &WORLD_WRITABLE,
     &PKG_CACHE,
+    &UNSAFE_LAYER_ENTRY,
 ];
 
 const SECRET_WORDS: &[&str] = &[
@@ -484,6 +493,27 @@ fn fs_finding(check: &'static Check, e: &FileEntry, detail: String) -> Finding {
         detail,
         path: Some(e.path.clone()),
         layer: e.layer,
+        history: None,
+    }
+}
+
+/// The finding for a tar entry skipped because it leads out of the root (`layer::read_layer`).
+pub fn unsafe_entry(entry: &crate::layer::UnsafeEntry, layer: usize) -> Finding {
+    let detail = match &entry.link_target {
+        Some(target) => format!(
+            "hard link {:?} -> {target:?}: the target leads out of the image root; entry skipped",
+            entry.path
+        ),
+        None => format!(
+            "tar entry {:?} leads out of the image root with '..'; entry skipped",
+            entry.path
+        ),
+    };
+    Finding {
+        check: &UNSAFE_LAYER_ENTRY,
+        detail,
+        path: Some(entry.path.clone()),
+        layer: Some(layer),
         history: None,
     }
 }

@@ -7,10 +7,6 @@ use std::fmt;
 pub enum LayerProblem {
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
-    #[error("entry {path:?} has an absolute path")]
-    AbsolutePath { path: String },
-    #[error("entry {path:?} escapes the root with '..'")]
-    ParentTraversal { path: String },
     #[error("entry path is {len} bytes long, over the limit of {limit}")]
     PathTooLong { len: usize, limit: usize },
     #[error("entry {path:?} is nested {depth} directories deep, over the limit of {limit}")]

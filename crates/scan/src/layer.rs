@@ -49,6 +49,20 @@ pub struct Totals {
     pub bytes: AtomicU64,
 }
 
+/// Unsafe entries listed one by one per layer; beyond this they are only counted (a layer of a
+/// million `../x` entries must not make a million findings).
+pub const MAX_LISTED_UNSAFE_ENTRIES: usize = 100;
+
+/// A tar entry that was not read because extracting it would write outside the image root:
+/// its name leads out with `..`, or it is a hard link to such a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsafeEntry {
+    /// The entry name as written in the tar (lossy UTF-8, cut at 512 characters).
+    pub path: String,
+    /// For a hard link: its target as written in the tar.
+    pub link_target: Option<String>,
+}
+
 /// The outcome of reading one layer.
 #[derive(Debug, Default)]
 pub struct LayerOutput {
@@ -58,6 +72,30 @@ pub struct LayerOutput {
     pub compressed: u64,
     /// The digest of the compressed stream as read.
     pub digest: Option<Digest>,
+    /// Entries skipped because they lead out of the root (the first
+    /// `MAX_LISTED_UNSAFE_ENTRIES`), and how many there were in all.
+    pub unsafe_entries: Vec<UnsafeEntry>,
+    pub unsafe_entry_count: u64,
+    /// Entries named with an absolute path (read relative to the root), and the first one.
+    pub absolute_paths: u64,
+    pub first_absolute_path: Option<String>,
+}
+
+impl LayerOutput {
+    fn note_unsafe(&mut self, path: &[u8], link_target: Option<&[u8]>) {
+        self.unsafe_entry_count += 1;
+        if self.unsafe_entries.len() < MAX_LISTED_UNSAFE_ENTRIES {
+            self.unsafe_entries.push(UnsafeEntry {
+                path: shown(path),
+                link_target: link_target.map(shown),
+            });
+        }
+    }
+}
+
+/// A tar name for a report: lossy UTF-8, at most 512 characters.
+fn shown(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw).chars().take(512).collect()
 }
 
 struct CountingReader<R> {
@@ -127,8 +165,24 @@ fn trip_problem(t: Trip) -> LayerProblem {
     }
 }
 
-/// Normalises a tar entry path to `/a/b`. Returns None for the root itself.
-pub fn normalize_path(raw: &[u8], limits: &Limits) -> Result<Option<String>, LayerProblem> {
+/// Where a tar entry name puts the entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryPath {
+    /// The root directory itself (`./`, or `a/..`).
+    Root,
+    /// A path inside the root, normalised to `/a/b`. `absolute` when the name began with `/`.
+    Inside { path: String, absolute: bool },
+    /// The name leads out of the root with `..` (`../etc/passwd`, `a/../../x`).
+    Escapes,
+}
+
+/// Normalises a tar entry name as container runtimes resolve it: a leading `/` is dropped
+/// (containerd and Docker extract `/etc/passwd` to `<root>/etc/passwd`), `.` and empty
+/// components are dropped, and `..` removes the component before it (`a/../b` is `/b`). A `..`
+/// with nothing left to remove leads out of the root: [`EntryPath::Escapes`], which the caller
+/// skips and reports (Docker refuses such a layer, containerd clamps the entry to the root;
+/// either way nothing it says about the image is trustworthy). Only the limits are errors.
+pub fn normalize_path(raw: &[u8], limits: &Limits) -> Result<EntryPath, LayerProblem> {
     if raw.len() > limits.max_path_len {
         return Err(LayerProblem::PathTooLong {
             len: raw.len(),
@@ -136,25 +190,21 @@ pub fn normalize_path(raw: &[u8], limits: &Limits) -> Result<Option<String>, Lay
         });
     }
     let s = String::from_utf8_lossy(raw);
-    if s.starts_with('/') {
-        return Err(LayerProblem::AbsolutePath {
-            path: s.into_owned(),
-        });
-    }
+    let absolute = s.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for c in s.split('/') {
         match c {
             "" | "." => {}
             ".." => {
-                return Err(LayerProblem::ParentTraversal {
-                    path: s.into_owned(),
-                });
+                if parts.pop().is_none() {
+                    return Ok(EntryPath::Escapes);
+                }
             }
             c => parts.push(c),
         }
     }
     if parts.is_empty() {
-        return Ok(None);
+        return Ok(EntryPath::Root);
     }
     if parts.len() > limits.max_path_depth {
         return Err(LayerProblem::PathTooDeep {
@@ -163,7 +213,10 @@ pub fn normalize_path(raw: &[u8], limits: &Limits) -> Result<Option<String>, Lay
             limit: limits.max_path_depth,
         });
     }
-    Ok(Some(format!("/{}", parts.join("/"))))
+    Ok(EntryPath::Inside {
+        path: format!("/{}", parts.join("/")),
+        absolute,
+    })
 }
 
 fn read_layer_inner(
@@ -228,8 +281,23 @@ fn read_layer_inner(
                 });
             }
             let path_bytes = entry.path_bytes().into_owned();
-            let Some(path) = normalize_path(&path_bytes, limits)? else {
-                continue;
+            let path = match normalize_path(&path_bytes, limits)? {
+                EntryPath::Root => continue,
+                EntryPath::Escapes => {
+                    // The runtime does not put it in the image either (Docker refuses the
+                    // layer, containerd clamps it); the rest of the layer is still read.
+                    out.note_unsafe(&path_bytes, None);
+                    continue;
+                }
+                EntryPath::Inside { path, absolute } => {
+                    if absolute {
+                        out.absolute_paths += 1;
+                        if out.first_absolute_path.is_none() {
+                            out.first_absolute_path = Some(shown(&path_bytes));
+                        }
+                    }
+                    path
+                }
             };
             let (dir, base) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
             let dir = if dir.is_empty() { "/" } else { dir };
@@ -267,9 +335,14 @@ fn read_layer_inner(
                     .link_name_bytes()
                     .map(|b| b.into_owned())
                     .unwrap_or_default();
+                // Link targets are names in the same archive: resolved the same way.
                 match normalize_path(&raw, limits)? {
-                    Some(t) => EntryKind::Hardlink(t),
-                    None => continue,
+                    EntryPath::Inside { path, .. } => EntryKind::Hardlink(path),
+                    EntryPath::Root => continue,
+                    EntryPath::Escapes => {
+                        out.note_unsafe(&path_bytes, Some(&raw));
+                        continue;
+                    }
                 }
             } else if etype.is_character_special() || etype.is_block_special() || etype.is_fifo() {
                 EntryKind::Other
@@ -353,22 +426,34 @@ impl<R: Read> Read for TeeHasher<R> {
 mod tests {
     use super::*;
 
+    fn inside(p: &str, absolute: bool) -> EntryPath {
+        EntryPath::Inside {
+            path: p.into(),
+            absolute,
+        }
+    }
+
     #[test]
-    fn normalizes_and_rejects_paths() {
+    fn normalizes_paths_as_runtimes_do() {
         let l = Limits::default();
-        assert_eq!(
-            normalize_path(b"./etc//passwd", &l).unwrap().as_deref(),
-            Some("/etc/passwd")
-        );
-        assert_eq!(normalize_path(b"./", &l).unwrap(), None);
-        assert!(matches!(
-            normalize_path(b"/etc/passwd", &l),
-            Err(LayerProblem::AbsolutePath { .. })
-        ));
-        assert!(matches!(
-            normalize_path(b"a/../../x", &l),
-            Err(LayerProblem::ParentTraversal { .. })
-        ));
+        let n = |p: &str| normalize_path(p.as_bytes(), &l).unwrap();
+        assert_eq!(n("./etc//passwd"), inside("/etc/passwd", false));
+        assert_eq!(n("./"), EntryPath::Root);
+        assert_eq!(n("a/.."), EntryPath::Root);
+        // Absolute names are extracted under the root.
+        assert_eq!(n("/etc/passwd"), inside("/etc/passwd", true));
+        assert_eq!(n("//etc/./passwd"), inside("/etc/passwd", true));
+        // `..` that stays inside the root is resolved; one that leaves it is an escape.
+        assert_eq!(n("usr/lib/../bin/sh"), inside("/usr/bin/sh", false));
+        assert_eq!(n("a/../../x"), EntryPath::Escapes);
+        assert_eq!(n("../etc/passwd"), EntryPath::Escapes);
+        assert_eq!(n(".."), EntryPath::Escapes);
+        assert_eq!(n("/../etc/passwd"), EntryPath::Escapes);
+    }
+
+    #[test]
+    fn path_limits_are_errors() {
+        let l = Limits::default();
         let long = vec![b'a'; 5000];
         assert!(matches!(
             normalize_path(&long, &l),
@@ -377,7 +462,7 @@ mod tests {
         let deep = "a/".repeat(200);
         assert!(matches!(
             normalize_path(deep.as_bytes(), &l),
-            Err(LayerProblem::PathTooDeep { .. })
+            Err(LayerProblem::PathTooDeep { depth: 200, .. })
         ));
     }
 

@@ -5,8 +5,9 @@
 //! Invariants:
 //! - a layer is read once, as a stream, and never unpacked to disk; only package databases and
 //!   manifests are kept in memory, everything else is analysed as it streams past;
-//! - bad input (corrupt or truncated blobs, hostile paths, bombs) gives an error naming the layer,
-//!   never a panic and never a write outside the temp area;
+//! - bad input (corrupt or truncated blobs, bombs, paths over the limits) gives an error naming
+//!   the layer, never a panic and never a write outside the temp area; an entry whose name leads
+//!   out of the root is skipped and reported as a finding of its layer, the rest is scanned;
 //! - every finding records its path and the layer (digest, diff id, `created_by`) that added it.
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -129,6 +130,8 @@ impl Scanner {
         });
         let mut fs = Filesystem::new();
         let mut layers = Vec::with_capacity(n);
+        let mut unsafe_entries = Vec::new();
+        let mut layer_warnings = Vec::new();
         for (i, slot) in results.into_iter().enumerate() {
             let l = &resolved.layers[i];
             let out = match slot.into_inner().ok().flatten() {
@@ -150,6 +153,25 @@ impl Scanner {
                 entries: out.entries,
                 decompressed_size: out.decompressed,
             });
+            if out.absolute_paths > 0 {
+                layer_warnings.push(format!(
+                    "layer {i} ({}): {} entries have an absolute path (the first: {:?}); read \
+                     relative to the root, as container runtimes extract them",
+                    l.digest,
+                    out.absolute_paths,
+                    out.first_absolute_path.as_deref().unwrap_or("")
+                ));
+            }
+            let unlisted = out.unsafe_entry_count - out.unsafe_entries.len() as u64;
+            if unlisted > 0 {
+                layer_warnings.push(format!(
+                    "layer {i} ({}): {unlisted} more entries leading out of the image root were \
+                     skipped (only the first {} are listed)",
+                    l.digest,
+                    out.unsafe_entries.len()
+                ));
+            }
+            unsafe_entries.extend(out.unsafe_entries.into_iter().map(|e| (i, e)));
             fs.apply_layer(out.changes);
         }
         let source = SourceInfo {
@@ -164,6 +186,17 @@ impl Scanner {
             repo_tags: resolved.repo_tags.clone(),
         };
         let mut report = self.build_report(source, layers, &fs);
+        report.warnings.extend(layer_warnings);
+        // Reported even with the baseline checks off: they are entries the scan did not read.
+        for (i, e) in &unsafe_entries {
+            let f = baseline::unsafe_entry(e, *i);
+            if self.opts.baseline {
+                let layer = report.layers.get(*i).map(layer_ref);
+                report.baseline.push(to_baseline(&f, layer));
+            } else {
+                report.warnings.push(format!("layer {i}: {}", f.detail));
+            }
+        }
         if self.opts.baseline {
             let layer_of_history = history_to_layer(&cfg);
             for f in baseline::config_checks(&cfg) {

@@ -154,18 +154,26 @@ fn file_count_and_path_limits() {
     expect_layer_error(&img, opts, "nested 40 directories deep");
 }
 
-/// A raw tar with one entry named `name` (bypassing the tar crate's own path checks).
-fn raw_tar(name: &str) -> Vec<u8> {
+/// One raw tar entry (header and padded data), named and linked byte for byte: the tar crate's
+/// builder refuses `..` and absolute names, which is what these tests need to write.
+fn raw_entry(name: &str, kind: tar::EntryType, link: &str, data: &[u8]) -> Vec<u8> {
     let mut h = tar::Header::new_gnu();
-    h.set_size(1);
+    h.set_size(data.len() as u64);
     h.set_mode(0o644);
-    h.set_entry_type(tar::EntryType::Regular);
-    let bytes = h.as_old_mut();
-    bytes.name[..name.len()].copy_from_slice(name.as_bytes());
+    h.set_entry_type(kind);
+    let old = h.as_old_mut();
+    old.name[..name.len()].copy_from_slice(name.as_bytes());
+    old.linkname[..link.len()].copy_from_slice(link.as_bytes());
     h.set_cksum();
     let mut out = h.as_bytes().to_vec();
-    out.push(b'x');
-    out.resize(1024, 0);
+    out.extend_from_slice(data);
+    out.resize(512 + data.len().div_ceil(512) * 512, 0);
+    out
+}
+
+/// A raw tar of raw entries.
+fn raw_entries(entries: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = entries.concat();
     out.extend_from_slice(&[0u8; 1024]);
     out
 }
@@ -178,17 +186,102 @@ fn image_from_tars(tars: Vec<Vec<u8>>, comp: Comp) -> Image {
     img
 }
 
+/// One `../` entry, or a hard link to `..`, used to fail the whole scan with no findings. The
+/// runtime extracts the rest of such a layer, so berth reads the rest, skips the entries that
+/// lead out of the root and reports each as a finding of the layer; absolute names are read
+/// relative to the root, as runtimes extract them.
 #[test]
-fn hostile_paths_are_rejected_with_the_layer_named() {
-    expect_layer_error(
-        &image_from_tars(vec![raw_tar("../../etc/passwd")], Comp::Gzip),
-        options(),
-        "escapes the root",
+fn entries_leading_out_of_the_root_are_findings_and_the_rest_is_scanned() {
+    use tar::EntryType::{Link, Regular};
+    let hostile = raw_entries(&[
+        raw_entry("../etc/shadow", Regular, "", b"root::19000:0:99999:7:::\n"),
+        raw_entry("/etc/os-release", Regular, "", DEBIAN_OS_RELEASE),
+        raw_entry(
+            "usr/lib/python3/site-packages/six-1.16.0.dist-info/METADATA",
+            Regular,
+            "",
+            b"Name: six\nVersion: 1.16.0\n",
+        ),
+        raw_entry("etc/shadow-copy", Link, "../../etc/shadow", b""),
+        raw_entry("a/../../x", Regular, "", b"x"),
+        // `..` that stays inside the root is resolved as runtimes do: /etc/hostname.
+        raw_entry("var/../etc/hostname", Regular, "", b"box\n"),
+        raw_entry("opt/app/../../usr/bin/tool", Regular, "", b"#!/bin/sh\n"),
+    ]);
+    let img = image_from_tars(vec![pkg_layer().tar(), hostile], Comp::Gzip);
+    let r = try_scan(&img, options()).expect("the scan completes");
+    assert_eq!(names(&r, "python"), ["six@1.16.0"]);
+    assert_eq!(names(&r, "npm"), ["left-pad@1.3.0"]);
+    assert_eq!(r.distro.as_ref().map(|d| d.id.as_str()), Some("debian"));
+    let unsafe_findings: Vec<_> = r
+        .baseline
+        .iter()
+        .filter(|b| b.id == "BERTH-FS-007")
+        .collect();
+    let paths: Vec<_> = unsafe_findings
+        .iter()
+        .map(|b| b.path.as_deref().unwrap())
+        .collect();
+    assert_eq!(paths, ["../etc/shadow", "a/../../x", "etc/shadow-copy"]);
+    for b in &unsafe_findings {
+        assert_eq!(b.severity, berth_scan::Severity::High);
+        let layer = b.layer.as_ref().expect("the layer is named");
+        assert_eq!((layer.index, &layer.digest), (1, &r.layers[1].digest));
+        assert!(b.detail.contains("leads out of the image root"), "{b:?}");
+    }
+    let link = unsafe_findings
+        .iter()
+        .find(|b| b.path.as_deref() == Some("etc/shadow-copy"))
+        .unwrap();
+    assert!(link.detail.contains("../../etc/shadow"), "{link:?}");
+    assert!(
+        r.warnings.iter().any(|w| w.contains("layer 1")
+            && w.contains("absolute path")
+            && w.contains("/etc/os-release")),
+        "{:?}",
+        r.warnings
     );
-    expect_layer_error(
-        &image_from_tars(vec![raw_tar("/etc/passwd")], Comp::Gzip),
-        options(),
-        "absolute path",
+    // Nothing was read from the escaping entries: their empty root password is not in
+    // /etc/shadow (BERTH-FS-003), as it would be had the entry been clamped to the root.
+    assert!(
+        !r.baseline.iter().any(|b| b.id == "BERTH-FS-003"),
+        "{:?}",
+        r.baseline
+    );
+
+    // With the baseline checks off the skipped entries are still reported, as warnings.
+    let opts = ScanOptions {
+        baseline: false,
+        ..options()
+    };
+    let r = try_scan(&img, opts).unwrap();
+    assert!(r.baseline.is_empty());
+    for needle in ["../etc/shadow", "a/../../x", "../../etc/shadow"] {
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.contains(needle) && w.contains("leads out of the image root")),
+            "{needle}: {:?}",
+            r.warnings
+        );
+    }
+}
+
+#[test]
+fn a_layer_of_many_escaping_entries_lists_a_bounded_number() {
+    let entries: Vec<Vec<u8>> = (0..150)
+        .map(|i| raw_entry(&format!("../f{i}"), tar::EntryType::Regular, "", b"x"))
+        .collect();
+    let img = image_from_tars(vec![raw_entries(&entries)], Comp::None);
+    let r = try_scan(&img, options()).unwrap();
+    let n = r.baseline.iter().filter(|b| b.id == "BERTH-FS-007").count();
+    assert_eq!(n, berth_scan::layer::MAX_LISTED_UNSAFE_ENTRIES);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("50 more entries leading out of the image root")),
+        "{:?}",
+        r.warnings
     );
 }
 
