@@ -139,6 +139,20 @@ impl From<StoreError> for ApiError {
             StoreError::TooLarge(msg) => {
                 ApiError::new(Code::SizeInvalid, msg).with_status(StatusCode::PAYLOAD_TOO_LARGE)
             }
+            StoreError::BlobBeingDeleted { digest, .. } => ApiError::new(
+                Code::TooManyRequests,
+                format!("blob {digest} is being deleted by garbage collection; retry"),
+            )
+            .with_status(StatusCode::SERVICE_UNAVAILABLE)
+            .with_header(header::RETRY_AFTER, "1"),
+            other if other.is_storage_full() => {
+                tracing::error!(error = %other, "storage is full");
+                ApiError::new(
+                    Code::Internal,
+                    "the registry's storage is full; nothing was stored",
+                )
+                .with_status(StatusCode::INSUFFICIENT_STORAGE)
+            }
             other => {
                 tracing::error!(error = %other, "storage failure");
                 ApiError::new(Code::Internal, "storage failure")

@@ -3,8 +3,10 @@
 //!
 //! Safe against concurrent pushes without a read-only window: content younger than the grace
 //! period is never touched (a blob being uploaded is not a blob yet; one just uploaded or linked
-//! is young), and a blob's record is removed in one statement that re-checks it is still
-//! unreferenced, before its bytes are deleted.
+//! is young), and a blob's bytes are deleted only under a tombstone set in the transaction that
+//! re-checks it is unreferenced, which no push can link through (see `content`).
+use crate::content;
+use berth_oci::Digest;
 use berth_store::{BlobStore, MetadataStore, StoreError, now_millis};
 use std::collections::{HashMap, HashSet};
 
@@ -34,24 +36,32 @@ pub async fn collect(
     meta: &dyn MetadataStore,
     blobs: &dyn BlobStore,
     options: &GcOptions,
+    forgotten: &(dyn Fn(&Digest) + Sync),
 ) -> Result<GcReport, StoreError> {
     let mut report = GcReport::default();
     let now = now_millis();
     let before = now - options.grace_millis;
+    // Deletions an earlier pass started and did not finish (it died between the two steps).
+    for (digest, _) in meta.tombstones().await? {
+        if content::finish_deletion(meta, blobs, &digest).await? {
+            report.blobs_deleted += 1;
+        }
+    }
     if options.delete_untagged {
         report.manifests_deleted = meta.gc_untagged_manifests(before).await?;
     }
     for digest in meta.gc_blob_candidates(before).await? {
         if meta.gc_forget_blob(&digest, before).await? {
+            forgotten(&digest);
             let size = blobs.stat(&digest).await?.unwrap_or(0);
-            if blobs.delete(&digest).await? {
+            if content::finish_deletion(meta, blobs, &digest).await? {
                 report.blobs_deleted += 1;
                 report.bytes_freed += size;
             }
         }
     }
-    // Files without a record: a crash between a commit and its record, or records removed
-    // above by an earlier pass that died before deleting the bytes.
+    // Files without a record: a crash between a commit and its record, or a push whose link
+    // failed. Deleted under a tombstone too: a push may be about to link one right now.
     let expiry = now - options.upload_expiry_millis;
     let upload_files: HashMap<String, i64> = blobs.list_uploads().await?.into_iter().collect();
     let uploads: HashSet<String> = upload_files
@@ -62,8 +72,8 @@ pub async fn collect(
     // A file is dated by its commit, so a commit whose record is being written right now is
     // young and stays.
     for (digest, committed) in blobs.list().await? {
-        if committed < before && !meta.blob_known(&digest).await? {
-            blobs.delete(&digest).await?;
+        if committed < before && meta.tombstone_orphan(&digest).await? {
+            content::finish_deletion(meta, blobs, &digest).await?;
             report.orphan_files_deleted += 1;
         }
     }

@@ -1115,7 +1115,8 @@ async fn uploads_expire_from_their_last_append_not_their_start() {
         delete_untagged: false,
         upload_expiry_millis: 600,
     };
-    let collect = || berth_api::gc::collect(s.app.meta.as_ref(), s.app.blobs.as_ref(), &options);
+    let collect =
+        || berth_api::gc::collect(s.app.meta.as_ref(), s.app.blobs.as_ref(), &options, &|_| {});
     tokio::time::sleep(std::time::Duration::from_millis(900)).await;
     // Started long ago by the expiry's measure, but appended to just now: it stays.
     let r = s

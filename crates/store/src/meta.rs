@@ -184,7 +184,9 @@ pub trait MetadataStore:
     // Blobs: content is global; repositories hold links to it.
     /// The blob's size if it is linked into the repository.
     async fn linked_blob(&self, repository_id: i64, digest: &Digest) -> Result<Option<u64>>;
-    /// Records the blob (if new) and links it into the repository.
+    /// Records the blob (if new) and links it into the repository. Fails with
+    /// [`crate::StoreError::BlobBeingDeleted`] while its digest carries a tombstone: the caller
+    /// must link *before* it relies on the bytes being present, and check them after.
     async fn link_blob(&self, repository_id: i64, digest: &Digest, size: u64) -> Result<()>;
     async fn unlink_blob(&self, repository_id: i64, digest: &Digest) -> Result<bool>;
     /// The blob's size if any repository of the instance links it (for mounts without `from`).
@@ -236,11 +238,17 @@ pub trait MetadataStore:
     async fn gc_untagged_manifests(&self, before: i64) -> Result<u64>;
     /// Blobs recorded before `before` that no manifest references.
     async fn gc_blob_candidates(&self, before: i64) -> Result<Vec<Digest>>;
-    /// Forgets the blob if it is still unreferenced and older than `before`; `true` when the
-    /// caller should now delete its bytes.
+    /// Forgets the blob if it is still unreferenced and older than `before`, and puts a
+    /// tombstone on its digest in the same transaction; `true` when the caller should now delete
+    /// its bytes and then [`MetadataStore::clear_tombstone`].
     async fn gc_forget_blob(&self, digest: &Digest, before: i64) -> Result<bool>;
-    /// Whether the blob is recorded at all.
-    async fn blob_known(&self, digest: &Digest) -> Result<bool>;
+    /// Puts a tombstone on a digest the store has no record of (a file nobody links); `false`
+    /// when it is recorded (or already tombstoned) and its bytes must stay.
+    async fn tombstone_orphan(&self, digest: &Digest) -> Result<bool>;
+    /// Ends a deletion: the digest may be linked (and its bytes written) again.
+    async fn clear_tombstone(&self, digest: &Digest) -> Result<()>;
+    /// Tombstones still set, with the time they were set: deletions a crash interrupted.
+    async fn tombstones(&self) -> Result<Vec<(Digest, i64)>>;
     /// Uploads started before `before`.
     async fn stale_uploads(&self, before: i64) -> Result<Vec<Upload>>;
 

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("sqlite/0002_tenancy.sql")),
     (3, include_str!("sqlite/0003_webhooks.sql")),
     (4, include_str!("sqlite/0004_endpoints.sql")),
+    (5, include_str!("sqlite/0005_blob_tombstones.sql")),
 ];
 
 mod scans;
@@ -124,7 +125,8 @@ impl SqliteMetadataStore {
             .busy_timeout(Duration::from_secs(30));
         let write = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .after_release(|conn, _| Box::pin(clean_after_write(conn)))
+            .connect_with(options.clone().synchronous(SqliteSynchronous::Full))
             .await?;
         migrate(&write).await?;
         let read = SqlitePoolOptions::new()
@@ -150,6 +152,61 @@ impl SqliteMetadataStore {
             }
         })
     }
+}
+
+/// Whether the write connection may serve the next writer: outside any transaction, both in
+/// sqlx's bookkeeping and in SQLite's own state.
+///
+/// SQLite rolls a transaction back by itself on some errors (`SQLITE_FULL`, `SQLITE_IOERR`,
+/// `SQLITE_NOMEM`); sqlx's later `ROLLBACK` then fails and its depth counter stays at one, so the
+/// next `begin()` only opens a savepoint inside a transaction nobody commits, and every later
+/// "committed" write is lost while the file stays locked for other processes. A connection in
+/// any doubt is closed (which rolls back whatever is open) and the pool opens a fresh one.
+async fn clean_after_write(conn: &mut SqliteConnection) -> std::result::Result<bool, sqlx::Error> {
+    use sqlx::Connection as _;
+    if conn.is_in_transaction() {
+        tracing::warn!("closing a write connection left inside a transaction");
+        return Ok(false);
+    }
+    // `BEGIN` fails inside a transaction: the one check of SQLite's state without FFI. A
+    // deferred BEGIN takes no lock, so this costs two statements and nothing else.
+    let probe: std::result::Result<(), sqlx::Error> = {
+        use sqlx::Executor as _;
+        conn.execute("BEGIN; ROLLBACK").await.map(|_| ())
+    };
+    if let Err(e) = probe {
+        tracing::warn!(error = %e, "closing a write connection in an unknown transaction state");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Fails with [`StoreError::BlobBeingDeleted`] while the digest's bytes are being deleted.
+pub(crate) async fn refuse_tombstoned(conn: &mut SqliteConnection, digest: &Digest) -> Result<()> {
+    let since: Option<i64> =
+        sqlx::query_scalar("SELECT created_at FROM blob_tombstones WHERE digest = $1")
+            .bind(digest.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    match since {
+        Some(since) => Err(StoreError::BlobBeingDeleted {
+            digest: digest.to_string(),
+            since,
+        }),
+        None => Ok(()),
+    }
+}
+
+pub(crate) async fn insert_tombstone(conn: &mut SqliteConnection, digest: &Digest) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO blob_tombstones (digest, created_at) VALUES ($1, $2)
+         ON CONFLICT (digest) DO UPDATE SET created_at = excluded.created_at",
+    )
+    .bind(digest.to_string())
+    .bind(now_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 async fn migrate(pool: &SqlitePool) -> Result<()> {
@@ -312,6 +369,7 @@ impl MetadataStore for SqliteMetadataStore {
     async fn link_blob(&self, repository_id: i64, digest: &Digest, size: u64) -> Result<()> {
         let now = now_millis();
         let mut tx = self.write.begin().await?;
+        refuse_tombstoned(&mut tx, digest).await?;
         sqlx::query(
             "INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (digest) DO NOTHING",
@@ -633,7 +691,9 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn gc_forget_blob(&self, digest: &Digest, before: i64) -> Result<bool> {
-        // One statement, so a manifest committed meanwhile keeps the blob.
+        // One transaction: a manifest or link committed meanwhile keeps the blob, and one
+        // committed after it waits for the tombstone to go.
+        let mut tx = self.write.begin().await?;
         let r = sqlx::query(
             "DELETE FROM blobs WHERE digest = $1 AND created_at < $2
                AND NOT EXISTS (SELECT 1 FROM manifest_refs r WHERE r.ref_digest = blobs.digest AND r.kind = 0)
@@ -641,17 +701,48 @@ impl MetadataStore for SqliteMetadataStore {
         )
         .bind(digest.to_string())
         .bind(before)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
-        Ok(r.rows_affected() > 0)
+        if r.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_tombstone(&mut tx, digest).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
-    async fn blob_known(&self, digest: &Digest) -> Result<bool> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM blobs WHERE digest = $1")
+    async fn tombstone_orphan(&self, digest: &Digest) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let known: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM blobs WHERE digest = $1
+             UNION ALL SELECT 1 FROM blob_tombstones WHERE digest = $1",
+        )
+        .bind(digest.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if known.is_some() {
+            return Ok(false);
+        }
+        insert_tombstone(&mut tx, digest).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn clear_tombstone(&self, digest: &Digest) -> Result<()> {
+        sqlx::query("DELETE FROM blob_tombstones WHERE digest = $1")
             .bind(digest.to_string())
-            .fetch_optional(&self.read)
+            .execute(&self.write)
             .await?;
-        Ok(found.is_some())
+        Ok(())
+    }
+
+    async fn tombstones(&self) -> Result<Vec<(Digest, i64)>> {
+        let rows = sqlx::query("SELECT digest, created_at FROM blob_tombstones")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((digest_col(r, "digest")?, r.try_get("created_at")?)))
+            .collect()
     }
 
     async fn stale_uploads(&self, before: i64) -> Result<Vec<Upload>> {

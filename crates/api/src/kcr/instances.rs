@@ -191,7 +191,12 @@ pub async fn delete(ctx: &Ctx) -> KcrResult<Reply> {
         for digest in digests {
             // Content another instance still links stays.
             let deleted = match app.meta.forget_unlinked_blob(&digest).await {
-                Ok(true) => app.blobs.delete(&digest).await.map(|_| ()),
+                // Under the tombstone forgetting set: a push linking it now waits for this.
+                Ok(true) => {
+                    crate::content::finish_deletion(app.meta.as_ref(), app.blobs.as_ref(), &digest)
+                        .await
+                        .map(|_| ())
+                }
                 Ok(false) => Ok(()),
                 Err(e) => Err(e),
             };

@@ -16,15 +16,18 @@ pub(crate) async fn linked_size(
     digest: &Digest,
 ) -> ApiResult<Option<u64>> {
     let key = (repo_id, digest.clone());
-    if let Some(size) = app.caches.blob_links.get(&key) {
-        return Ok(Some(size));
-    }
-    let Some(size) = app.meta.linked_blob(repo_id, digest).await? else {
-        return Ok(None);
+    let size = match app.caches.blob_links.get(&key) {
+        Some(size) => size,
+        None => match app.meta.linked_blob(repo_id, digest).await? {
+            Some(size) => size,
+            None => return Ok(None),
+        },
     };
-    // A link whose bytes are gone (a damaged disk, a hand-deleted file) is unknown, for HEAD as
-    // for GET; checked on a cache miss only, so the hot path stays one lookup.
+    // A link whose bytes are gone (collected by another process while this one cached the link,
+    // a damaged disk, a hand-deleted file) is unknown, for HEAD as for GET: a client told "it
+    // exists" skips the upload. One stat, so checked on every request.
     if app.blobs.stat(digest).await?.is_none() {
+        app.caches.blob_links.invalidate(&key);
         tracing::error!(%digest, repository = repo_id, "a linked blob is missing from the blob store");
         return Ok(None);
     }

@@ -198,15 +198,21 @@ impl TenancyStore for SqliteMetadataStore {
     }
 
     async fn forget_unlinked_blob(&self, digest: &Digest) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
         let done = sqlx::query(
             "DELETE FROM blobs WHERE digest = $1
                AND NOT EXISTS (SELECT 1 FROM manifest_refs r WHERE r.ref_digest = blobs.digest AND r.kind = 0)
                AND NOT EXISTS (SELECT 1 FROM repository_blobs l WHERE l.digest = blobs.digest)",
         )
         .bind(digest.to_string())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        super::insert_tombstone(&mut tx, digest).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn create_access_token(&self, token: &AccessToken) -> Result<()> {
