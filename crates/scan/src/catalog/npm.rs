@@ -19,37 +19,236 @@ pub fn npm_purl(name: &str, version: &str) -> String {
     }
 }
 
-fn license_of(v: &Value) -> Vec<String> {
-    match v.get("license") {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Object(o)) => o
-            .get("type")
-            .and_then(Value::as_str)
-            .map(|s| vec![s.to_string()])
-            .unwrap_or_default(),
-        _ => match v.get("licenses") {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|l| {
-                    l.get("type")
-                        .and_then(Value::as_str)
-                        .or(l.as_str())
-                        .map(str::to_string)
-                })
-                .collect(),
-            _ => vec![],
-        },
+/// The parts of a `package.json` the cataloger reads. Deserialized field by field, with every
+/// other key skipped unparsed (`IgnoredAny`): a `serde_json::Value` of a hostile 60 MB
+/// `package.json` (`[0,0,0,...]`) took about a gigabyte, 16 times its size, and every
+/// `package.json` in an image is parsed. Values of the wrong type are ignored, as the `Value`
+/// reader ignored them; a repeated key counts the last time, as in `Value`.
+#[derive(Default)]
+struct PackageJson {
+    name: Option<String>,
+    version: Option<String>,
+    license: License,
+    licenses: Vec<String>,
+}
+
+/// `license`: a string, an object with a `type` (old npm), or anything else (then `licenses`).
+#[derive(Default)]
+enum License {
+    #[default]
+    Other,
+    Name(String),
+    Object(Option<String>),
+}
+
+mod lenient {
+    //! serde visitors that take what they expect and skip anything else without building it.
+    use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use std::fmt;
+
+    use super::{License, PackageJson};
+
+    /// A string, or None for any other JSON value (skipped).
+    pub struct Str(pub Option<String>);
+
+    struct StrVisitor;
+
+    impl<'de> Visitor<'de> for StrVisitor {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+
+    impl<'de> de::Deserialize<'de> for Str {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(StrVisitor).map(Str)
+        }
+    }
+
+    /// `{"type": "MIT", ...}` -> Some("MIT"); other keys skipped.
+    fn license_type<'de, A: MapAccess<'de>>(mut map: A) -> Result<Option<String>, A::Error> {
+        let mut kind = None;
+        while let Some(key) = map.next_key::<Str>()? {
+            if key.0.as_deref() == Some("type") {
+                kind = map.next_value::<Str>()?.0;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(kind)
+    }
+
+    struct LicenseVisitor;
+
+    impl<'de> Visitor<'de> for LicenseVisitor {
+        type Value = License;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<License, E> {
+            Ok(License::Name(v.to_string()))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<License, A::Error> {
+            license_type(map).map(License::Object)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<License, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(License::Other)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<License, E> {
+            Ok(License::Other)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<License, E> {
+            Ok(License::Other)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<License, E> {
+            Ok(License::Other)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<License, E> {
+            Ok(License::Other)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<License, E> {
+            Ok(License::Other)
+        }
+    }
+
+    impl<'de> de::Deserialize<'de> for License {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(LicenseVisitor)
+        }
+    }
+
+    /// One element of `licenses`: a string, or an object's `type`.
+    struct LicenseItem(Option<String>);
+
+    impl<'de> de::Deserialize<'de> for LicenseItem {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            Ok(LicenseItem(match d.deserialize_any(LicenseVisitor)? {
+                License::Name(n) => Some(n),
+                License::Object(t) => t,
+                License::Other => None,
+            }))
+        }
+    }
+
+    /// `licenses`: the items of an array; anything else is no licenses.
+    pub struct Licenses(pub Vec<String>);
+
+    struct LicensesVisitor;
+
+    impl<'de> Visitor<'de> for LicensesVisitor {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(item) = seq.next_element::<LicenseItem>()? {
+                out.extend(item.0);
+            }
+            Ok(out)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<String>, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Vec::new())
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+    }
+
+    impl<'de> de::Deserialize<'de> for Licenses {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(LicensesVisitor).map(Licenses)
+        }
+    }
+
+    struct PackageJsonVisitor;
+
+    impl<'de> Visitor<'de> for PackageJsonVisitor {
+        type Value = PackageJson;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PackageJson, A::Error> {
+            let mut p = PackageJson::default();
+            while let Some(key) = map.next_key::<Str>()? {
+                match key.0.as_deref() {
+                    Some("name") => p.name = map.next_value::<Str>()?.0,
+                    Some("version") => p.version = map.next_value::<Str>()?.0,
+                    Some("license") => p.license = map.next_value()?,
+                    Some("licenses") => p.licenses = map.next_value::<Licenses>()?.0,
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(p)
+        }
+    }
+
+    impl<'de> de::Deserialize<'de> for PackageJson {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(PackageJsonVisitor)
+        }
     }
 }
 
 pub fn parse_package_json(b: &[u8]) -> Option<(String, String, Vec<String>)> {
-    let v: Value = serde_json::from_slice(b).ok()?;
-    let name = v.get("name")?.as_str()?.to_string();
-    let version = v.get("version")?.as_str()?.to_string();
-    if name.is_empty() || version.is_empty() {
-        return None;
-    }
-    Some((name, version, license_of(&v)))
+    let p: PackageJson = serde_json::from_slice(b).ok()?;
+    let name = p.name.filter(|n| !n.is_empty())?;
+    let version = p.version.filter(|v| !v.is_empty())?;
+    let licenses = match p.license {
+        License::Name(n) => vec![n],
+        License::Object(kind) => kind.into_iter().collect(),
+        License::Other => p.licenses,
+    };
+    Some((name, version, licenses))
 }
 
 pub fn parse_lock(b: &[u8]) -> Result<Vec<(String, String)>, String> {
@@ -371,6 +570,54 @@ fn pnpm_document(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn package_json_reads_what_the_value_reader_read() {
+        let p = |s: &str| parse_package_json(s.as_bytes());
+        let pkg = |n: &str, v: &str, l: &[&str]| {
+            Some((
+                n.to_string(),
+                v.to_string(),
+                l.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            ))
+        };
+        assert_eq!(
+            p(r#"{"name":"a","version":"1.0.0","license":"MIT","deps":{"x":[1,{"y":null}]}}"#),
+            pkg("a", "1.0.0", &["MIT"])
+        );
+        assert_eq!(
+            p(r#"{"name":"a","version":"1","license":{"type":"BSD","url":"u"}}"#),
+            pkg("a", "1", &["BSD"])
+        );
+        assert_eq!(
+            p(r#"{"name":"a","version":"1","license":{"url":"u"},"licenses":["MIT"]}"#),
+            pkg("a", "1", &[])
+        );
+        assert_eq!(
+            p(r#"{"name":"a","version":"1","license":7,"licenses":[{"type":"MIT"},"ISC",3]}"#),
+            pkg("a", "1", &["MIT", "ISC"])
+        );
+        assert_eq!(
+            p(r#"{"name":"a","version":"1","licenses":{"type":"MIT"}}"#),
+            pkg("a", "1", &[])
+        );
+        // A repeated key counts the last time.
+        assert_eq!(
+            p(r#"{"name":"a","version":"1","name":"b"}"#),
+            pkg("b", "1", &[])
+        );
+        for skipped in [
+            r#"{"name":"a"}"#,
+            r#"{"name":"","version":"1"}"#,
+            r#"{"name":["a"],"version":"1"}"#,
+            r#"{"name":"a","version":1}"#,
+            r#"["name","a"]"#,
+            r#"{"name":"a","version":"1"} trailing"#,
+            "{not json",
+        ] {
+            assert_eq!(p(skipped), None, "{skipped}");
+        }
+    }
 
     fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
         v.iter()
