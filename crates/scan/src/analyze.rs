@@ -1,6 +1,10 @@
 //! Per-file analysis, run while a layer streams past: SHA-256 blocklist, YARA rules, packages
 //! embedded in binaries and Java archives, private keys. Only the files catalogers need later
 //! (package databases, manifests) are kept in memory; everything else is dropped after this.
+//!
+//! A file is read into memory only when it is within the per-file limit and its size fits in
+//! the scan's memory budget (`budget`); otherwise it is streamed past — hashed for the
+//! blocklist, searched for Go build info — and the report says it was not analysed, and why.
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::path::Path;
@@ -9,7 +13,9 @@ use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 
+use crate::budget::{MemoryBudget, Wait};
 use crate::catalog;
+use crate::catalog::binary::GoBuildInfoStream;
 use crate::error::{Result, ScanError};
 use crate::fs::{Derived, FileEntry, MalwareHit};
 use crate::model::Severity;
@@ -94,46 +100,38 @@ impl Analyzer {
         }
     }
 
-    /// Reads one file's content from a stream (a tar entry or a file) and analyses it.
+    /// Reads one file's content from a stream (a tar entry or a file) and analyses it. The
+    /// content is read into memory only within the per-file limit and once its size is reserved
+    /// in `budget` (kept files stay reserved for the rest of the scan); otherwise the file is
+    /// streamed past (see [`Analyzer::stream_past`]).
     pub fn analyze_stream(
         &self,
         reader: &mut dyn Read,
         fe: &mut FileEntry,
         scanner: &mut FileScanner<'_>,
         limits: &Limits,
+        budget: &MemoryBudget,
     ) -> io::Result<()> {
         let keep = catalog::keep_content(&fe.path);
-        let cap = if keep {
-            limits.max_kept_file.max(limits.max_analyzed_file)
+        let (cap, cap_name) = if catalog::is_package_db(&fe.path) {
+            (limits.max_package_db_size, "max_package_db_size")
         } else {
-            limits.max_analyzed_file
+            (limits.max_buffered_file_size, "max_buffered_file_size")
         };
         if fe.size > cap {
-            // Too large to analyse: hash it on the way past for the blocklist only.
-            let mut h = Sha256::new();
-            let mut buf = vec![0u8; 64 << 10];
-            let mut left = fe.size;
-            while left > 0 {
-                let n = reader.read(&mut buf)?;
-                if n == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "truncated file",
-                    ));
-                }
-                h.update(&buf[..n]);
-                left = left.saturating_sub(n as u64);
-            }
-            let sum: [u8; 32] = h.finalize().into();
-            let mut d = Derived::default();
-            self.check_blocklist(&sum, &mut d);
-            if !d.is_empty() {
-                d.sha256 = Some(sum);
-                fe.derived = Some(Arc::new(d));
-            }
-            return Ok(());
+            let why = format!("over the limit of {cap} bytes per file ({cap_name})");
+            return self.stream_past(reader, fe, &why);
         }
-        let mut buf = Vec::with_capacity(fe.size.min(64 << 20) as usize);
+        // This thread holds no other reservation here, so it may wait for other threads'.
+        let Some(held) = budget.reserve(fe.size, Wait::WhileOthersAnalyse) else {
+            let why = format!(
+                "no room left in the scan's memory budget of {} bytes (max_buffered_bytes)",
+                budget.limit()
+            );
+            return self.stream_past(reader, fe, &why);
+        };
+        // Declared after `held`, so dropped before it: the bytes are freed, then released.
+        let mut buf = Vec::with_capacity(usize::try_from(fe.size).unwrap_or(0));
         reader.take(fe.size).read_to_end(&mut buf)?;
         if (buf.len() as u64) < fe.size {
             return Err(io::Error::new(
@@ -141,13 +139,59 @@ impl Analyzer {
                 "truncated file",
             ));
         }
-        let d = self.analyze_bytes(&fe.path, &buf, scanner, 0);
+        let d = self.analyze_bytes(&fe.path, &buf, scanner, 0, budget);
         if !d.is_empty() {
             fe.derived = Some(Arc::new(d));
         }
         if keep {
+            held.keep();
             fe.content = Some(Arc::new(buf));
         }
+        Ok(())
+    }
+
+    /// Reads a file that is not held in memory as it streams past: its SHA-256 (blocklist) and
+    /// Go build info are still found; YARA, Java archives, cargo-auditable data, private keys
+    /// and the catalogers need the whole content, so the file gets a warning naming it, its
+    /// size and `why` it was not analysed.
+    fn stream_past(&self, reader: &mut dyn Read, fe: &mut FileEntry, why: &str) -> io::Result<()> {
+        let mut h = Sha256::new();
+        let mut go = GoBuildInfoStream::new();
+        let mut buf = vec![0u8; 64 << 10];
+        let mut left = fe.size;
+        while left > 0 {
+            let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = reader.read(&mut buf[..want])?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "truncated file",
+                ));
+            }
+            h.update(&buf[..n]);
+            go.feed(&buf[..n]);
+            left -= n as u64;
+        }
+        let sum: [u8; 32] = h.finalize().into();
+        let mut d = Derived::default();
+        self.check_blocklist(&sum, &mut d);
+        if !d.malware.is_empty() {
+            d.sha256 = Some(sum);
+        }
+        let mut checked = "its SHA-256 (blocklist)";
+        match go.finish() {
+            Ok(Some(info)) => {
+                d.packages.extend(catalog::binary::go_packages(&info));
+                checked = "its SHA-256 (blocklist) and Go build info";
+            }
+            Ok(None) => {}
+            Err(e) => d.warnings.push(format!("{}: {e}", fe.path)),
+        }
+        d.warnings.push(format!(
+            "file {} ({} bytes) was not analysed: {why}; only {checked} were checked",
+            fe.path, fe.size
+        ));
+        fe.derived = Some(Arc::new(d));
         Ok(())
     }
 
@@ -161,13 +205,15 @@ impl Analyzer {
         }
     }
 
-    /// Analyses a whole file held in memory. `depth` is the archive nesting depth.
+    /// Analyses a whole file held in memory. `depth` is the archive nesting depth; archives
+    /// nested in it are read within `budget`.
     pub fn analyze_bytes(
         &self,
         path: &str,
         data: &[u8],
         scanner: &mut FileScanner<'_>,
         depth: usize,
+        budget: &MemoryBudget,
     ) -> Derived {
         let mut d = Derived::default();
         if !self.blocklist.is_empty() {
@@ -213,7 +259,8 @@ impl Analyzer {
                 Err(e) => d.warnings.push(format!("{path}: {e}")),
             }
         } else if catalog::java::is_java_archive(path, data) {
-            match catalog::java::packages(path, data, depth, &self.limits) {
+            match catalog::java::packages(path, data, depth, &self.limits, budget, &mut d.warnings)
+            {
                 Ok(p) => d.packages.extend(p),
                 Err(e) => d.warnings.push(format!("{path}: {e}")),
             }

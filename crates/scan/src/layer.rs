@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use berth_oci::{Digest, Hasher};
 
 use crate::analyze::Analyzer;
+use crate::budget::MemoryBudget;
 use crate::error::LayerProblem;
 use crate::fs::{Change, EntryKind, FileEntry};
 use crate::options::Limits;
@@ -42,11 +43,23 @@ pub fn is_layer_media_type(mt: &str) -> bool {
         || mt == "application/tar"
 }
 
-/// Counters shared by every layer of one scan.
-#[derive(Debug, Default)]
+/// Counters shared by every layer of one scan, and its memory budget.
+#[derive(Debug)]
 pub struct Totals {
     pub files: AtomicU64,
     pub bytes: AtomicU64,
+    /// File content held in memory (`Limits::max_buffered_bytes`).
+    pub budget: MemoryBudget,
+}
+
+impl Totals {
+    pub fn new(limits: &Limits) -> Self {
+        Totals {
+            files: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            budget: MemoryBudget::new(limits.max_buffered_bytes),
+        }
+    }
 }
 
 /// Unsafe entries listed one by one per layer; beyond this they are only counted (a layer of a
@@ -363,7 +376,7 @@ fn read_layer_inner(
             };
             if fe.kind == EntryKind::File {
                 analyzer
-                    .analyze_stream(&mut entry, &mut fe, &mut scanner, limits)
+                    .analyze_stream(&mut entry, &mut fe, &mut scanner, limits, &totals.budget)
                     .map_err(|e| fail(e, "reading file content"))?;
             }
             out.changes.push(Change::Upsert(fe));

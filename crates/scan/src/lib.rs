@@ -4,7 +4,9 @@
 //!
 //! Invariants:
 //! - a layer is read once, as a stream, and never unpacked to disk; only package databases and
-//!   manifests are kept in memory, everything else is analysed as it streams past;
+//!   manifests are kept in memory, everything else is analysed as it streams past, and the file
+//!   content a scan holds is bounded (`Limits::max_buffered_*`, `budget`): a file that does not
+//!   fit is streamed past and reported as not analysed;
 //! - bad input (corrupt or truncated blobs, bombs, paths over the limits) gives an error naming
 //!   the layer, never a panic and never a write outside the temp area; an entry whose name leads
 //!   out of the root is skipped and reported as a finding of its layer, the rest is scanned;
@@ -16,6 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 pub mod analyze;
 pub mod baseline;
+pub mod budget;
 pub mod catalog;
 pub mod error;
 pub mod fs;
@@ -89,7 +92,7 @@ impl Scanner {
         }
         let n = resolved.layers.len();
         progress.start(n, resolved.layers.iter().map(|l| l.size).sum());
-        let totals = Totals::default();
+        let totals = Totals::new(&self.opts.limits);
         let results: Vec<Mutex<Option<Result<LayerOutput>>>> =
             (0..n).map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
@@ -225,6 +228,7 @@ impl Scanner {
         let mut fs = Filesystem::new();
         let mut scanner = self.analyzer.file_scanner();
         let limits = &self.opts.limits;
+        let budget = budget::MemoryBudget::new(limits.max_buffered_bytes);
         let mut count: u64 = 0;
         let mut stack = vec![(root.to_path_buf(), String::new(), 0usize)];
         let layer_err = |p: LayerProblem| ScanError::layer(root.display(), p);
@@ -300,10 +304,13 @@ impl Scanner {
                     EntryKind::File => match std::fs::File::open(entry.path()) {
                         Ok(f) => {
                             let mut r = std::io::BufReader::new(f);
-                            if let Err(e) =
-                                self.analyzer
-                                    .analyze_stream(&mut r, &mut fe, &mut scanner, limits)
-                            {
+                            if let Err(e) = self.analyzer.analyze_stream(
+                                &mut r,
+                                &mut fe,
+                                &mut scanner,
+                                limits,
+                                &budget,
+                            ) {
                                 tracing::warn!("{}: {e}", entry.path().display());
                             }
                         }
@@ -383,6 +390,9 @@ impl Scanner {
             }
         }
         sort_baseline(&mut baseline);
+        // A hard link shares its target's analysis and warnings: each is said once.
+        let mut seen = std::collections::HashSet::new();
+        warnings.retain(|w| seen.insert(w.clone()));
         Report {
             schema_version: SCHEMA_VERSION.into(),
             scanner: ScannerInfo::default(),

@@ -1,7 +1,10 @@
 //! Scan options and the resource limits that keep hostile images in check.
 use std::path::PathBuf;
 
-/// Limits on what one scan reads. Exceeding one stops the scan with an error naming the layer.
+/// Limits on what one scan reads. Exceeding one of the size, count and path limits stops the
+/// scan with an error naming the layer; the memory limits (`max_buffered_*`,
+/// `max_package_db_size`) do not: a file that does not fit is streamed past and reported as not
+/// analysed. ARCHITECTURE.md beside this crate gives the reasons for the defaults.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Entries (files, directories, links) over all layers.
@@ -20,10 +23,18 @@ pub struct Limits {
     pub bomb_min_size: u64,
     /// Archives inside archives (jar in war in ear...).
     pub max_nesting_depth: usize,
-    /// Files larger than this are hashed but not analysed (YARA, binaries, archives).
-    pub max_analyzed_file: u64,
-    /// Largest file kept in memory for catalogers (package databases).
-    pub max_kept_file: u64,
+    /// Largest file (or archive entry) read into memory whole: to analyse it (YARA, binaries,
+    /// Java archives) or to keep it for the catalogers (manifests, lockfiles). A larger file is
+    /// streamed past — hashed for the blocklist, searched for Go build info — and reported as
+    /// not analysed.
+    pub max_buffered_file_size: u64,
+    /// The same, for the OS package databases (rpmdb, dpkg `status`, apk `installed`): a full
+    /// RHEL install's rpm `Packages` is about 100 MB, and skipping it loses every OS package.
+    pub max_package_db_size: u64,
+    /// File content one scan holds in memory at once, over all layers and worker threads: the
+    /// files being analysed and the files kept for the catalogers (see `budget`). A file that
+    /// does not fit is streamed past and reported as not analysed.
+    pub max_buffered_bytes: u64,
 }
 
 impl Default for Limits {
@@ -37,8 +48,9 @@ impl Default for Limits {
             max_ratio: 1000,
             bomb_min_size: 256 << 20,
             max_nesting_depth: 4,
-            max_analyzed_file: 128 << 20,
-            max_kept_file: 512 << 20,
+            max_buffered_file_size: 64 << 20,
+            max_package_db_size: 256 << 20,
+            max_buffered_bytes: 512 << 20,
         }
     }
 }

@@ -10,6 +10,6 @@ fuzz_target!(|data: &[u8]| {
     let limits = Limits { max_files: 10_000, max_layer_size: 64 << 20, bomb_min_size: 1 << 20, ..Limits::default() };
     let opts = ScanOptions { limits: limits.clone(), ..ScanOptions::default() };
     let Ok(analyzer) = Analyzer::new(&opts) else { return };
-    let totals = Totals::default();
+    let totals = Totals::new(&limits);
     let _ = read_layer(data, Some(0), None, &limits, &totals, &analyzer);
 });

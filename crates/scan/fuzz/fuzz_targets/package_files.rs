@@ -1,5 +1,6 @@
 //! Package metadata parsers: dpkg status, apk installed, Python METADATA, package.json and
-//! lockfiles (npm, yarn, pnpm), Cargo.lock, gemspecs, composer files, Go build info, cargo-auditable, jars.
+//! lockfiles (npm, yarn, pnpm), Cargo.lock, gemspecs, composer files, Go build info (whole and
+//! streamed), cargo-auditable, jars.
 #![no_main]
 use berth_scan::catalog::*;
 use libfuzzer_sys::fuzz_target;
@@ -19,5 +20,12 @@ fuzz_target!(|data: &[u8]| {
     let _ = binary::packages(data);
     let _ = binary::go_buildinfo(data);
     let _ = binary::elf_section(data, ".dep-v0");
-    let _ = java::packages("x.jar", data, 0, &berth_scan::Limits::default());
+    let limits = berth_scan::Limits::default();
+    let budget = berth_scan::budget::MemoryBudget::new(limits.max_buffered_bytes);
+    let _ = java::packages("x.jar", data, 0, &limits, &budget, &mut Vec::new());
+    let mut go = binary::GoBuildInfoStream::new();
+    for chunk in data.chunks(7) {
+        go.feed(chunk);
+    }
+    let _ = go.finish();
 });

@@ -66,6 +66,12 @@ pub fn go_buildinfo(data: &[u8]) -> Result<Option<GoBuildInfo>, String> {
     let Some(pos) = finder.find_iter(data).find(|p| p % 16 == 0) else {
         return Ok(None);
     };
+    decode_go_buildinfo(data, pos).map(Some)
+}
+
+/// Decodes the build info whose header starts at `pos` in `data` (the whole file: the
+/// pre-1.18 format points into it).
+fn decode_go_buildinfo(data: &[u8], pos: usize) -> Result<GoBuildInfo, String> {
     let hdr = data
         .get(pos..pos + 32)
         .ok_or("go buildinfo header truncated")?;
@@ -132,7 +138,93 @@ pub fn go_buildinfo(data: &[u8]) -> Result<Option<GoBuildInfo>, String> {
             _ => {}
         }
     }
-    Ok(Some(info))
+    Ok(info)
+}
+
+/// Bytes kept from the build info header on, in a file streamed past: the header (32 bytes) and
+/// the two inline strings, the module list being the long one (a few KiB for a program with
+/// hundreds of dependencies; 1 MiB is the most the pre-1.18 reader accepts too).
+const STREAMED_BUILDINFO_MAX: usize = (1 << 20) + 64;
+
+/// Finds Go build info in a file read as a stream, for executables too large to hold in memory
+/// (Go binaries of 100 MB and more are common). Since Go 1.18 the version and module strings
+/// follow the header inline, so the bytes after the first 16-aligned magic are all it needs;
+/// the older pointer format points elsewhere in the file, which has streamed past by then, and
+/// is reported as not read. Memory: 13 bytes of overlap between chunks, and at most
+/// `STREAMED_BUILDINFO_MAX` bytes once the magic is found.
+#[derive(Debug, Default)]
+pub struct GoBuildInfoStream {
+    /// Bytes fed so far.
+    offset: u64,
+    /// The end of what was fed, for a magic split across two chunks.
+    tail: Vec<u8>,
+    /// The bytes from the magic on, once found.
+    found: Option<Vec<u8>>,
+}
+
+impl GoBuildInfoStream {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn feed(&mut self, chunk: &[u8]) {
+        let start = self.offset;
+        self.offset += chunk.len() as u64;
+        if let Some(found) = &mut self.found {
+            let room = STREAMED_BUILDINFO_MAX.saturating_sub(found.len());
+            found.extend_from_slice(&chunk[..room.min(chunk.len())]);
+            return;
+        }
+        let aligned = |at: u64| at.is_multiple_of(16);
+        // A magic that begins in the tail and ends in this chunk.
+        let tail_start = start - self.tail.len() as u64;
+        let mut seam = std::mem::take(&mut self.tail);
+        let seam_len = seam.len();
+        seam.extend_from_slice(&chunk[..chunk.len().min(GO_MAGIC.len() - 1)]);
+        let finder = memchr::memmem::Finder::new(GO_MAGIC);
+        let hit = finder
+            .find_iter(&seam)
+            .find(|&p| p < seam_len && aligned(tail_start + p as u64))
+            .map(|p| {
+                let mut v = seam[p..seam_len].to_vec();
+                v.extend_from_slice(chunk);
+                v
+            })
+            .or_else(|| {
+                finder
+                    .find_iter(chunk)
+                    .find(|&p| aligned(start + p as u64))
+                    .map(|p| chunk[p..].to_vec())
+            });
+        if let Some(mut v) = hit {
+            v.truncate(STREAMED_BUILDINFO_MAX);
+            self.found = Some(v);
+            return;
+        }
+        // The last bytes fed, for the next seam (a chunk shorter than that: `seam` is the old
+        // tail and the whole chunk).
+        let keep = GO_MAGIC.len() - 1;
+        self.tail = if chunk.len() >= keep {
+            chunk[chunk.len() - keep..].to_vec()
+        } else {
+            seam[seam.len().saturating_sub(keep)..].to_vec()
+        };
+    }
+
+    /// The build info, if the stream held some.
+    pub fn finish(self) -> Result<Option<GoBuildInfo>, String> {
+        let Some(found) = self.found else {
+            return Ok(None);
+        };
+        if found.get(15).is_some_and(|flags| flags & 2 == 0) {
+            return Err(
+                "Go build info in the pre-1.18 pointer format is not read from a file \
+                        too large to hold in memory"
+                    .into(),
+            );
+        }
+        decode_go_buildinfo(&found, 0).map(Some)
+    }
 }
 
 /// `PT_LOAD` segments of an ELF file: (virtual address, file offset, file size).
@@ -558,6 +650,44 @@ mod tests {
             ]
         );
         assert_eq!(pkgs[1].purl, "pkg:golang/github.com/a/b@v1.0.0");
+    }
+
+    /// The streamed reader finds what the whole-file reader finds, wherever the chunks split
+    /// the magic, and only at 16-aligned offsets.
+    #[test]
+    fn streamed_go_buildinfo_matches_the_whole_file_reader() {
+        let modinfo = "path\texample.com/big\nmod\texample.com/big\tv1.0.0\th1:a\ndep\tgithub.com/a/b\tv1.2.3\th1:b\n";
+        let blob = build_go_buildinfo("go1.22.1", modinfo);
+        for lead in [16usize, 64, 4096, 70_000] {
+            let mut bin = b"\x7fELF".to_vec();
+            bin.resize(lead, 0);
+            // An unaligned magic before the real one is not build info.
+            if lead >= 64 {
+                bin[17..17 + GO_MAGIC.len()].copy_from_slice(GO_MAGIC);
+            }
+            bin.extend_from_slice(&blob);
+            bin.extend_from_slice(&[0u8; 100]);
+            let want = go_buildinfo(&bin).unwrap().unwrap();
+            for chunk in [1usize, 5, 13, 14, 15, 16, 17, 64, 4096, 1 << 20] {
+                let mut s = GoBuildInfoStream::new();
+                for c in bin.chunks(chunk) {
+                    s.feed(c);
+                }
+                assert_eq!(s.finish().unwrap().as_ref(), Some(&want), "{lead} {chunk}");
+            }
+        }
+        let mut s = GoBuildInfoStream::new();
+        s.feed(&[0u8; 10_000]);
+        assert_eq!(s.finish().unwrap(), None);
+        // The pointer format needs the rest of the file: a clear error.
+        let old = build_go_buildinfo_pre118("go1.16", "x", true, false);
+        let mut s = GoBuildInfoStream::new();
+        s.feed(&old);
+        assert!(s.finish().unwrap_err().contains("pre-1.18"));
+        // A header cut short is an error, not a panic.
+        let mut s = GoBuildInfoStream::new();
+        s.feed(&blob[..20]);
+        assert!(s.finish().is_err());
     }
 
     #[test]

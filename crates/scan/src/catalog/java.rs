@@ -1,9 +1,12 @@
 //! Java archives (jar, war, ear and friends): `META-INF/maven/**/pom.properties`,
 //! `META-INF/MANIFEST.MF`, and archives nested inside (WEB-INF/lib, BOOT-INF/lib, EAR modules),
-//! recursively up to the nesting limit. Entries are read with a size cap (zip bombs).
+//! recursively up to the nesting limit. Entries are read with a size cap (zip bombs), and a
+//! nested archive only once its size is reserved in the scan's memory budget; nested archives
+//! are read one at a time (a war of many large jars holds one of them at once, not all).
 use std::io::{Cursor, Read};
 
 use super::{field, new_package, purl, rfc822_fields};
+use crate::budget::{MemoryBudget, Wait};
 use crate::model::{Package, PackageType};
 use crate::options::Limits;
 
@@ -85,21 +88,30 @@ fn read_entry(f: &mut zip::read::ZipFile<'_, Cursor<&[u8]>>, cap: u64) -> Result
             f.size()
         ));
     }
-    let mut buf = Vec::with_capacity(f.size() as usize);
-    f.take(cap + 1)
+    let mut buf = Vec::with_capacity(usize::try_from(f.size()).unwrap_or(0));
+    f.by_ref()
+        .take(cap)
         .read_to_end(&mut buf)
         .map_err(|e| format!("{name}: {e}"))?;
-    if buf.len() as u64 > cap {
+    // One more byte means the entry inflates past the cap. Probed into a byte of its own: a
+    // read into the full buffer would double its allocation first.
+    let mut probe = [0u8; 1];
+    if f.read(&mut probe).map_err(|e| format!("{name}: {e}"))? > 0 {
         return Err(format!("{name}: inflates past the {cap}-byte limit"));
     }
     Ok(buf)
 }
 
+/// The packages of the archive `data` (named `path`) and of the archives nested in it. A
+/// nested archive that is too large to read (over `max_buffered_file_size`, or no room left in
+/// `budget`) is skipped with a note in `warnings`; the others are still read.
 pub fn packages(
     path: &str,
     data: &[u8],
     depth: usize,
     limits: &Limits,
+    budget: &MemoryBudget,
+    warnings: &mut Vec<String>,
 ) -> Result<Vec<Package>, String> {
     if depth > limits.max_nesting_depth {
         return Err(format!(
@@ -111,6 +123,7 @@ pub fn packages(
     let mut manifest = None;
     let mut poms = Vec::new();
     let mut nested = Vec::new();
+    let cap = limits.max_buffered_file_size;
     for i in 0..zip.len() {
         let mut f = zip.by_index(i).map_err(|e| format!("zip entry {i}: {e}"))?;
         let name = entry_name(&f);
@@ -122,8 +135,38 @@ pub fn packages(
                 1 << 20,
             )?)));
         } else if has_java_ext(&name) && !f.is_dir() {
-            let inner = read_entry(&mut f, limits.max_analyzed_file)?;
-            nested.push((name, inner));
+            let declared = f.size();
+            let not_read = |why: String| {
+                format!("{path}: nested archive {name} ({declared} bytes) was not analysed: {why}")
+            };
+            if declared > cap {
+                warnings.push(not_read(format!(
+                    "over the limit of {cap} bytes per file (max_buffered_file_size)"
+                )));
+                continue;
+            }
+            // The caller holds this archive's reservation: never wait (see `Wait::No`).
+            let Some(_held) = budget.reserve(declared, Wait::No) else {
+                warnings.push(not_read(format!(
+                    "no room left in the scan's memory budget of {} bytes (max_buffered_bytes)",
+                    budget.limit()
+                )));
+                continue;
+            };
+            // Bounded by the declared size that was reserved: an entry that inflates past it
+            // is corrupt (or a bomb).
+            let inner = read_entry(&mut f, declared)?;
+            drop(f);
+            if inner.starts_with(b"PK\x03\x04") {
+                nested.extend(packages(
+                    &name,
+                    &inner,
+                    depth + 1,
+                    limits,
+                    budget,
+                    warnings,
+                )?);
+            }
         }
     }
     let (file_name, file_version) = name_version_from_filename(path);
@@ -164,11 +207,7 @@ pub fn packages(
             out.push(maven_package(&p.group, &p.artifact, &p.version));
         }
     }
-    for (name, inner) in nested {
-        if inner.starts_with(b"PK\x03\x04") {
-            out.extend(packages(&name, &inner, depth + 1, limits)?);
-        }
-    }
+    out.extend(nested);
     Ok(out)
 }
 

@@ -62,6 +62,15 @@ pub fn keep_content(path: &str) -> bool {
         || crate::baseline::is_credential_path(path)
 }
 
+/// The OS package databases: allowed up to `Limits::max_package_db_size` in memory, more than
+/// other files, because they are large on full installs and hold every OS package.
+pub fn is_package_db(path: &str) -> bool {
+    matches!(
+        path,
+        "/var/lib/dpkg/status" | "/lib/apk/db/installed" | "/usr/lib/apk/db/installed"
+    ) || rpm::is_rpmdb(path)
+}
+
 /// Runs every database cataloger on the squashed filesystem.
 pub fn catalog_filesystem(
     fs: &Filesystem,
