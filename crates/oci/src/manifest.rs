@@ -11,6 +11,12 @@ use std::collections::BTreeMap;
 /// The manifest size limit (the spec's recommended minimum that registries accept).
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 
+/// The deepest nesting of arrays and objects a manifest may have. Real manifests need 4 or 5
+/// (index, descriptor, annotations or platform); serde skips unknown fields without any depth
+/// limit, so without this bound a manifest nested a million deep was stored and served to
+/// clients that cannot read it (Go's encoding/json stops at 10,000).
+pub const MAX_MANIFEST_DEPTH: usize = 64;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
@@ -93,6 +99,8 @@ pub enum ManifestError {
     TooLarge,
     #[error("manifest is not valid JSON: {0}")]
     Json(String),
+    #[error("manifest nests arrays and objects deeper than {MAX_MANIFEST_DEPTH} levels")]
+    TooDeep,
     #[error("unsupported manifest media type {0:?}")]
     UnsupportedMediaType(String),
     #[error("manifest invalid: {0}")]
@@ -112,6 +120,9 @@ impl ParsedManifest {
     ) -> Result<ParsedManifest, ManifestError> {
         if bytes.len() > MAX_MANIFEST_BYTES {
             return Err(ManifestError::TooLarge);
+        }
+        if nesting_exceeds(bytes, MAX_MANIFEST_DEPTH) {
+            return Err(ManifestError::TooDeep);
         }
         let raw: RawManifest =
             serde_json::from_slice(bytes).map_err(|e| ManifestError::Json(e.to_string()))?;
@@ -213,6 +224,38 @@ impl ParsedManifest {
             .chain(&self.manifests)
             .chain(&self.subject)
     }
+}
+
+/// Whether JSON `bytes` nest arrays and objects deeper than `max`. Brackets inside strings do
+/// not count; anything else malformed is left for the parser to report.
+fn nesting_exceeds(bytes: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The `data` field must decode (base64) to exactly the described content.
@@ -375,6 +418,40 @@ mod tests {
             "schemaVersion": 2, "mediaType": mt::OCI_MANIFEST, "config": cfg, "layers": []
         });
         ParsedManifest::parse(None, m.to_string().as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn nesting_is_bounded_before_parsing() {
+        let nested = |depth: usize| {
+            format!(
+                r#"{{"schemaVersion":2,"mediaType":"{}","config":{},"layers":[],"x":{}1{}}}"#,
+                mt::OCI_MANIFEST,
+                d(mt::OCI_CONFIG, b"{}"),
+                "[".repeat(depth),
+                "]".repeat(depth)
+            )
+        };
+        // The object itself is one level: `x` may nest one less than the limit.
+        ParsedManifest::parse(None, nested(MAX_MANIFEST_DEPTH - 1).as_bytes()).unwrap();
+        for depth in [MAX_MANIFEST_DEPTH, 10_000, 1_000_000] {
+            assert_eq!(
+                ParsedManifest::parse(None, nested(depth).as_bytes()).unwrap_err(),
+                ManifestError::TooDeep,
+                "{depth}"
+            );
+        }
+        // Brackets in strings, escaped quotes included, are not nesting.
+        let in_strings = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","config":{},"layers":[],"annotations":{{"a":"{}\"{}"}}}}"#,
+            mt::OCI_MANIFEST,
+            d(mt::OCI_CONFIG, b"{}"),
+            "[".repeat(100),
+            "{".repeat(100)
+        );
+        ParsedManifest::parse(None, in_strings.as_bytes()).unwrap();
+        assert!(nesting_exceeds(b"[[[", 2));
+        assert!(!nesting_exceeds(b"[[]][[]]", 2));
+        assert!(!nesting_exceeds(br#"["\\", "[[[["]"#, 1));
     }
 
     proptest::proptest! {
