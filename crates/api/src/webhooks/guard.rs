@@ -30,27 +30,26 @@ pub struct Target {
     pub pinned: Option<(String, SocketAddr)>,
 }
 
-/// Why `ip` is refused, or `None` when it is a public address.
+/// Why `ip` is refused, or `None` when it is a public address: one that the IANA special-purpose
+/// address registries (IPv4: RFC 6890 and its updates; IPv6: the same, RFC 9602, RFC 9637)
+/// mark globally reachable, or ordinary unicast space.
 pub fn forbidden_kind(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => forbidden_v4(v4),
-        IpAddr::V6(v6) => match embedded_v4(v6) {
-            Some(v4) => forbidden_v4(v4),
-            None => forbidden_v6(v6),
-        },
+        IpAddr::V6(v6) => forbidden_v6(v6).or_else(|| embedded_v4(v6).and_then(forbidden_v4)),
     }
 }
 
 /// The IPv4 address an IPv6 address reaches through a translation or tunnel: IPv4-mapped
 /// (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d, deprecated but still routed by some stacks),
-/// NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48) and 6to4 (2002:AABB:CCDD::/48).
+/// NAT64 (64:ff9b::/96) and 6to4 (2002:AABB:CCDD::/48). A connection to the IPv6 form ends at
+/// the IPv4 address, so that address must be public too.
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = ip.segments();
     let o = ip.octets();
     let tail = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
     let compatible = s[..6] == [0; 6] && !ip.is_unspecified() && !ip.is_loopback();
-    let nat64 =
-        s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1);
+    let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
     if let Some(v4) = ip.to_ipv4_mapped() {
         Some(v4)
     } else if compatible || nat64 {
@@ -62,45 +61,111 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     }
 }
 
-fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    let o = ip.octets();
-    if ip.is_unspecified() || o[0] == 0 {
-        Some("unspecified")
-    } else if ip.is_loopback() {
-        Some("loopback")
-    } else if ip.is_link_local() {
-        Some("link-local")
-    } else if ip.is_private() {
-        Some("private")
-    } else if o[0] == 100 && (o[1] & 0xc0) == 64 {
-        // 100.64.0.0/10, carrier-grade NAT: private in practice.
-        Some("shared (carrier-grade NAT)")
-    } else if ip.is_multicast() {
-        Some("multicast")
-    } else if ip.is_broadcast() || o[0] >= 240 {
-        Some("reserved")
-    } else {
-        None
-    }
+/// Whether `ip` lies in `net`/`len`.
+fn in_v4(ip: Ipv4Addr, net: [u8; 4], len: u32) -> bool {
+    let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+    u32::from(ip) & mask == u32::from(Ipv4Addr::from(net)) & mask
 }
+
+fn in_v6(ip: Ipv6Addr, net: [u16; 8], len: u32) -> bool {
+    let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+    let [a, b, c, d, e, f, g, h] = net;
+    u128::from(ip) & mask == u128::from(Ipv6Addr::new(a, b, c, d, e, f, g, h)) & mask
+}
+
+/// The IPv4 blocks that are not globally reachable (IANA IPv4 Special-Purpose Address Registry),
+/// and multicast. 192.0.0.0/24 is refused whole: its two globally reachable entries are anycast
+/// addresses of PCP and TURN, never a webhook receiver.
+const V4_REFUSED: &[([u8; 4], u32, &str)] = &[
+    ([0, 0, 0, 0], 8, "unspecified (\"this network\")"),
+    ([10, 0, 0, 0], 8, "private"),
+    ([100, 64, 0, 0], 10, "shared (carrier-grade NAT)"),
+    ([127, 0, 0, 0], 8, "loopback"),
+    ([169, 254, 0, 0], 16, "link-local"),
+    ([172, 16, 0, 0], 12, "private"),
+    ([192, 0, 0, 0], 24, "IETF protocol assignment"),
+    ([192, 0, 2, 0], 24, "documentation (TEST-NET-1)"),
+    ([192, 88, 99, 0], 24, "deprecated 6to4 relay anycast"),
+    ([192, 168, 0, 0], 16, "private"),
+    ([198, 18, 0, 0], 15, "benchmarking"),
+    ([198, 51, 100, 0], 24, "documentation (TEST-NET-2)"),
+    ([203, 0, 113, 0], 24, "documentation (TEST-NET-3)"),
+    ([224, 0, 0, 0], 4, "multicast"),
+    ([255, 255, 255, 255], 32, "broadcast"),
+    ([240, 0, 0, 0], 4, "reserved"),
+];
+
+fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    V4_REFUSED
+        .iter()
+        .find(|(net, len, _)| in_v4(ip, *net, *len))
+        .map(|(_, _, kind)| *kind)
+}
+
+/// The IPv6 blocks that are not globally reachable (IANA IPv6 Special-Purpose Address Registry),
+/// besides everything outside global unicast 2000::/3. 2001::/23 is refused whole: its globally
+/// reachable entries are anycast service addresses and identifiers (ORCHID, DET, AMT, AS112),
+/// never a webhook receiver, and Teredo (2001::/32) hides the IPv4 address it reaches.
+const V6_REFUSED: &[([u16; 8], u32, &str)] = &[
+    (
+        [0x2001, 0, 0, 0, 0, 0, 0, 0],
+        23,
+        "IETF protocol assignment",
+    ),
+    ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32, "documentation"),
+    ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20, "documentation"),
+];
 
 fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     let s = ip.segments();
     if ip.is_unspecified() {
-        Some("unspecified")
-    } else if ip.is_loopback() {
-        Some("loopback")
-    } else if (s[0] & 0xffc0) == 0xfe80 {
-        Some("link-local")
-    } else if (s[0] & 0xfe00) == 0xfc00 {
-        Some("unique local (private)")
-    } else if (s[0] & 0xffc0) == 0xfec0 {
-        Some("site-local (private)")
-    } else if ip.is_multicast() {
-        Some("multicast")
-    } else {
-        None
+        return Some("unspecified");
     }
+    if ip.is_loopback() {
+        return Some("loopback");
+    }
+    // The forms that embed an IPv4 address are judged by that address (`embedded_v4`).
+    if ip.to_ipv4_mapped().is_some()
+        || s[..6] == [0; 6]
+        || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+        || s[0] == 0x2002
+    {
+        return None;
+    }
+    if s[..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0 {
+        // ::ffff:0:a.b.c.d (RFC 2765), not the IPv4-mapped ::ffff:a.b.c.d: a stateless
+        // translator's internal form, reachable only through one.
+        return Some("IPv4-translated");
+    }
+    if in_v6(ip, [0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48) {
+        return Some("local-use IPv4/IPv6 translation");
+    }
+    if (s[0] & 0xffc0) == 0xfe80 {
+        return Some("link-local");
+    }
+    if (s[0] & 0xfe00) == 0xfc00 {
+        return Some("unique local (private)");
+    }
+    if (s[0] & 0xffc0) == 0xfec0 {
+        return Some("site-local (private)");
+    }
+    if ip.is_multicast() {
+        return Some("multicast");
+    }
+    if in_v6(ip, [0x100, 0, 0, 0, 0, 0, 0, 0], 64) {
+        return Some("discard-only");
+    }
+    if let Some((_, _, kind)) = V6_REFUSED
+        .iter()
+        .find(|(net, len, _)| in_v6(ip, *net, *len))
+    {
+        return Some(kind);
+    }
+    if (s[0] & 0xe000) != 0x2000 {
+        // Outside global unicast: reserved by the IETF (and 5f00::/16, segment routing SIDs).
+        return Some("reserved");
+    }
+    None
 }
 
 fn check(ip: IpAddr, allow_private: bool) -> Result<(), TargetError> {
@@ -168,11 +233,14 @@ mod tests {
             ("172.31.255.255", Some("private")),
             ("192.168.1.1", Some("private")),
             ("169.254.169.254", Some("link-local")),
-            ("0.0.0.0", Some("unspecified")),
-            ("0.1.2.3", Some("unspecified")),
+            ("0.0.0.0", Some("unspecified (\"this network\")")),
+            ("0.1.2.3", Some("unspecified (\"this network\")")),
             ("224.0.0.1", Some("multicast")),
-            ("255.255.255.255", Some("reserved")),
+            ("239.255.255.250", Some("multicast")),
+            ("255.255.255.255", Some("broadcast")),
+            ("240.0.0.1", Some("reserved")),
             ("100.64.0.1", Some("shared (carrier-grade NAT)")),
+            ("100.127.255.255", Some("shared (carrier-grade NAT)")),
             ("::1", Some("loopback")),
             ("::", Some("unspecified")),
             ("fe80::1", Some("link-local")),
@@ -184,18 +252,83 @@ mod tests {
             ("::169.254.169.254", Some("link-local")),
             ("64:ff9b::a9fe:a9fe", Some("link-local")),
             ("64:ff9b::7f00:1", Some("loopback")),
-            ("64:ff9b:1::c0a8:101", Some("private")),
             ("2002:a00:1::1", Some("private")),
             ("2002:7f00:1::", Some("loopback")),
             ("fec0::1", Some("site-local (private)")),
             ("64:ff9b::808:808", None),
             ("2002:808:808::1", None),
+            ("::ffff:8.8.8.8", None),
             ("172.32.0.1", None),
             ("100.128.0.1", None),
             ("8.8.8.8", None),
+            ("1.1.1.1", None),
+            ("198.20.0.1", None),
+            ("192.0.3.1", None),
             ("2001:4860:4860::8888", None),
+            ("2a00:1450:4001::1", None),
+            ("2620:4f:8000::1", None),
         ] {
             assert_eq!(kind(addr), want, "{addr}");
+        }
+    }
+
+    /// Every block of the IANA special-purpose registries that is not globally reachable: its
+    /// first and last address are refused, and the addresses just outside it are not.
+    #[test]
+    fn iana_special_purpose_blocks() {
+        for (first, last, outside) in [
+            ("0.0.0.0", "0.255.255.255", Some("1.0.0.0")),
+            ("10.0.0.0", "10.255.255.255", Some("11.0.0.0")),
+            ("100.64.0.0", "100.127.255.255", Some("100.63.255.255")),
+            ("127.0.0.0", "127.255.255.255", Some("128.0.0.0")),
+            ("169.254.0.0", "169.254.255.255", Some("169.255.0.0")),
+            ("172.16.0.0", "172.31.255.255", Some("172.15.255.255")),
+            ("192.0.0.0", "192.0.0.255", Some("191.255.255.255")),
+            ("192.0.0.8", "192.0.0.8", None),
+            ("192.0.0.170", "192.0.0.171", None),
+            ("192.0.2.0", "192.0.2.255", Some("192.0.1.255")),
+            ("192.88.99.0", "192.88.99.255", Some("192.88.100.0")),
+            ("192.168.0.0", "192.168.255.255", Some("192.169.0.0")),
+            ("198.18.0.0", "198.19.255.255", Some("198.17.255.255")),
+            ("198.51.100.0", "198.51.100.255", Some("198.51.101.0")),
+            ("203.0.113.0", "203.0.113.255", Some("203.0.114.0")),
+            ("240.0.0.0", "255.255.255.254", Some("223.255.255.255")),
+            ("255.255.255.255", "255.255.255.255", None),
+            ("::", "::", None),
+            ("::1", "::1", None),
+            ("::ffff:0:0:0", "::ffff:0:ffff:ffff", None),
+            ("::ffff:0:7f00:1", "::ffff:0:808:808", None),
+            ("64:ff9b:1::", "64:ff9b:1:ffff:ffff:ffff:ffff:ffff", None),
+            ("100::", "100::ffff:ffff:ffff:ffff", None),
+            ("100:0:0:1::", "100:0:0:1:ffff:ffff:ffff:ffff", None),
+            (
+                "2001::",
+                "2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff",
+                Some("2001:200::"),
+            ),
+            ("2001:2::", "2001:2:0:ffff::", None),
+            ("2001:10::", "2001:1f:ffff::", None),
+            (
+                "2001:db8::",
+                "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+                Some("2001:db9::"),
+            ),
+            (
+                "3fff::",
+                "3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff",
+                Some("3ffe:ffff::"),
+            ),
+            ("5f00::", "5f00:ffff::", None),
+            ("fc00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", None),
+            ("fe80::", "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", None),
+            ("ff00::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", None),
+            ("4000::", "1fff:ffff::", None),
+        ] {
+            assert!(kind(first).is_some(), "{first}");
+            assert!(kind(last).is_some(), "{last}");
+            if let Some(o) = outside {
+                assert_eq!(kind(o), None, "{o}");
+            }
         }
     }
 
