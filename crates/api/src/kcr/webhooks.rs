@@ -5,6 +5,10 @@
 //! checked against the SSRF rule when it is created or changed (and again at each delivery).
 //! CreateWebhookTrigger also returns `Secret` (a berth extension, shown only there): the key of
 //! the `X-Berth-Signature` HMAC that receivers verify.
+//!
+//! Custom header values are how receivers authenticate berth (`Authorization`, API keys), and a
+//! URL may carry a password: read-only access keys, which can describe but not change a trigger,
+//! see every header value and the URL's password as `******` (header names stay visible).
 use berth_store::{
     NewWebhookTrigger, WebhookDelivery, WebhookHeader, WebhookTrigger, WebhookTriggerUpdate,
 };
@@ -126,20 +130,59 @@ async fn trigger(ctx: &Ctx, namespace_id: i64, param: &str) -> KcrResult<Webhook
         .ok_or_else(|| KcrError::not_found(param, "The trigger"))
 }
 
-fn trigger_json(t: &WebhookTrigger) -> Value {
+/// What replaces a secret a read-only caller may not see.
+const MASK: &str = "******";
+
+/// Whether the caller's access key is read-only (a key that is gone counts as read-only: the
+/// request was signed a moment ago, and masking is the safe side).
+async fn caller_read_only(ctx: &Ctx) -> KcrResult<bool> {
+    Ok(ctx
+        .app
+        .meta
+        .get_api_key(&ctx.caller)
+        .await?
+        .is_none_or(|k| k.read_only))
+}
+
+/// `url` with its password, if any, replaced by the mask.
+fn mask_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            if u.set_password(Some(MASK)).is_err() {
+                return MASK.to_string();
+            }
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn trigger_json(t: &WebhookTrigger, masked: bool) -> Value {
     let header = if t.headers.is_empty() {
         Value::Null
     } else {
         t.headers
             .iter()
-            .map(|h| json!({"Key": h.key, "Value": h.values}))
+            .map(|h| {
+                let values: Vec<&str> = if masked {
+                    h.values.iter().map(|_| MASK).collect()
+                } else {
+                    h.values.iter().map(String::as_str).collect()
+                };
+                json!({"Key": h.key, "Value": values})
+            })
             .collect()
+    };
+    let url = if masked {
+        mask_url(&t.url)
+    } else {
+        t.url.clone()
     };
     json!({
         "TriggerId": t.id,
         "TriggerName": t.name,
         "EventType": t.event_types,
-        "TriggerUrl": t.url,
+        "TriggerUrl": url,
         "Header": header,
         "Enabled": t.enabled,
         "CreateTime": time(t.created_at),
@@ -147,13 +190,19 @@ fn trigger_json(t: &WebhookTrigger) -> Value {
     })
 }
 
-fn log_json(t: &WebhookTrigger, d: &WebhookDelivery) -> Value {
+fn log_json(t: &WebhookTrigger, d: &WebhookDelivery, masked: bool) -> Value {
+    let url = d.url.as_deref().unwrap_or(&t.url);
+    let url = if masked {
+        mask_url(url)
+    } else {
+        url.to_string()
+    };
     json!({
         "LogId": d.id,
         "TriggerId": d.trigger_id,
         "EventType": d.event_type,
         "Namespace": d.namespace,
-        "TriggerUrl": d.url.as_deref().unwrap_or(&t.url),
+        "TriggerUrl": url,
         "CreateTime": time(d.created_at),
         "Status": d.status.as_str(),
         // berth extensions: what the receiver answered.
@@ -206,10 +255,11 @@ pub async fn describe(ctx: &Ctx) -> KcrResult<Reply> {
     let instance = ctx.instance().await?;
     let namespace = ctx.namespace(&instance).await?;
     let paging = ctx.params.paging(10, 99)?;
+    let masked = caller_read_only(ctx).await?;
     if ctx.params.optional("TriggerId").is_some() {
         let trigger = trigger(ctx, namespace.id, "TriggerId").await?;
         let items = if paging.marker == 0 {
-            vec![trigger_json(&trigger)]
+            vec![trigger_json(&trigger, masked)]
         } else {
             vec![]
         };
@@ -224,7 +274,7 @@ pub async fn describe(ctx: &Ctx) -> KcrResult<Reply> {
         paging,
         total,
         "TriggerSet",
-        triggers.iter().map(trigger_json).collect(),
+        triggers.iter().map(|t| trigger_json(t, masked)).collect(),
     ))
 }
 
@@ -252,6 +302,7 @@ pub async fn describe_log(ctx: &Ctx) -> KcrResult<Reply> {
     let namespace = ctx.namespace(&instance).await?;
     let trigger = trigger(ctx, namespace.id, "TriggerId").await?;
     let paging = ctx.params.paging(10, 99)?;
+    let masked = caller_read_only(ctx).await?;
     let (logs, total) = ctx
         .app
         .meta
@@ -261,7 +312,7 @@ pub async fn describe_log(ctx: &Ctx) -> KcrResult<Reply> {
         paging,
         total,
         "Logs",
-        logs.iter().map(|d| log_json(&trigger, d)).collect(),
+        logs.iter().map(|d| log_json(&trigger, d, masked)).collect(),
     ))
 }
 
@@ -278,4 +329,22 @@ pub async fn delete(ctx: &Ctx) -> KcrResult<Reply> {
         return Err(KcrError::not_found("TriggerId", "The trigger"));
     }
     Ok(Reply::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_only_their_password() {
+        assert_eq!(
+            mask_url("https://hook:s3cret@example.com:8443/x?y=1"),
+            "https://hook:******@example.com:8443/x?y=1"
+        );
+        assert_eq!(mask_url("https://example.com/x"), "https://example.com/x");
+        assert_eq!(
+            mask_url("https://user@example.com/"),
+            "https://user@example.com/"
+        );
+    }
 }
