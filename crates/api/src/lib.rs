@@ -71,12 +71,36 @@ pub struct Bootstrap {
     pub generated_admin_password: Option<String>,
 }
 
-/// Builds the application: default instance, signing secret, admin user.
+/// Builds the application to serve it: default instance, signing secret, and on the first
+/// start the admin user (with `admin_password`, or a generated one the caller must show).
 pub async fn build(
-    mut config: Config,
+    config: Config,
     meta: Arc<dyn MetadataStore>,
     blobs: Arc<dyn BlobStore>,
     admin_password: Option<String>,
+) -> Result<(App, Bootstrap), StartError> {
+    build_app(config, meta, blobs, Some(admin_password)).await
+}
+
+/// Builds the application for a command that maintains the data directory without serving it
+/// (`berth gc`): no admin user is created. A generated password is only ever shown by `serve`,
+/// so an admin made here would have a password nobody knows, and `serve` would then not create
+/// one with `BERTH_ADMIN_PASSWORD`.
+pub async fn build_for_maintenance(
+    config: Config,
+    meta: Arc<dyn MetadataStore>,
+    blobs: Arc<dyn BlobStore>,
+) -> Result<App, StartError> {
+    Ok(build_app(config, meta, blobs, None).await?.0)
+}
+
+/// `admin`: `Some(password)` creates the admin user when there is none (`Some(None)`: with a
+/// generated password), `None` never does.
+async fn build_app(
+    mut config: Config,
+    meta: Arc<dyn MetadataStore>,
+    blobs: Arc<dyn BlobStore>,
+    admin: Option<Option<String>>,
 ) -> Result<(App, Bootstrap), StartError> {
     config.normalize();
     let instance = meta.ensure_default_instance("default").await?;
@@ -84,7 +108,9 @@ pub async fn build(
         .init_setting("token_secret", &random_secret(32))
         .await?;
     let mut generated = None;
-    if meta.get_user("admin").await?.is_none() {
+    if let Some(admin_password) = admin
+        && meta.get_user("admin").await?.is_none()
+    {
         let password = match admin_password {
             Some(p) => p,
             None => {

@@ -71,7 +71,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
 pub async fn gc(config: Config, no_grace: bool) -> anyhow::Result<()> {
     let (meta, blobs) = berth_api::open_stores(&config).await?;
-    let (app, _) = berth_api::build(config, meta, blobs, None).await?;
+    // Not `build`: only `serve` creates the admin user, where its password can be shown.
+    let app = berth_api::build_for_maintenance(config, meta, blobs).await?;
     let grace = no_grace.then_some(std::time::Duration::ZERO);
     let report = berth_api::run_gc(&app, grace).await?;
     println!("{}", serde_json::to_string_pretty(&report)?);
