@@ -40,6 +40,39 @@ impl Action {
     }
 }
 
+/// Who a bearer token was issued to, as far as authorisation cares. A token grants the
+/// intersection of the access it lists and what its subject may do at the time of each use:
+/// an anonymous subject's pulls follow the namespace's current visibility, so a namespace made
+/// private stops a token minted while it was public.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// No credentials. Also what a token without the claim is taken for: the least access.
+    #[default]
+    Anonymous,
+    /// A user without administrator rights: pulls from public namespaces.
+    User,
+    /// An administrator of the instance.
+    Admin,
+    /// An instance access token (CreateInstanceToken): its whole instance.
+    Instance,
+}
+
+impl Role {
+    /// Whether this subject may do `action` in a namespace that is `public` or not.
+    pub fn may(self, config: &AuthConfig, public: bool, action: Action) -> bool {
+        match self {
+            Role::Admin | Role::Instance => true,
+            Role::User => action == Action::Pull && public,
+            Role::Anonymous => match action {
+                Action::Pull => public,
+                Action::Push => config.anonymous_push,
+                Action::Delete => false,
+            },
+        }
+    }
+}
+
 /// One entry of a token's `access` claim, as in the Docker token specification.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessEntry {
@@ -60,14 +93,32 @@ pub struct Claims {
     pub jti: String,
     /// The instance the token is valid for.
     pub ins: String,
-    /// Whether the subject was an administrator of the instance when the token was issued.
+    /// The subject's role when the token was issued: it only narrows `access`, never widens it.
     #[serde(default)]
-    pub adm: bool,
+    pub role: Role,
     pub access: Vec<AccessEntry>,
     /// The instance access token the subject logged in with, checked again on every use so that
     /// disabling or deleting it takes effect at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tid: Option<String>,
+}
+
+impl Claims {
+    /// Whether the token lists `action` on `repository`.
+    fn lists(&self, repository: &str, action: Action) -> bool {
+        self.access.iter().any(|a| {
+            a.kind == "repository"
+                && a.name == repository
+                && a.actions.iter().any(|x| x == action.as_str() || x == "*")
+        })
+    }
+
+    /// Whether the token lists `registry:catalog:*` (distribution's scope for the catalog).
+    fn lists_catalog(&self) -> bool {
+        self.access.iter().any(|a| {
+            a.kind == "registry" && a.name == "catalog" && a.actions.iter().any(|x| x == "*")
+        })
+    }
 }
 
 /// Why a credential was not verified; rejections are not cached.
@@ -111,32 +162,46 @@ impl Principal {
         }
     }
 
-    /// Whether the principal may act on the whole instance (catalog, mounts without `from`).
-    pub fn is_admin(&self) -> bool {
+    /// The principal's role; for a bearer token, its subject's when it was issued.
+    pub fn role(&self) -> Role {
         match self {
-            Principal::Anonymous => false,
-            Principal::User { admin, .. } => *admin,
-            Principal::Token(c) => c.adm,
-            Principal::InstanceToken(_) => true,
+            Principal::Anonymous => Role::Anonymous,
+            Principal::User { admin: true, .. } => Role::Admin,
+            Principal::User { admin: false, .. } => Role::User,
+            Principal::Token(c) => c.role,
+            Principal::InstanceToken(_) => Role::Instance,
+        }
+    }
+
+    /// Whether the principal holds the whole instance itself (mounts without `from`, the
+    /// catalog): an administrator's Basic credentials or an instance access token. A bearer
+    /// token never does, whoever it was issued to: it holds exactly the scopes it lists.
+    pub fn is_admin(&self) -> bool {
+        matches!(
+            self,
+            Principal::User { admin: true, .. } | Principal::InstanceToken(_)
+        )
+    }
+
+    /// Whether the principal may list the catalog: an administrator, or a token issued to one
+    /// for `registry:catalog:*`.
+    pub fn may_list_catalog(&self) -> bool {
+        match self {
+            Principal::Token(c) => {
+                c.lists_catalog() && matches!(c.role, Role::Admin | Role::Instance)
+            }
+            other => other.is_admin(),
         }
     }
 
     /// Whether the principal may do `action` on `repository`, whose namespace is `public` or not.
+    /// A bearer token needs the action in its scopes, and its subject must still be allowed it.
     pub fn may(&self, config: &AuthConfig, repository: &str, public: bool, action: Action) -> bool {
-        match self {
-            Principal::Token(c) => c.access.iter().any(|a| {
-                a.kind == "repository"
-                    && a.name == repository
-                    && a.actions.iter().any(|x| x == action.as_str() || x == "*")
-            }),
-            Principal::User { admin: true, .. } | Principal::InstanceToken(_) => true,
-            Principal::User { admin: false, .. } => action == Action::Pull && public,
-            Principal::Anonymous => match action {
-                Action::Pull => public,
-                Action::Push => config.anonymous_push,
-                Action::Delete => false,
-            },
-        }
+        let listed = match self {
+            Principal::Token(c) => c.lists(repository, action),
+            _ => true,
+        };
+        listed && self.role().may(config, public, action)
     }
 }
 
@@ -462,7 +527,7 @@ impl Auth {
         &self,
         subject: &str,
         instance_id: &str,
-        admin: bool,
+        role: Role,
         access: Vec<AccessEntry>,
         token_id: Option<String>,
     ) -> ApiResult<(String, u64, u64)> {
@@ -476,7 +541,7 @@ impl Auth {
             iat: now,
             jti: uuid::Uuid::new_v4().to_string(),
             ins: instance_id.into(),
-            adm: admin,
+            role,
             access,
             tid: token_id,
         };
@@ -583,14 +648,66 @@ mod tests {
             actions: vec!["pull".into()],
         }];
         let (t, ttl, _) = auth
-            .issue_token("admin", "inst", true, access.clone(), None)
+            .issue_token("admin", "inst", Role::Admin, access.clone(), None)
             .unwrap();
         assert_eq!(ttl, 300);
         let claims = auth.verify_token(&t, "inst").unwrap();
         assert_eq!(claims.access, access);
+        assert_eq!(claims.role, Role::Admin);
         assert!(auth.verify_token(&t, "other").is_err());
         assert!(auth.verify_token("garbage", "inst").is_err());
         let other = Auth::new(AuthConfig::default(), b"another secret of sufficient len");
         assert!(other.verify_token(&t, "inst").is_err());
+    }
+
+    #[test]
+    fn a_token_grants_its_scopes_within_its_subjects_current_rights() {
+        let config = AuthConfig::default();
+        let token = |role, actions: &[&str]| {
+            Principal::Token(Arc::new(Claims {
+                iss: ISSUER.into(),
+                sub: String::new(),
+                aud: "berth".into(),
+                exp: 0,
+                nbf: 0,
+                iat: 0,
+                jti: String::new(),
+                ins: "i".into(),
+                role,
+                access: vec![AccessEntry {
+                    kind: "repository".into(),
+                    name: "pub/app".into(),
+                    actions: actions.iter().map(|a| a.to_string()).collect(),
+                }],
+                tid: None,
+            }))
+        };
+        let anon = token(Role::Anonymous, &["pull"]);
+        assert!(anon.may(&config, "pub/app", true, Action::Pull));
+        assert!(
+            !anon.may(&config, "pub/app", false, Action::Pull),
+            "turned private"
+        );
+        assert!(
+            !anon.may(&config, "pub/other", true, Action::Pull),
+            "not in scope"
+        );
+        let admin = token(Role::Admin, &["pull"]);
+        assert!(admin.may(&config, "pub/app", false, Action::Pull));
+        assert!(!admin.may(&config, "pub/app", false, Action::Push));
+        assert!(
+            !admin.is_admin(),
+            "a token holds its scopes, not the instance"
+        );
+        assert!(!admin.may_list_catalog());
+        let user = token(Role::User, &["pull", "push"]);
+        assert!(!user.may(&config, "pub/app", true, Action::Push));
+        assert!(
+            Principal::User {
+                username: "admin".into(),
+                admin: true
+            }
+            .may_list_catalog()
+        );
     }
 }

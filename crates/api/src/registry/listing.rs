@@ -1,6 +1,6 @@
 //! Content discovery: tags list, catalog, referrers.
 use super::{authorize, challenge, parse_digest, principal, query_one, query_pairs};
-use crate::auth::Action;
+use crate::auth::{Action, Principal};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::App;
 use axum::body::Body;
@@ -69,12 +69,17 @@ pub async fn tags(app: &App, name: &str, req: Request) -> ApiResult<Response> {
 pub async fn catalog(app: &App, req: Request) -> ApiResult<Response> {
     let instance = super::instance_for(app, req.headers()).await?;
     let principal = principal(app, req.headers(), &instance).await?;
-    if !principal.is_admin() {
+    // The catalog names every repository of the instance, private ones included: a bearer token
+    // lists it only when issued for `registry:catalog:*`, not because its subject could have
+    // asked for that.
+    if !principal.may_list_catalog() {
+        let scope = Some("registry:catalog:*");
         return Err(match principal {
-            crate::auth::Principal::User { .. } => {
+            Principal::User { .. } | Principal::InstanceToken(_) => {
                 ApiError::new(Code::Denied, "the catalog is for administrators")
             }
-            _ => challenge(app, req.headers(), Some("registry:catalog:*"), false),
+            Principal::Token(_) => challenge(app, req.headers(), scope, true),
+            Principal::Anonymous => challenge(app, req.headers(), scope, false),
         });
     }
     let pairs = query_pairs(req.uri().query());

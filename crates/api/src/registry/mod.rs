@@ -268,6 +268,22 @@ pub(crate) async fn authorize(
     name: &str,
     actions: &[Action],
 ) -> ApiResult<RepoCtx> {
+    authorize_with_source(app, headers, name, actions, None).await
+}
+
+/// `authorize`, for a request that also reads `source` (a cross-repository mount's `from`).
+/// Its challenge names `repository:<source>:pull` besides the target's scope, as distribution's
+/// does: a token client asks for exactly the scopes a challenge names, so one naming only the
+/// target gets a token that can never mount. A bearer token lacking that pull is sent back for
+/// it only when its subject could be granted it; otherwise a new token would lack it too, and
+/// the mount falls back to an upload as for any caller who may not read the source.
+async fn authorize_with_source(
+    app: &App,
+    headers: &HeaderMap,
+    name: &str,
+    actions: &[Action],
+    source: Option<&str>,
+) -> ApiResult<RepoCtx> {
     berth_oci::validate_repository(name)
         .map_err(|e| ApiError::new(Code::NameInvalid, e.to_string()))?;
     let instance_ref = instance_for(app, headers).await?;
@@ -278,12 +294,22 @@ pub(crate) async fn authorize(
         .await?
         .is_some_and(|ns| ns.public);
     let config = app.auth.config();
-    if !actions
+    let mut denied = !actions
         .iter()
-        .all(|a| principal.may(config, name, public, *a))
-    {
-        let wanted: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
-        let scope = format!("repository:{name}:{}", wanted.join(","));
+        .all(|a| principal.may(config, name, public, *a));
+    let wanted: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
+    let mut scope = format!("repository:{name}:{}", wanted.join(","));
+    if let Some(source) = source.filter(|s| berth_oci::validate_repository(s).is_ok()) {
+        scope.push_str(&format!(" repository:{source}:pull"));
+        if matches!(principal, Principal::Token(_)) {
+            let source_public = lookup_namespace(app, instance, namespace_of(source))
+                .await?
+                .is_some_and(|ns| ns.public);
+            let could = principal.role().may(config, source_public, Action::Pull);
+            denied |= could && !principal.may(config, source, source_public, Action::Pull);
+        }
+    }
+    if denied {
         return Err(match principal {
             Principal::User { .. } | Principal::InstanceToken(_) => ApiError::new(
                 Code::Denied,
@@ -383,7 +409,22 @@ async fn route(app: &App, req: Request) -> ApiResult<Response> {
             _ => Err(unsupported()),
         },
         Endpoint::UploadStart(name) => match method {
-            Method::POST => uploads::start(app, name, req).await,
+            Method::POST => {
+                let pairs = query_pairs(req.uri().query());
+                if query_one(&pairs, "mount").is_some()
+                    && let Some(from) = query_one(&pairs, "from")
+                {
+                    authorize_with_source(
+                        app,
+                        req.headers(),
+                        name,
+                        &[Action::Pull, Action::Push],
+                        Some(from),
+                    )
+                    .await?;
+                }
+                uploads::start(app, name, req).await
+            }
             _ => Err(unsupported()),
         },
         Endpoint::Upload(name, id) => match method {

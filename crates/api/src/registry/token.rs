@@ -1,5 +1,7 @@
 //! The Docker token endpoint (`GET /auth/token`): exchanges Basic credentials (or none) for a
 //! short-lived bearer token carrying exactly the repository actions the caller is allowed.
+//! `scope` may be repeated, and one value may hold several scopes separated by spaces (as a
+//! challenge for a cross-repository mount names them).
 use super::{base_url, lookup_namespace, namespace_of, query_multi, query_pairs};
 use crate::auth::{AccessEntry, Action, Principal, parse_scopes};
 use crate::error::{ApiError, ApiResult, Code};
@@ -87,6 +89,8 @@ async fn issue(app: &App, req: Request) -> ApiResult<Response> {
                     });
                 }
             }
+            // distribution's scope for the catalog, for an administrator only; a token issued
+            // for repositories never lists the catalog, whoever asked for it.
             "registry" if entry.name == "catalog" && principal.is_admin() => {
                 granted.push(AccessEntry {
                     actions: vec!["*".into()],
@@ -99,7 +103,7 @@ async fn issue(app: &App, req: Request) -> ApiResult<Response> {
     let (token, expires_in, issued) = app.auth.issue_token(
         principal.name(),
         &instance.id,
-        principal.is_admin(),
+        principal.role(),
         granted,
         principal.token_id().map(str::to_string),
     )?;
