@@ -4,10 +4,15 @@
 //! Docker token flow (`/auth/token`). Password hashes (argon2id) are slow by design, so a verified
 //! credential is remembered for a short time under an HMAC of it: the cache never holds a password
 //! or anything that could be replayed without knowing it.
+//!
+//! Checking a password costs 19 MiB and tens of milliseconds, so it is what an attacker who has
+//! no password can make the server do: checks run a few at a time, in memory that is reused
+//! rather than allocated per check, and failed logins are rate-limited per client address and
+//! per username (429 before any hashing).
 use crate::config::AuthConfig;
 use crate::error::{ApiError, ApiResult, Code};
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Argon2, Block};
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use berth_store::{AccessToken, MetadataStore, User};
@@ -15,13 +20,31 @@ use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use std::sync::Arc;
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 const ISSUER: &str = "berth";
-/// Concurrent argon2 verifications: each takes ~19 MiB and tens of milliseconds of CPU.
-const MAX_CONCURRENT_HASHES: usize = 4;
+/// How long a successful login marks its (user, address) pair as known, exempting it from the
+/// per-user limit: long enough to cover a working day's token refreshes.
+const KNOWN_LOGIN_SECS: u64 = 24 * 3600;
+
+tokio::task_local! {
+    /// The client address of the request being served (the TCP peer, or the forwarded client
+    /// behind a trusted proxy), which failed logins count against. Set by each surface that
+    /// accepts credentials; unset, only the per-user limit applies.
+    static CLIENT: Option<IpAddr>;
+}
+
+/// Runs `f` with failed logins counted against `client`.
+pub(crate) async fn for_client<F: std::future::Future>(client: Option<IpAddr>, f: F) -> F::Output {
+    CLIENT.scope(client, f).await
+}
+
+fn current_client() -> Option<IpAddr> {
+    CLIENT.try_with(|c| *c).ok().flatten()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -125,7 +148,29 @@ impl Claims {
 #[derive(Debug)]
 enum VerifyError {
     Rejected,
+    /// A token-form username that names no access token of the instance (it may be a user's).
+    NoSuchToken,
+    /// Too many failed logins from the client's address or for the username: retry after
+    /// this many seconds.
+    Limited(u64),
     Failed(String),
+}
+
+impl VerifyError {
+    /// The API error for a credential that was not verified (`None`: wrong credentials).
+    fn to_api(&self) -> Option<ApiError> {
+        match self {
+            VerifyError::Rejected | VerifyError::NoSuchToken => None,
+            VerifyError::Limited(secs) => Some(
+                ApiError::new(
+                    Code::TooManyRequests,
+                    format!("too many failed logins; retry in {secs} s"),
+                )
+                .with_header(header::RETRY_AFTER, &secs.to_string()),
+            ),
+            VerifyError::Failed(msg) => Some(ApiError::new(Code::Internal, msg.clone())),
+        }
+    }
 }
 
 /// Who is making a request.
@@ -224,7 +269,198 @@ pub struct Auth {
     /// lands in a cache after its invalidation is dropped again (moka's invalidations only
     /// reach entries inserted before them).
     token_generation: std::sync::atomic::AtomicU64,
-    hashing: tokio::sync::Semaphore,
+    hasher: Hasher,
+    limiter: LoginLimiter,
+}
+
+/// Runs argon2 verifications a few at a time, each in a memory buffer taken from a pool.
+/// argon2 fills `m_cost` KiB (19 MiB for berth's hashes) per check; allocated per check, that
+/// memory stayed with the allocator's per-thread arenas, so a few hundred wrong passwords left
+/// the process a GiB larger. At most one buffer per permit ever exists, and they are reused.
+struct Hasher {
+    permits: tokio::sync::Semaphore,
+    pool: Mutex<Vec<Vec<Block>>>,
+}
+
+impl Hasher {
+    fn new(concurrency: usize) -> Hasher {
+        let n = match concurrency {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        Hasher {
+            permits: tokio::sync::Semaphore::new(n),
+            pool: Mutex::new(Vec::with_capacity(n)),
+        }
+    }
+
+    /// Whether `password` matches the PHC string `hash`.
+    async fn verify(&self, password: &str, hash: String) -> Result<bool, VerifyError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| VerifyError::Failed("shutting down".into()))?;
+        // Holding a permit, there is a buffer in the pool or fewer buffers than permits.
+        let mut memory = lock(&self.pool).pop().unwrap_or_default();
+        let pass = password.to_string();
+        let checked = tokio::task::spawn_blocking(move || {
+            let ok = verify_with_memory(&pass, &hash, &mut memory);
+            (ok, memory)
+        })
+        .await;
+        match checked {
+            Ok((ok, memory)) => {
+                lock(&self.pool).push(memory);
+                Ok(ok)
+            }
+            Err(e) => Err(VerifyError::Failed(format!("password check failed: {e}"))),
+        }
+    }
+}
+
+/// The lock's data even if a holder panicked: the pool and the buckets stay consistent (every
+/// update is a single assignment).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A token bucket: `burst` failures, refilled continuously at `burst` per window. A bucket left
+/// alone for a whole window is full again, so buckets are forgotten when idle that long.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+type Buckets<K> = moka::sync::Cache<K, Arc<Mutex<Bucket>>>;
+
+/// Failed-login limits per client address and per username. An attempt takes a token from both
+/// buckets before its password is checked (so a burst of concurrent attempts is limited too,
+/// not only failures already seen), and a successful one gives them back.
+struct LoginLimiter {
+    per_address: u32,
+    per_user: u32,
+    window: Duration,
+    addresses: Buckets<IpAddr>,
+    users: Buckets<[u8; 32]>,
+    /// (user, address) pairs with a recent successful login: exempt from the per-user limit.
+    known: moka::sync::Cache<[u8; 32], ()>,
+}
+
+/// The tokens an attempt took, given back when its password was right.
+struct Reservation {
+    buckets: Vec<(Arc<Mutex<Bucket>>, u32)>,
+}
+
+impl LoginLimiter {
+    fn new(config: &AuthConfig) -> LoginLimiter {
+        let window = Duration::from_secs(config.failed_login_window_secs.max(1));
+        let entries = config.login_limiter_entries.max(1);
+        LoginLimiter {
+            per_address: config.failed_logins_per_address,
+            per_user: config.failed_logins_per_user,
+            window,
+            addresses: moka::sync::Cache::builder()
+                .max_capacity(entries)
+                .time_to_idle(window)
+                .build(),
+            users: moka::sync::Cache::builder()
+                .max_capacity(entries)
+                .time_to_idle(window)
+                .build(),
+            known: moka::sync::Cache::builder()
+                .max_capacity(entries)
+                .time_to_live(Duration::from_secs(KNOWN_LOGIN_SECS))
+                .build(),
+        }
+    }
+
+    /// Takes one token from `bucket`, or tells how long until one is there.
+    fn take(&self, bucket: &Mutex<Bucket>, burst: u32) -> Result<(), Duration> {
+        let burst = f64::from(burst);
+        let rate = burst / self.window.as_secs_f64();
+        let now = Instant::now();
+        let mut b = lock(bucket);
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - b.tokens) / rate))
+        }
+    }
+
+    fn bucket<K>(cache: &Buckets<K>, key: K, burst: u32) -> Arc<Mutex<Bucket>>
+    where
+        K: std::hash::Hash + Eq + Send + Sync + 'static,
+    {
+        cache.get_with(key, || {
+            Arc::new(Mutex::new(Bucket {
+                tokens: f64::from(burst),
+                at: Instant::now(),
+            }))
+        })
+    }
+
+    /// Takes a token for an attempt from `client` as `user` (both keys derived by the caller;
+    /// `pair` is the (user, address) key), or answers how many seconds to wait.
+    fn reserve(
+        &self,
+        client: Option<IpAddr>,
+        user: [u8; 32],
+        pair: Option<[u8; 32]>,
+    ) -> Result<Reservation, u64> {
+        let mut taken = Reservation {
+            buckets: Vec::new(),
+        };
+        let mut wanted = Vec::new();
+        if self.per_address > 0
+            && let Some(ip) = client
+        {
+            wanted.push((
+                Self::bucket(&self.addresses, address_key(ip), self.per_address),
+                self.per_address,
+            ));
+        }
+        let known = pair.is_some_and(|p| self.known.contains_key(&p));
+        if self.per_user > 0 && !known {
+            wanted.push((
+                Self::bucket(&self.users, user, self.per_user),
+                self.per_user,
+            ));
+        }
+        for (bucket, burst) in wanted {
+            match self.take(&bucket, burst) {
+                Ok(()) => taken.buckets.push((bucket, burst)),
+                Err(wait) => {
+                    self.refund(taken);
+                    return Err(wait.as_secs_f64().ceil().max(1.0) as u64);
+                }
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Gives back what an attempt took (its password was right, or the check itself failed).
+    fn refund(&self, taken: Reservation) {
+        for (bucket, burst) in taken.buckets {
+            let mut b = lock(&bucket);
+            b.tokens = (b.tokens + 1.0).min(f64::from(burst));
+        }
+    }
+}
+
+/// The key an address is limited under: IPv4 addresses one by one, IPv6 by /64 (what one
+/// subscriber usually holds, so rotating through it gains nothing).
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
 }
 
 /// Instance access token usernames are `token-<12 hex>` (CreateInstanceToken).
@@ -253,14 +489,46 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password(&uuid::Uuid::new_v4().to_string()).unwrap_or_default())
 }
 
-fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
+/// Whether `password` matches the PHC string `hash`, computed in `memory` (grown to the hash's
+/// memory cost if it is smaller, never shrunk: it is reused for the next check). What
+/// `PasswordVerifier::verify_password` does, without its allocation of the whole memory.
+fn verify_with_memory(password: &str, hash: &str, memory: &mut Vec<Block>) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = argon2::Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let version = match parsed.version.map(argon2::Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = argon2::Params::try_from(&parsed) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::new());
+    }
+    let mut out = [0u8; Output::MAX_LENGTH];
+    let Some(out) = out.get_mut(..expected.len()) else {
+        return false;
+    };
+    let computed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password.as_bytes(),
+        salt,
+        out,
+        &mut memory[..blocks],
+    );
+    // `Output`'s equality is constant-time.
+    computed.is_ok() && Output::new(out).is_ok_and(|o| o == expected)
 }
 
 /// Parses `Authorization: Basic ...`.
@@ -309,7 +577,8 @@ impl Auth {
                 .time_to_live(ttl)
                 .build(),
             token_generation: std::sync::atomic::AtomicU64::new(0),
-            hashing: tokio::sync::Semaphore::new(MAX_CONCURRENT_HASHES),
+            hasher: Hasher::new(config.hash_concurrency),
+            limiter: LoginLimiter::new(&config),
             config,
         }
     }
@@ -340,10 +609,7 @@ impl Auth {
             .await;
         match verified {
             Ok(user) => Ok(Some(user)),
-            Err(e) => match e.as_ref() {
-                VerifyError::Rejected => Ok(None),
-                VerifyError::Failed(msg) => Err(ApiError::new(Code::Internal, msg.clone())),
-            },
+            Err(e) => e.to_api().map_or(Ok(None), Err),
         }
     }
 
@@ -359,27 +625,67 @@ impl Auth {
             .map_err(|e| VerifyError::Failed(e.to_string()))?
             .filter(|u| !u.disabled);
         let hash = user.as_ref().map(|u| u.password_hash.clone());
-        match (user, self.verify_hash(password, hash).await?) {
+        match (user, self.verify_hash(username, password, hash).await?) {
             (Some(user), true) => Ok(Arc::new(user)),
             _ => Err(VerifyError::Rejected),
         }
     }
 
-    /// Verifies `password` against `hash`, or against the decoy when there is none, under the
-    /// hashing semaphore.
-    async fn verify_hash(&self, password: &str, hash: Option<String>) -> Result<bool, VerifyError> {
-        let _permit = self
-            .hashing
-            .acquire()
-            .await
-            .map_err(|_| VerifyError::Failed("shutting down".into()))?;
+    /// A key for `parts` under the server secret (fixed size, whatever the client sent).
+    fn key_of(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = self.cache_mac.clone();
+        for p in parts {
+            mac.update(p);
+            mac.update(b"\0");
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Verifies `password` for `username` against `hash`, or against the decoy when there is
+    /// none: within the failed-login limits of the request's client address and of the
+    /// username, then under the hashing semaphore.
+    async fn verify_hash(
+        &self,
+        username: &str,
+        password: &str,
+        hash: Option<String>,
+    ) -> Result<bool, VerifyError> {
+        let client = current_client();
+        let user_key = self.key_of(&[b"limit-user", username.as_bytes()]);
+        let pair_key = client.map(|ip| {
+            self.key_of(&[
+                b"known-login",
+                username.as_bytes(),
+                address_key(ip).to_string().as_bytes(),
+            ])
+        });
+        let reservation = self
+            .limiter
+            .reserve(client, user_key, pair_key)
+            .map_err(|secs| {
+                tracing::warn!(
+                    client = ?client,
+                    user = username,
+                    "failed-login limit reached"
+                );
+                VerifyError::Limited(secs)
+            })?;
         let found = hash.is_some();
         let hash = hash.unwrap_or_else(|| decoy_hash().to_string());
-        let pass = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&pass, &hash))
-            .await
-            .unwrap_or(false);
-        Ok(found && ok)
+        let ok = match self.hasher.verify(password, hash).await {
+            Ok(ok) => found && ok,
+            Err(e) => {
+                self.limiter.refund(reservation);
+                return Err(e);
+            }
+        };
+        if ok {
+            self.limiter.refund(reservation);
+            if let Some(pair) = pair_key {
+                self.limiter.known.insert(pair, ());
+            }
+        }
+        Ok(ok)
     }
 
     /// Drops everything remembered about an instance access token (after a change to it).
@@ -396,7 +702,7 @@ impl Auth {
         self.live_tokens.invalidate_all();
     }
 
-    /// Checks an instance access token's credentials: `None` when they are not one.
+    /// Checks an instance access token's credentials: `None` when the username names no token.
     async fn verify_access_token(
         &self,
         meta: &dyn MetadataStore,
@@ -420,9 +726,9 @@ impl Auth {
                     .access_token_by_username(instance_id, username)
                     .await
                     .map_err(|e| VerifyError::Failed(e.to_string()))?
-                    .ok_or(VerifyError::Rejected)?;
+                    .ok_or(VerifyError::NoSuchToken)?;
                 if self
-                    .verify_hash(password, Some(token.secret_hash.clone()))
+                    .verify_hash(username, password, Some(token.secret_hash.clone()))
                     .await?
                 {
                     Ok(Arc::new(token))
@@ -437,8 +743,16 @@ impl Auth {
         match verified {
             Ok(token) => Ok(Some(token)),
             Err(e) => match e.as_ref() {
-                VerifyError::Rejected => Ok(None),
-                VerifyError::Failed(msg) => Err(ApiError::new(Code::Internal, msg.clone())),
+                VerifyError::NoSuchToken => Ok(None),
+                // The token exists: its secret was wrong, and no user is tried with the same
+                // credentials (that would cost a second password check).
+                VerifyError::Rejected => Err(ApiError::new(
+                    Code::Unauthorized,
+                    "invalid username or password",
+                )),
+                other => Err(other.to_api().unwrap_or_else(|| {
+                    ApiError::new(Code::Unauthorized, "invalid username or password")
+                })),
             },
         }
     }
@@ -605,6 +919,10 @@ pub fn parse_scopes<'a>(values: impl Iterator<Item = &'a str>) -> Vec<AccessEntr
 mod tests {
     use super::*;
 
+    fn verify_password(password: &str, hash: &str) -> bool {
+        verify_with_memory(password, hash, &mut Vec::new())
+    }
+
     #[test]
     fn the_decoy_is_a_real_argon2_hash_no_password_matches() {
         let decoy = PasswordHash::new(decoy_hash()).unwrap();
@@ -641,6 +959,10 @@ mod tests {
         assert!(verify_password("s3cret", &h));
         assert!(!verify_password("wrong", &h));
         assert!(!verify_password("s3cret", "not a hash"));
+        assert!(!verify_password(
+            "s3cret",
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ"
+        ));
         let auth = Auth::new(AuthConfig::default(), b"0123456789abcdef0123456789abcdef");
         let access = vec![AccessEntry {
             kind: "repository".into(),
@@ -658,6 +980,114 @@ mod tests {
         assert!(auth.verify_token("garbage", "inst").is_err());
         let other = Auth::new(AuthConfig::default(), b"another secret of sufficient len");
         assert!(other.verify_token(&t, "inst").is_err());
+    }
+
+    #[test]
+    fn pooled_memory_verifies_like_the_reference_and_is_reused() {
+        use argon2::password_hash::PasswordVerifier as _;
+        let mut memory = Vec::new();
+        for password in ["s3cret", "", "pässwörd"] {
+            let h = hash_password(password).unwrap();
+            let parsed = PasswordHash::new(&h).unwrap();
+            for guess in [password, "wrong"] {
+                let reference = Argon2::default()
+                    .verify_password(guess.as_bytes(), &parsed)
+                    .is_ok();
+                assert_eq!(verify_with_memory(guess, &h, &mut memory), reference);
+            }
+        }
+        // The buffer has exactly the default cost's blocks: it was allocated once.
+        assert_eq!(memory.len(), argon2::Params::default().block_count());
+        // Other parameters and versions are read from the hash, the buffer grown if needed.
+        let params = argon2::Params::new(32 * 1024, 1, 2, Some(16)).unwrap();
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        for version in [argon2::Version::V0x10, argon2::Version::V0x13] {
+            let h = Argon2::new(argon2::Algorithm::Argon2i, version, params.clone())
+                .hash_password(b"x", &salt)
+                .unwrap()
+                .to_string();
+            assert!(verify_with_memory("x", &h, &mut memory), "{h}");
+            assert!(!verify_with_memory("y", &h, &mut memory));
+        }
+        assert_eq!(memory.len(), 32 * 1024);
+    }
+
+    #[tokio::test]
+    async fn the_hasher_keeps_at_most_one_buffer_per_permit() {
+        let hasher = Arc::new(Hasher::new(2));
+        let h = hash_password("pw").unwrap();
+        let checks = (0..8).map(|i| {
+            let hasher = hasher.clone();
+            let h = h.clone();
+            tokio::spawn(async move { hasher.verify(&format!("guess{i}"), h).await })
+        });
+        for c in futures::future::join_all(checks).await {
+            assert!(!c.unwrap().unwrap());
+        }
+        assert!(hasher.verify("pw", h).await.unwrap());
+        assert!(lock(&hasher.pool).len() <= 2);
+    }
+
+    fn limiter(per_address: u32, per_user: u32) -> LoginLimiter {
+        LoginLimiter::new(&AuthConfig {
+            failed_logins_per_address: per_address,
+            failed_logins_per_user: per_user,
+            failed_login_window_secs: 60,
+            ..AuthConfig::default()
+        })
+    }
+
+    #[test]
+    fn the_limiter_allows_a_burst_then_answers_when_to_retry() {
+        let l = limiter(3, 100);
+        let ip: IpAddr = "203.0.113.1".parse().unwrap();
+        for i in 0..3u8 {
+            assert!(l.reserve(Some(ip), [i; 32], None).is_ok());
+        }
+        // 3 per 60 s: one more in 20 s.
+        let wait = l.reserve(Some(ip), [9; 32], None).err().unwrap();
+        assert!((19..=20).contains(&wait), "{wait}");
+        // Another address is not affected, and neither is an unknown one.
+        assert!(
+            l.reserve(Some("203.0.113.2".parse().unwrap()), [9; 32], None)
+                .is_ok()
+        );
+        assert!(l.reserve(None, [9; 32], None).is_ok());
+        // A refunded attempt (a right password) costs nothing.
+        let l = limiter(1, 100);
+        let r = l.reserve(Some(ip), [0; 32], None).unwrap();
+        l.refund(r);
+        assert!(l.reserve(Some(ip), [0; 32], None).is_ok());
+        assert!(l.reserve(Some(ip), [0; 32], None).is_err());
+    }
+
+    #[test]
+    fn the_limiter_counts_ipv6_by_64_and_users_across_addresses() {
+        let l = limiter(1, 2);
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        assert!(l.reserve(Some(a), [1; 32], None).is_ok());
+        assert!(l.reserve(Some(b), [2; 32], None).is_err(), "same /64");
+        assert!(
+            l.reserve(Some("2001:db8:1:3::1".parse().unwrap()), [3; 32], None)
+                .is_ok()
+        );
+        // A user's allowance spans addresses; a known pair is exempt from it.
+        let l = limiter(10, 2);
+        for i in 1..=2u8 {
+            let ip = IpAddr::from([198, 51, 100, i]);
+            assert!(l.reserve(Some(ip), [7; 32], None).is_ok());
+        }
+        let fresh = IpAddr::from([198, 51, 100, 3]);
+        assert!(l.reserve(Some(fresh), [7; 32], Some([8; 32])).is_err());
+        l.known.insert([8; 32], ());
+        assert!(l.reserve(Some(fresh), [7; 32], Some([8; 32])).is_ok());
+        // A refused attempt gives back what it took from the address's bucket.
+        let l = limiter(1, 1);
+        assert!(l.reserve(Some(fresh), [5; 32], None).is_ok());
+        let other = IpAddr::from([198, 51, 100, 4]);
+        assert!(l.reserve(Some(other), [5; 32], None).is_err());
+        assert!(l.reserve(Some(other), [6; 32], None).is_ok());
     }
 
     #[test]

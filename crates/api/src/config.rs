@@ -65,6 +65,22 @@ pub struct AuthConfig {
     pub credential_cache_secs: u64,
     /// The `service` named in bearer challenges and tokens.
     pub service: String,
+    /// Password verifications (argon2id, 19 MiB and tens of milliseconds of CPU each) that run
+    /// at once; each keeps one reusable memory buffer. 0: one per CPU core.
+    pub hash_concurrency: usize,
+    /// Failed logins one client address (an IPv6 /64) may make in a burst; the allowance
+    /// refills at this many per `failed_login_window_secs`. Further attempts are answered 429
+    /// before any password is checked. 0: no limit.
+    pub failed_logins_per_address: u32,
+    /// The same for one username, from any address; an address the user logged in from
+    /// successfully in the last day is exempt, so an attack on a name does not lock its owner
+    /// out of the places they work from. 0: no limit.
+    pub failed_logins_per_user: u32,
+    /// The period over which the failed-login allowances refill.
+    pub failed_login_window_secs: u64,
+    /// Addresses, usernames and known (user, address) pairs the login limiter remembers, each
+    /// (the least recently used go first when it is full).
+    pub login_limiter_entries: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -209,6 +225,11 @@ impl Default for AuthConfig {
             token_ttl_secs: 300,
             credential_cache_secs: 60,
             service: "berth".into(),
+            hash_concurrency: 0,
+            failed_logins_per_address: 10,
+            failed_logins_per_user: 30,
+            failed_login_window_secs: 60,
+            login_limiter_entries: 100_000,
         }
     }
 }

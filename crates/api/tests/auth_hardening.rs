@@ -5,8 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
+use berth_api::config::Config;
 use berth_oci::Digest;
-use common::{TestServer, error_code};
+use common::{ADMIN_PASSWORD, TestServer, error_code};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -244,6 +245,111 @@ async fn a_mount_from_a_source_the_subject_may_not_pull_falls_back_to_an_upload(
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
+}
+
+/// Wrong passwords from one client address: a burst is verified, the rest is refused at once.
+#[tokio::test]
+async fn failed_logins_are_rate_limited_per_address_and_per_user() {
+    let s = TestServer::start_with(|c: &mut Config| {
+        c.network.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        c.auth.credential_cache_secs = 1;
+        // Allowances refill slowly enough that none comes back during the test.
+        c.auth.failed_login_window_secs = 3600;
+    })
+    .await;
+    let per_address = s.app.config.auth.failed_logins_per_address as usize;
+    let per_user = s.app.config.auth.failed_logins_per_user as usize;
+    assert!(per_address > 0 && per_user > per_address);
+    let login = |from: &'static str, user: &'static str, password: String| {
+        s.anon(Method::GET, "/v2/")
+            .header("x-forwarded-for", from)
+            .basic_auth(user, Some(password))
+            .send()
+    };
+    // A known address logs in once before the attack.
+    let r = login("198.51.100.2", "admin", ADMIN_PASSWORD.into())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+
+    // 300 different wrong passwords at once from one address, for random user names.
+    let attempts = (0..300).map(|i| {
+        s.anon(Method::GET, "/v2/")
+            .header("x-forwarded-for", "203.0.113.9")
+            .basic_auth(format!("user{i}"), Some(format!("wrong{i}")))
+            .send()
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let mut unauthorized = 0;
+    let mut limited = 0;
+    for r in answers {
+        let r = r.unwrap();
+        match r.status() {
+            StatusCode::UNAUTHORIZED => unauthorized += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                let retry: u64 = r.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!(retry >= 1);
+                assert_eq!(error_code(r).await, "TOOMANYREQUESTS");
+                limited += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        unauthorized <= per_address,
+        "{unauthorized} wrong passwords were verified"
+    );
+    assert_eq!(unauthorized + limited, 300);
+    // The limited address is refused even with the right password...
+    let r = login("203.0.113.9", "admin", ADMIN_PASSWORD.into())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // ... at the token endpoint too, in the same format.
+    let r = s
+        .anon(Method::GET, "/auth/token?scope=repository:a/b:pull")
+        .header("x-forwarded-for", "203.0.113.9")
+        .basic_auth("admin", Some("guess"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(error_code(r).await, "TOOMANYREQUESTS");
+    // Another address logs in at once.
+    let r = login("198.51.100.7", "admin", ADMIN_PASSWORD.into())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Wrong passwords for one user from many addresses exhaust that user's allowance...
+    let spread = (0..per_user + 5).map(|i| {
+        s.anon(Method::GET, "/v2/")
+            .header("x-forwarded-for", format!("192.0.2.{}", i + 1))
+            .basic_auth("admin", Some(format!("guess{i}")))
+            .send()
+    });
+    let limited = futures::future::join_all(spread)
+        .await
+        .into_iter()
+        .filter(|r| r.as_ref().unwrap().status() == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(limited >= 5, "{limited}");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    // ... so a new address cannot log in as that user, but one it logged in from before can.
+    let r = login("198.51.100.99", "admin", ADMIN_PASSWORD.into())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let r = login("198.51.100.2", "admin", ADMIN_PASSWORD.into())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 }
 
 /// Nesting deeper than any manifest needs is refused before it is parsed or stored (Go

@@ -349,9 +349,19 @@ pub(crate) async fn ensure_repository(app: &App, ctx: &RepoCtx) -> ApiResult<Arc
     Ok(repo)
 }
 
+/// The address a request's failed logins count against (see `network::client_addr`).
+pub(crate) fn client_of(app: &App, req: &Request) -> Option<std::net::IpAddr> {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    crate::network::client_addr(&app.config.network, peer, req.headers())
+}
+
 /// Every `/v2/...` request.
 pub async fn dispatch(State(app): State<App>, req: Request) -> Response {
-    let mut resp = match route(&app, req).await {
+    let client = client_of(&app, &req);
+    let mut resp = match crate::auth::for_client(client, route(&app, req)).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };

@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 
 pub async fn token(State(app): State<App>, req: Request) -> Response {
-    match issue(&app, req).await {
+    let client = super::client_of(&app, &req);
+    match crate::auth::for_client(client, issue(&app, req)).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
@@ -31,6 +32,11 @@ async fn issue(app: &App, req: Request) -> ApiResult<Response> {
         .authenticate(app.meta.as_ref(), headers, &instance.id)
         .await
         .map_err(|e| {
+            // Only wrong credentials are answered with a challenge; a rate-limited login is
+            // told when to retry instead.
+            if e.code != Code::Unauthorized {
+                return e;
+            }
             let realm = format!("{}/auth/token", base_url(app, headers));
             e.with_header(
                 header::WWW_AUTHENTICATE,
