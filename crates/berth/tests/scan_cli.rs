@@ -288,3 +288,31 @@ async fn scan_registry_then_berth_data_dir_then_oci_dir() {
     let r = scan_json(&src, &[]);
     check_report(&r, "oci-dir", &digest);
 }
+
+/// `dir:` reads lockfiles and leaves development-only dependencies out unless `--include-dev`.
+#[test]
+fn dir_scan_include_dev_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    std::fs::write(
+        app.join("package-lock.json"),
+        br#"{"lockfileVersion":3,"packages":{"":{"name":"app"},"node_modules/ms":{"version":"2.1.3"},"node_modules/jest":{"version":"29.7.0","dev":true}}}"#,
+    )
+    .unwrap();
+    let src = format!("dir:{}", dir.path().display());
+    let names = |r: &serde_json::Value| -> Vec<String> {
+        r["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let r = scan_json(&src, &["--no-malware", "--no-baseline"]);
+    assert_eq!(names(&r), ["ms"]);
+    assert_eq!(r["packages"][0]["evidence"], "declared");
+    let r = scan_json(&src, &["--no-malware", "--no-baseline", "--include-dev"]);
+    assert_eq!(names(&r), ["jest", "ms"]);
+    assert_eq!(r["packages"][0]["dev"], true);
+}

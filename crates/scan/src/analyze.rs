@@ -41,6 +41,9 @@ pub struct Analyzer {
 /// A per-thread YARA scanner (yara-x scanners are not shared between threads).
 pub struct FileScanner<'r> {
     yara: Option<yara_x::Scanner<'r>>,
+    /// Keep lockfiles and manifests for the declared-package catalogers: only in `dir:` scans
+    /// (an image scan reports what is installed and does not hold them).
+    pub keep_declared: bool,
 }
 
 impl Analyzer {
@@ -97,6 +100,7 @@ impl Analyzer {
                 s.set_timeout(Duration::from_secs(10));
                 s
             }),
+            keep_declared: false,
         }
     }
 
@@ -112,7 +116,7 @@ impl Analyzer {
         limits: &Limits,
         budget: &MemoryBudget,
     ) -> io::Result<()> {
-        let keep = catalog::keep_content(&fe.path);
+        let keep = catalog::keep_content(&fe.path, scanner.keep_declared);
         let (cap, cap_name) = if catalog::is_package_db(&fe.path) {
             (limits.max_package_db_size, "max_package_db_size")
         } else {

@@ -188,7 +188,7 @@ impl Scanner {
                 .or_else(|| Some(format!("{}/{}", cfg.os, cfg.architecture))),
             repo_tags: resolved.repo_tags.clone(),
         };
-        let mut report = self.build_report(source, layers, &fs);
+        let mut report = self.build_report(source, layers, &fs, false);
         report.warnings.extend(layer_warnings);
         // Reported even with the baseline checks off: they are entries the scan did not read.
         for (i, e) in &unsafe_entries {
@@ -227,6 +227,8 @@ impl Scanner {
         progress.start(1, 0);
         let mut fs = Filesystem::new();
         let mut scanner = self.analyzer.file_scanner();
+        // A directory is a project or a root filesystem: its lockfiles are what there is.
+        scanner.keep_declared = true;
         let limits = &self.opts.limits;
         let budget = budget::MemoryBudget::new(limits.max_buffered_bytes);
         let mut count: u64 = 0;
@@ -327,7 +329,7 @@ impl Scanner {
             name: root.display().to_string(),
             ..Default::default()
         };
-        Ok(self.build_report(source, Vec::new(), &fs))
+        Ok(self.build_report(source, Vec::new(), &fs, true))
     }
 
     fn threads(&self) -> usize {
@@ -340,10 +342,21 @@ impl Scanner {
         }
     }
 
-    fn build_report(&self, source: SourceInfo, layers: Vec<LayerInfo>, fs: &Filesystem) -> Report {
+    /// `declared`: read lockfiles and manifests too (`dir:` scans).
+    fn build_report(
+        &self,
+        source: SourceInfo,
+        layers: Vec<LayerInfo>,
+        fs: &Filesystem,
+        declared: bool,
+    ) -> Report {
         let mut warnings = Vec::new();
         let distro = catalog::os::detect(fs);
-        let found = catalog::catalog_filesystem(fs, distro.as_ref(), &mut warnings);
+        let copts = catalog::CatalogOptions {
+            declared,
+            include_dev: self.opts.include_dev,
+        };
+        let found = catalog::catalog_filesystem(fs, distro.as_ref(), &copts, &mut warnings);
         let lref = |i: Option<usize>| i.and_then(|i| layers.get(i)).map(layer_ref);
         // Merge by purl: one package, every location.
         let mut by_purl: BTreeMap<String, Package> = BTreeMap::new();
@@ -351,9 +364,14 @@ impl Scanner {
             let loc = Location {
                 path: f.path.clone(),
                 layer: lref(f.layer),
+                evidence: f.pkg.evidence,
             };
             match by_purl.get_mut(&f.pkg.purl) {
                 Some(p) => {
+                    // Installed anywhere is installed; development-only only if every
+                    // source says so.
+                    p.evidence = p.evidence.min(f.pkg.evidence);
+                    p.dev &= f.pkg.dev;
                     if !p.locations.contains(&loc) {
                         p.locations.push(loc);
                     }

@@ -81,6 +81,33 @@ pub struct Location {
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layer: Option<LayerRef>,
+    /// What the file at `path` says about the package: that it is installed (a package
+    /// database, an installed package's own metadata, a binary's build info) or only declared
+    /// (a lockfile or manifest, read in `dir:` scans only).
+    #[serde(default)]
+    pub evidence: Evidence,
+}
+
+/// How a package was found, as Syft and Trivy distinguish them: an image scan reports what is
+/// installed; a lockfile only declares what an install would fetch (and in images often
+/// describes something else: a gem's editor plugin, an app that was never built).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Evidence {
+    #[default]
+    Installed,
+    Declared,
+}
+
+impl Evidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evidence::Installed => "installed",
+            Evidence::Declared => "declared",
+        }
+    }
 }
 
 /// Package types, named as Syft names them.
@@ -143,6 +170,12 @@ pub struct Package {
     /// Maven group id, Go main-module flag, etc.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// `installed` when any location shows it installed, else `declared`.
+    #[serde(default)]
+    pub evidence: Evidence,
+    /// A development-only dependency (listed only with `--include-dev`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dev: bool,
 }
 
 impl Package {

@@ -68,6 +68,10 @@ pub struct ScanOptions {
     pub verify_digests: bool,
     /// Worker threads for layers (0 = available parallelism).
     pub threads: usize,
+    /// Report development-only dependencies too (`dev: true` lock entries, composer
+    /// `packages-dev`, Pipfile `develop`, ...). Off by default, as in Trivy: they are not
+    /// part of what runs.
+    pub include_dev: bool,
 }
 
 impl Default for ScanOptions {
@@ -80,6 +84,7 @@ impl Default for ScanOptions {
             baseline: true,
             verify_digests: true,
             threads: 0,
+            include_dev: false,
         }
     }
 }

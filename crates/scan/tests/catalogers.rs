@@ -235,47 +235,39 @@ fn python_dist_info_and_egg_info() {
     );
 }
 
+fn npm_app_layers() -> Vec<Layer> {
+    let lock = br#"{"name":"app","lockfileVersion":3,"packages":{"":{"name":"app","version":"1.0.0"},"node_modules/lodash":{"version":"4.17.21"},"node_modules/@babel/core":{"version":"7.24.0"},"node_modules/only-in-lock":{"version":"0.1.0"},"node_modules/jest":{"version":"29.7.0","dev":true}}}"#;
+    vec![
+        Layer::new("RUN npm ci")
+            .file(
+                "/app/package.json",
+                br#"{"name":"app","version":"1.0.0","private":true}"#,
+            )
+            .file("/app/package-lock.json", lock)
+            .file(
+                "/app/node_modules/lodash/package.json",
+                br#"{"name":"lodash","version":"4.17.21","license":"MIT"}"#,
+            )
+            .file(
+                "/app/node_modules/@babel/core/package.json",
+                br#"{"name":"@babel/core","version":"7.24.0"}"#,
+            )
+            .file("/app/node_modules/broken/package.json", b"{not json"),
+    ]
+}
+
 #[test]
-fn npm_package_json_and_lockfiles_merge_by_purl() {
-    let lock = br#"{"name":"app","lockfileVersion":3,"packages":{"":{"name":"app","version":"1.0.0"},"node_modules/lodash":{"version":"4.17.21"},"node_modules/@babel/core":{"version":"7.24.0"},"node_modules/only-in-lock":{"version":"0.1.0"}}}"#;
-    let img = Image::new(
-        vec![
-            Layer::new("RUN npm ci")
-                .file(
-                    "/app/package.json",
-                    br#"{"name":"app","version":"1.0.0","private":true}"#,
-                )
-                .file("/app/package-lock.json", lock)
-                .file(
-                    "/app/node_modules/lodash/package.json",
-                    br#"{"name":"lodash","version":"4.17.21","license":"MIT"}"#,
-                )
-                .file(
-                    "/app/node_modules/@babel/core/package.json",
-                    br#"{"name":"@babel/core","version":"7.24.0"}"#,
-                )
-                .file("/app/node_modules/broken/package.json", b"{not json"),
-        ],
-        Comp::Gzip,
-    );
-    let r = scan(&img);
+fn npm_image_lists_installed_packages_only() {
+    let r = scan(&Image::new(npm_app_layers(), Comp::Gzip));
     assert_eq!(
         names(&r, "npm"),
-        [
-            "@babel/core@7.24.0",
-            "app@1.0.0",
-            "lodash@4.17.21",
-            "only-in-lock@0.1.0"
-        ]
+        ["@babel/core@7.24.0", "app@1.0.0", "lodash@4.17.21"],
+        "the lockfile is not read in an image"
     );
     let babel = r.packages.iter().find(|p| p.name == "@babel/core").unwrap();
     assert_eq!(babel.purl, "pkg:npm/%40babel/core@7.24.0");
-    assert_eq!(
-        babel.locations.len(),
-        2,
-        "found in node_modules and in the lockfile: {:?}",
-        babel.locations
-    );
+    assert_eq!(babel.evidence, berth_scan::Evidence::Installed);
+    assert_eq!(babel.locations.len(), 1, "{:?}", babel.locations);
     assert_eq!(
         r.packages
             .iter()
@@ -284,6 +276,52 @@ fn npm_package_json_and_lockfiles_merge_by_purl() {
             .licenses,
         ["MIT"]
     );
+}
+
+#[test]
+fn npm_dir_merges_lockfile_and_installed_by_purl_without_dev() {
+    let r = scan_as_dir(npm_app_layers(), options());
+    assert_eq!(
+        names(&r, "npm"),
+        [
+            "@babel/core@7.24.0",
+            "app@1.0.0",
+            "lodash@4.17.21",
+            "only-in-lock@0.1.0"
+        ],
+        "jest is dev: true"
+    );
+    let babel = r.packages.iter().find(|p| p.name == "@babel/core").unwrap();
+    assert_eq!(
+        babel.locations.len(),
+        2,
+        "found in node_modules and in the lockfile: {:?}",
+        babel.locations
+    );
+    assert_eq!(babel.evidence, berth_scan::Evidence::Installed);
+    let evidence: Vec<_> = babel.locations.iter().map(|l| l.evidence).collect();
+    assert!(
+        evidence.contains(&berth_scan::Evidence::Declared),
+        "{evidence:?}"
+    );
+    let only = r
+        .packages
+        .iter()
+        .find(|p| p.name == "only-in-lock")
+        .unwrap();
+    assert_eq!(only.evidence, berth_scan::Evidence::Declared);
+    assert_eq!(only.locations[0].path, "/app/package-lock.json");
+
+    let with_dev = scan_as_dir(
+        npm_app_layers(),
+        berth_scan::ScanOptions {
+            include_dev: true,
+            ..options()
+        },
+    );
+    let jest = with_dev.packages.iter().find(|p| p.name == "jest").unwrap();
+    assert!(jest.dev, "{jest:?}");
+    assert_eq!(jest.evidence, berth_scan::Evidence::Declared);
 }
 
 #[test]
@@ -369,33 +407,52 @@ fn java_nesting_limit_is_enforced() {
     );
 }
 
-#[test]
-fn rust_cargo_lock_and_cargo_auditable() {
-    let lock = b"version = 3\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.197\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n";
+/// A Rust binary built with cargo-auditable next to the Cargo.lock it was built from. The lock
+/// names crates of every target (`windows-sys`, `winapi`) and build tools (`cc`) that the Linux
+/// binary does not contain.
+fn rust_layers() -> Vec<Layer> {
+    let lock = b"version = 3\n\n[[package]]\nname = \"tokio\"\nversion = \"1.36.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"windows-sys\"\nversion = \"0.48.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"winapi\"\nversion = \"0.3.9\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"cc\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n";
     let json = br#"{"packages":[{"name":"app","version":"0.1.0","source":"local","root":true},{"name":"tokio","version":"1.36.0","source":"crates.io","dependencies":[]},{"name":"cc","version":"1.0.0","source":"crates.io","kind":"build"}]}"#;
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut z, json).unwrap();
     let bin = elf_with_sections(&[(".text", b"\x90"), (".dep-v0", &z.finish().unwrap())]);
-    let img = Image::new(
-        vec![Layer::new("COPY").file("/src/Cargo.lock", lock).file_mode(
-            "/usr/bin/app",
-            &bin,
-            0o755,
-        )],
-        Comp::Gzip,
-    );
-    let r = scan(&img);
-    assert_eq!(
-        names(&r, "rust-crate"),
-        ["app@0.1.0", "serde@1.0.197", "tokio@1.36.0"]
-    );
-    let app = r.packages.iter().find(|p| p.name == "app").unwrap();
-    assert_eq!(app.locations.len(), 2, "in Cargo.lock and in the binary");
+    vec![
+        Layer::new("COPY")
+            .file("/src/Cargo.lock", lock)
+            .file_mode("/usr/bin/app", &bin, 0o755),
+    ]
+}
+
+#[test]
+fn rust_image_lists_the_binary_crates_not_the_lock() {
+    let r = scan(&Image::new(rust_layers(), Comp::Gzip));
+    assert_eq!(names(&r, "rust-crate"), ["app@0.1.0", "tokio@1.36.0"]);
     let tokio = r.packages.iter().find(|p| p.name == "tokio").unwrap();
     assert_eq!(
         (tokio.purl.as_str(), tokio.found_by.as_str()),
         ("pkg:cargo/tokio@1.36.0", "cargo-auditable-binary-cataloger")
     );
+    assert_eq!(tokio.locations.len(), 1, "{:?}", tokio.locations);
+}
+
+#[test]
+fn rust_dir_lists_the_lock_too() {
+    let r = scan_as_dir(rust_layers(), options());
+    assert_eq!(
+        names(&r, "rust-crate"),
+        [
+            "app@0.1.0",
+            "cc@1.0.0",
+            "tokio@1.36.0",
+            "winapi@0.3.9",
+            "windows-sys@0.48.0"
+        ]
+    );
+    let app = r.packages.iter().find(|p| p.name == "app").unwrap();
+    assert_eq!(app.locations.len(), 2, "in Cargo.lock and in the binary");
+    assert_eq!(app.evidence, berth_scan::Evidence::Installed);
+    let winapi = r.packages.iter().find(|p| p.name == "winapi").unwrap();
+    assert_eq!(winapi.evidence, berth_scan::Evidence::Declared);
 }
 
 #[test]
@@ -416,28 +473,198 @@ fn ruby_gemspecs() {
 
 #[test]
 fn php_composer_installed_and_lock() {
-    let installed = br#"{"packages":[{"name":"monolog/monolog","version":"3.5.0","license":["MIT"]}],"dev":true}"#;
-    let lock = br#"{"packages":[{"name":"monolog/monolog","version":"3.5.0"}],"packages-dev":[{"name":"phpunit/phpunit","version":"10.5.0"}]}"#;
-    let img = Image::new(
+    // Composer 2 lists what `composer install` put in place, and names the dev packages.
+    let installed = br#"{"packages":[{"name":"monolog/monolog","version":"3.5.0","license":["MIT"]},{"name":"phpunit/phpunit","version":"10.5.0"}],"dev":true,"dev-package-names":["phpunit/phpunit"]}"#;
+    let lock = br#"{"packages":[{"name":"monolog/monolog","version":"3.5.0"},{"name":"psr/log","version":"3.0.0"}],"packages-dev":[{"name":"phpunit/phpunit","version":"10.5.0"}]}"#;
+    let layers = || {
         vec![
             Layer::new("RUN composer install")
                 .file("/var/www/vendor/composer/installed.json", installed)
                 .file("/var/www/composer.lock", lock),
-        ],
-        Comp::Gzip,
-    );
-    let r = scan(&img);
+        ]
+    };
+    let r = scan(&Image::new(layers(), Comp::Gzip));
     assert_eq!(
         names(&r, "php-composer"),
-        ["monolog/monolog@3.5.0", "phpunit/phpunit@10.5.0"]
+        ["monolog/monolog@3.5.0"],
+        "installed, not dev; the lock is not read in an image"
     );
-    let m = r
+    let m = &r.packages[0];
+    assert_eq!(m.purl, "pkg:composer/monolog/monolog@3.5.0");
+    assert_eq!(m.locations.len(), 1);
+
+    let d = scan_as_dir(layers(), options());
+    assert_eq!(
+        names(&d, "php-composer"),
+        ["monolog/monolog@3.5.0", "psr/log@3.0.0"]
+    );
+    let m = d
         .packages
         .iter()
         .find(|p| p.name == "monolog/monolog")
         .unwrap();
-    assert_eq!(m.purl, "pkg:composer/monolog/monolog@3.5.0");
     assert_eq!(m.locations.len(), 2);
+
+    let all = scan_as_dir(
+        layers(),
+        berth_scan::ScanOptions {
+            include_dev: true,
+            ..options()
+        },
+    );
+    let unit = all
+        .packages
+        .iter()
+        .find(|p| p.name == "phpunit/phpunit")
+        .unwrap();
+    assert!(unit.dev);
+    assert_eq!(unit.evidence, berth_scan::Evidence::Installed);
+    assert_eq!(unit.locations.len(), 2, "{:?}", unit.locations);
+}
+
+/// The issue's first image: a gem whose editor plugin ships a `package-lock.json` (mostly
+/// `dev: true` entries) and nothing of it installed.
+fn gem_with_package_lock() -> Vec<Layer> {
+    let spec = b"Gem::Specification.new do |s|\n  s.name = \"ruby-lsp\".freeze\n  s.version = \"0.17.2\"\nend\n";
+    let lock = br#"{"name":"ruby-lsp","version":"0.7.0","lockfileVersion":3,"packages":{"":{"name":"ruby-lsp","version":"0.7.0"},"node_modules/vscode-languageclient":{"version":"9.0.1"},"node_modules/semver":{"version":"7.6.0"},"node_modules/typescript":{"version":"5.4.2","dev":true},"node_modules/eslint":{"version":"8.57.0","dev":true},"node_modules/mocha":{"version":"10.3.0","dev":true},"node_modules/@types/node":{"version":"20.11.0","dev":true}}}"#;
+    vec![
+        Layer::new("RUN gem install ruby-lsp")
+            .file(
+                "/usr/local/bundle/specifications/ruby-lsp-0.17.2.gemspec",
+                spec,
+            )
+            .file(
+                "/usr/local/bundle/gems/ruby-lsp-0.17.2/vscode/package-lock.json",
+                lock,
+            ),
+    ]
+}
+
+#[test]
+fn gem_shipping_a_package_lock_is_only_a_gem_in_the_image() {
+    let r = scan(&Image::new(gem_with_package_lock(), Comp::Gzip));
+    assert_eq!(names(&r, "gem"), ["ruby-lsp@0.17.2"]);
+    assert!(names(&r, "npm").is_empty(), "{:?}", names(&r, "npm"));
+    assert_eq!(r.packages.len(), 1);
+
+    let d = scan_as_dir(gem_with_package_lock(), options());
+    assert_eq!(
+        names(&d, "npm"),
+        ["semver@7.6.0", "vscode-languageclient@9.0.1"],
+        "declared, without the dev entries"
+    );
+    assert!(
+        d.packages
+            .iter()
+            .filter(|p| p.kind.as_str() == "npm")
+            .all(|p| p.evidence == berth_scan::Evidence::Declared && !p.dev)
+    );
+    let all = scan_as_dir(
+        gem_with_package_lock(),
+        berth_scan::ScanOptions {
+            include_dev: true,
+            ..options()
+        },
+    );
+    assert_eq!(names(&all, "npm").len(), 6);
+    assert_eq!(all.packages.iter().filter(|p| p.dev).count(), 4);
+}
+
+#[test]
+fn app_with_a_yarn_lock_and_nothing_installed() {
+    let layers = || {
+        vec![
+            Layer::new("COPY . /srv/app")
+                .file(
+                    "/srv/app/package.json",
+                    br#"{"name":"web","version":"2.0.0","dependencies":{"lodash":"^4"}}"#,
+                )
+                .file("/srv/app/yarn.lock", YARN_V1.as_bytes()),
+        ]
+    };
+    let r = scan(&Image::new(layers(), Comp::Gzip));
+    assert_eq!(
+        names(&r, "npm"),
+        ["web@2.0.0"],
+        "only the app itself is on disk"
+    );
+    let d = scan_as_dir(layers(), options());
+    let declared: Vec<_> = d
+        .packages
+        .iter()
+        .filter(|p| p.evidence == berth_scan::Evidence::Declared)
+        .map(|p| format!("{}@{}", p.name, p.version))
+        .collect();
+    assert!(
+        declared.contains(&"lodash@4.17.21".to_string()),
+        "{declared:?}"
+    );
+    assert!(declared.len() > 3, "{declared:?}");
+}
+
+#[test]
+fn dir_scans_read_every_lockfile_format() {
+    let poetry = b"[[package]]\nname = \"Django\"\nversion = \"4.2.1\"\ncategory = \"main\"\n\n[[package]]\nname = \"pytest\"\nversion = \"8.0.0\"\ncategory = \"dev\"\n\n[[package]]\nname = \"black\"\nversion = \"24.1.0\"\ngroups = [\"lint\"]\n\n[[package]]\nname = \"attrs\"\nversion = \"23.2.0\"\ngroups = [\"main\", \"dev\"]\n";
+    let pipfile = br#"{"_meta":{},"default":{"requests":{"version":"==2.31.0"},"gitdep":{"git":"https://x/y.git"}},"develop":{"flake8":{"version":"==7.0.0"}}}"#;
+    let gemfile = b"GEM\n  remote: https://rubygems.org/\n  specs:\n    rack (3.0.9)\n    rails (7.1.3)\n      rack (>= 2)\n\nPLATFORMS\n  ruby\n";
+    let gomod = b"module example.com/app\n\ngo 1.22\n\nrequire (\n\tgithub.com/gin-gonic/gin v1.9.1\n\tgolang.org/x/net v0.20.0 // indirect\n)\n";
+    let layers = || {
+        vec![
+            Layer::new("COPY . /src")
+                .file("/src/py/poetry.lock", poetry)
+                .file("/src/pipenv/Pipfile.lock", pipfile)
+                .file("/src/req/requirements.txt", b"urllib3==2.0.7\nidna>=3\n")
+                .file("/src/req/requirements-dev.txt", b"coverage==7.4.0\n")
+                .file("/src/rb/Gemfile.lock", gemfile)
+                .file("/src/go/go.mod", gomod),
+        ]
+    };
+    let img = scan(&Image::new(layers(), Comp::Gzip));
+    assert!(img.packages.is_empty(), "{:?}", img.packages);
+    let d = scan_as_dir(layers(), options());
+    assert_eq!(
+        names(&d, "python"),
+        [
+            "Django@4.2.1",
+            "attrs@23.2.0",
+            "requests@2.31.0",
+            "urllib3@2.0.7"
+        ]
+    );
+    assert_eq!(names(&d, "gem"), ["rack@3.0.9", "rails@7.1.3"]);
+    assert_eq!(
+        names(&d, "go-module"),
+        [
+            "github.com/gin-gonic/gin@v1.9.1",
+            "golang.org/x/net@v0.20.0"
+        ]
+    );
+    let gin = d
+        .packages
+        .iter()
+        .find(|p| p.name == "github.com/gin-gonic/gin")
+        .unwrap();
+    assert_eq!(gin.purl, "pkg:golang/github.com/gin-gonic/gin@v1.9.1");
+    assert!(
+        d.packages
+            .iter()
+            .all(|p| p.evidence == berth_scan::Evidence::Declared)
+    );
+    let all = scan_as_dir(
+        layers(),
+        berth_scan::ScanOptions {
+            include_dev: true,
+            ..options()
+        },
+    );
+    let mut dev: Vec<_> = all
+        .packages
+        .iter()
+        .filter(|p| p.dev)
+        .map(|p| p.name.clone())
+        .collect();
+    dev.sort();
+    assert_eq!(dev, ["black", "coverage", "flake8", "pytest"]);
 }
 
 #[test]
@@ -577,7 +804,7 @@ const PNPM_V5: &str = "lockfileVersion: 5.4\n\npackages:\n\n  /@babel/runtime/7.
 
 #[test]
 fn yarn_and_pnpm_lockfiles() {
-    let img = Image::new(
+    let r = scan_as_dir(
         vec![
             Layer::new("COPY . /src")
                 .file("/v1/yarn.lock", YARN_V1.as_bytes())
@@ -592,9 +819,8 @@ fn yarn_and_pnpm_lockfiles() {
                 )
                 .file("/bad/pnpm-lock.yaml", b"packages: [unclosed"),
         ],
-        Comp::Gzip,
+        options(),
     );
-    let r = scan(&img);
     assert_eq!(
         names(&r, "npm"),
         [

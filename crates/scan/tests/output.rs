@@ -276,3 +276,127 @@ fn table_output_groups_and_colours() {
     assert!(!plain.contains("\x1b["));
     assert!(render(&r, Format::Table, true).contains("\x1b[1;31m"));
 }
+
+/// A `dir:` scan with one installed package that a lockfile also declares, one declared only
+/// and one development-only dependency (with `include_dev`): each format says how each package
+/// was found, and stays valid against its schema.
+#[test]
+fn evidence_is_in_every_format() {
+    let lock = br#"{"lockfileVersion":3,"packages":{"":{"name":"app"},"node_modules/lodash":{"version":"4.17.20"},"node_modules/ms":{"version":"2.1.3"},"node_modules/jest":{"version":"29.7.0","dev":true}}}"#;
+    let r = scan_as_dir(
+        vec![
+            Layer::new("COPY")
+                .file("/app/package-lock.json", lock)
+                .file(
+                    "/app/node_modules/lodash/package.json",
+                    br#"{"name":"lodash","version":"4.17.20"}"#,
+                ),
+        ],
+        berth_scan::ScanOptions {
+            include_dev: true,
+            ..options()
+        },
+    );
+    let json: Value = serde_json::from_str(&render(&r, Format::Json, false)).unwrap();
+    validate(&load("schema/report-1.0.schema.json"), vec![], &json);
+    let pkg = |name: &str| {
+        json["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(pkg("lodash")["evidence"], "installed");
+    let lodash = pkg("lodash");
+    let evidence: Vec<&str> = lodash["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["evidence"].as_str().unwrap())
+        .collect();
+    assert_eq!(evidence.len(), 2);
+    assert!(evidence.contains(&"installed") && evidence.contains(&"declared"));
+    assert_eq!(pkg("ms")["evidence"], "declared");
+    assert_eq!(pkg("jest")["dev"], true);
+
+    let cdx: Value = serde_json::from_str(&render(&r, Format::CycloneDx, false)).unwrap();
+    validate(
+        &load("fixtures/schemas/bom-1.5.schema.json"),
+        vec![
+            (
+                "http://cyclonedx.org/schema/spdx.SNAPSHOT.schema.json",
+                load("fixtures/schemas/spdx.schema.json"),
+            ),
+            (
+                "http://cyclonedx.org/schema/jsf-0.82.SNAPSHOT.schema.json",
+                load("fixtures/schemas/jsf-0.82.schema.json"),
+            ),
+        ],
+        &cdx,
+    );
+    let comp = |name: &str| {
+        cdx["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let ms = comp("ms");
+    assert_eq!(
+        ms["evidence"]["occurrences"][0]["location"],
+        "/app/package-lock.json"
+    );
+    assert_eq!(
+        ms["evidence"]["identity"]["methods"][0]["technique"],
+        "manifest-analysis"
+    );
+    assert!(
+        ms["evidence"]["identity"]["methods"][0]["value"]
+            .as_str()
+            .unwrap()
+            .contains("declared")
+    );
+    assert!(
+        ms["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "berth:package:evidence" && p["value"] == "declared")
+    );
+    assert_eq!(
+        comp("lodash")["evidence"]["occurrences"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let spdx: Value = serde_json::from_str(&render(&r, Format::Spdx, false)).unwrap();
+    validate(
+        &load("fixtures/schemas/spdx-2.3-subset.schema.json"),
+        vec![],
+        &spdx,
+    );
+    let info = |name: &str| {
+        spdx["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()["sourceInfo"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        info("ms").contains("declared: /app/package-lock.json"),
+        "{}",
+        info("ms")
+    );
+    assert!(info("lodash").contains("installed: /app/node_modules/lodash/package.json"));
+    assert!(info("jest").contains("development-only"));
+}

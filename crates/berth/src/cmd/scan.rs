@@ -68,6 +68,10 @@ pub struct ScanArgs {
     /// Skip baseline checks.
     #[arg(long)]
     pub no_baseline: bool,
+    /// Also report development-only dependencies (lockfile `dev` entries, composer
+    /// `packages-dev`, Pipfile `develop`, ...), left out by default.
+    #[arg(long)]
+    pub include_dev: bool,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -260,6 +264,7 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<i32> {
         baseline: !args.no_baseline,
         yara_rule_dirs: args.yara_rules.clone(),
         blocklists: args.blocklist.clone(),
+        include_dev: args.include_dev,
         ..ScanOptions::default()
     };
     let show_bar = !args.quiet && std::io::stderr().is_terminal();

@@ -1,6 +1,6 @@
 //! Package metadata parsers: dpkg status, apk installed, Python METADATA, package.json and
-//! lockfiles (npm, yarn, pnpm), Cargo.lock, gemspecs, composer files, Go build info (whole and
-//! streamed), cargo-auditable, jars.
+//! lockfiles (npm, yarn, pnpm, poetry, Pipfile, requirements, Gemfile.lock, go.mod), Cargo.lock,
+//! gemspecs, composer files, Go build info (whole and streamed), cargo-auditable, jars.
 #![no_main]
 use berth_scan::catalog::*;
 use libfuzzer_sys::fuzz_target;
@@ -17,6 +17,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = rust::parse_cargo_lock(&text);
     let _ = ruby::parse_gemspec(&text);
     let _ = php::parse(data);
+    let _ = python::parse_requirements(&text);
+    let _ = python::parse_poetry_lock(&text);
+    let _ = python::parse_pipfile_lock(data);
+    let _ = ruby::parse_gemfile_lock(&text);
+    let _ = golang::parse_go_mod(&text);
     let _ = binary::packages(data);
     let _ = binary::go_buildinfo(data);
     let _ = binary::elf_section(data, ".dep-v0");

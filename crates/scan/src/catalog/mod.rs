@@ -3,11 +3,12 @@
 //! - database catalogers (the rest) run on the squashed filesystem, reading the few files kept
 //!   in memory for them (`keep_content` decides which).
 use crate::fs::{EntryKind, FileEntry, Filesystem};
-use crate::model::{Distro, Package, PackageType};
+use crate::model::{Distro, Evidence, Package, PackageType};
 
 pub mod apk;
 pub mod binary;
 pub mod dpkg;
+pub mod golang;
 pub mod java;
 pub mod npm;
 pub mod os;
@@ -25,38 +26,60 @@ pub struct Found {
     pub layer: Option<usize>,
 }
 
-/// Files kept in memory for the database catalogers and baseline checks.
-pub fn keep_content(path: &str) -> bool {
+/// Lockfiles and manifests: they declare packages, they do not show them installed. Read in
+/// `dir:` scans only (as Syft and Trivy do), where they are what there is.
+pub fn is_declared_file(path: &str) -> bool {
     let base = path.rsplit('/').next().unwrap_or(path);
     matches!(
-        path,
-        "/etc/os-release"
-            | "/usr/lib/os-release"
-            | "/etc/alpine-release"
-            | "/etc/debian_version"
-            | "/etc/redhat-release"
-            | "/etc/centos-release"
-            | "/etc/system-release"
-            | "/etc/lsb-release"
-            | "/var/lib/dpkg/status"
-            | "/lib/apk/db/installed"
-            | "/usr/lib/apk/db/installed"
-            | "/etc/passwd"
-            | "/etc/shadow"
-    ) || path.starts_with("/var/lib/dpkg/status.d/")
+        base,
+        "package-lock.json"
+            | "yarn.lock"
+            | "pnpm-lock.yaml"
+            | "Cargo.lock"
+            | "composer.lock"
+            | "poetry.lock"
+            | "Pipfile.lock"
+            | "Gemfile.lock"
+            | "go.mod"
+    ) || python::is_requirements_file(base)
+}
+
+/// What the catalogers read, beyond the installed-package sources every scan reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CatalogOptions {
+    /// Read lockfiles and manifests (`dir:` scans).
+    pub declared: bool,
+    /// Keep development-only dependencies.
+    pub include_dev: bool,
+}
+
+/// Files kept in memory for the database catalogers and baseline checks; `declared`: the
+/// lockfiles and manifests too (`dir:` scans).
+pub fn keep_content(path: &str, declared: bool) -> bool {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    (declared && is_declared_file(path))
+        || matches!(
+            path,
+            "/etc/os-release"
+                | "/usr/lib/os-release"
+                | "/etc/alpine-release"
+                | "/etc/debian_version"
+                | "/etc/redhat-release"
+                | "/etc/centos-release"
+                | "/etc/system-release"
+                | "/etc/lsb-release"
+                | "/var/lib/dpkg/status"
+                | "/lib/apk/db/installed"
+                | "/usr/lib/apk/db/installed"
+                | "/etc/passwd"
+                | "/etc/shadow"
+        )
+        || path.starts_with("/var/lib/dpkg/status.d/")
         || rpm::is_rpmdb(path)
         || path.ends_with(".dist-info/METADATA")
         || path.ends_with(".egg-info/PKG-INFO")
         || (path.ends_with(".egg-info") && path.contains("-packages/"))
-        || matches!(
-            base,
-            "package.json"
-                | "package-lock.json"
-                | "yarn.lock"
-                | "pnpm-lock.yaml"
-                | "Cargo.lock"
-                | "composer.lock"
-        )
+        || base == "package.json"
         || (base == "installed.json" && path.ends_with("/composer/installed.json"))
         || (base.ends_with(".gemspec") && path.contains("/specifications/"))
         || crate::baseline::is_credential_path(path)
@@ -72,9 +95,11 @@ pub fn is_package_db(path: &str) -> bool {
 }
 
 /// Runs every database cataloger on the squashed filesystem.
+/// Development-only dependencies are dropped here unless `opts.include_dev`.
 pub fn catalog_filesystem(
     fs: &Filesystem,
     distro: Option<&Distro>,
+    opts: &CatalogOptions,
     warnings: &mut Vec<String>,
 ) -> Vec<Found> {
     let mut out = Vec::new();
@@ -82,10 +107,17 @@ pub fn catalog_filesystem(
     out.extend(apk::catalog(fs, distro));
     out.extend(rpm::catalog(fs, distro, warnings));
     out.extend(python::catalog(fs));
-    out.extend(npm::catalog(fs, warnings));
-    out.extend(rust::catalog(fs, warnings));
+    out.extend(npm::catalog(fs));
     out.extend(ruby::catalog(fs));
-    out.extend(php::catalog(fs, warnings));
+    out.extend(php::catalog_installed(fs, warnings));
+    if opts.declared {
+        out.extend(npm::catalog_locks(fs, warnings));
+        out.extend(rust::catalog(fs, warnings));
+        out.extend(php::catalog_lock(fs, warnings));
+        out.extend(python::catalog_declared(fs, warnings));
+        out.extend(ruby::catalog_gemfile_lock(fs));
+        out.extend(golang::catalog_go_mod(fs));
+    }
     // Packages the streaming analysers found in binaries and archives.
     for e in fs.iter() {
         if let Some(d) = &e.derived {
@@ -97,6 +129,9 @@ pub fn catalog_filesystem(
                 });
             }
         }
+    }
+    if !opts.include_dev {
+        out.retain(|f| !f.pkg.dev);
     }
     out
 }
@@ -133,7 +168,24 @@ pub(crate) fn new_package(
         source_version: None,
         arch: None,
         group: None,
+        evidence: Evidence::Installed,
+        dev: false,
     }
+}
+
+/// A package a lockfile or manifest declares; `dev` when only development needs it.
+pub(crate) fn declared_package(
+    name: &str,
+    version: &str,
+    kind: PackageType,
+    purl: String,
+    found_by: &str,
+    dev: bool,
+) -> Package {
+    let mut p = new_package(name, version, kind, purl, found_by);
+    p.evidence = Evidence::Declared;
+    p.dev = dev;
+    p
 }
 
 /// Package URL helpers (https://github.com/package-url/purl-spec).

@@ -1,12 +1,12 @@
-//! npm: every `package.json` with a name and version (as Syft's javascript-package-cataloger),
-//! plus the lockfiles of npm (`package-lock.json`: v1 `dependencies`, v2/v3 `packages`), yarn
-//! (`yarn.lock`, classic and berry) and pnpm (`pnpm-lock.yaml`, lockfile versions 5, 6 and 9).
-//! Lock entries that are also installed merge with them by purl. Lockfiles inside
-//! `node_modules` describe a dependency's own development, not what is installed: skipped, as
-//! Syft does.
+//! npm: every `package.json` with a name and version (installed; as Syft's
+//! javascript-package-cataloger), and in `dir:` scans the lockfiles of npm (`package-lock.json`:
+//! v1 `dependencies`, v2/v3 `packages`), yarn (`yarn.lock`, classic and berry) and pnpm
+//! (`pnpm-lock.yaml`, lockfile versions 5, 6 and 9), which only declare packages. Lock entries
+//! that are also installed merge with them by purl. Lockfiles inside `node_modules` describe a
+//! dependency's own development, not what is installed: skipped, as Syft does.
 use serde_json::Value;
 
-use super::{Found, files_ending, new_package, purl};
+use super::{Found, declared_package, files_ending, new_package, purl};
 use crate::fs::Filesystem;
 use crate::model::PackageType;
 
@@ -252,8 +252,13 @@ pub fn parse_package_json(b: &[u8]) -> Option<(String, String, Vec<String>)> {
     Some((name, version, licenses))
 }
 
-pub fn parse_lock(b: &[u8]) -> Result<Vec<(String, String)>, String> {
+/// `package-lock.json` / `npm-shrinkwrap.json`: (name, version, dev). `dev: true` marks an
+/// entry only development needs (`npm ci --omit=dev` leaves it out); `devOptional` entries are
+/// also installed for production when an optional dependency needs them, so they count as
+/// production, as in Trivy.
+pub fn parse_lock(b: &[u8]) -> Result<Vec<(String, String, bool)>, String> {
     let v: Value = serde_json::from_slice(b).map_err(|e| e.to_string())?;
+    let is_dev = |p: &Value| p.get("dev").and_then(Value::as_bool) == Some(true);
     let mut out = Vec::new();
     if let Some(pkgs) = v.get("packages").and_then(Value::as_object) {
         for (path, p) in pkgs {
@@ -271,33 +276,36 @@ pub fn parse_lock(b: &[u8]) -> Result<Vec<(String, String)>, String> {
                 });
             if let (false, Some(ver)) = (name.is_empty(), p.get("version").and_then(Value::as_str))
             {
-                out.push((name, ver.to_string()));
+                out.push((name, ver.to_string(), is_dev(p)));
             }
         }
     } else if let Some(deps) = v.get("dependencies").and_then(Value::as_object) {
         fn walk(
             deps: &serde_json::Map<String, Value>,
-            out: &mut Vec<(String, String)>,
+            out: &mut Vec<(String, String, bool)>,
             depth: usize,
+            is_dev: &dyn Fn(&Value) -> bool,
         ) {
             if depth > 64 {
                 return;
             }
             for (name, d) in deps {
                 if let Some(ver) = d.get("version").and_then(Value::as_str) {
-                    out.push((name.clone(), ver.to_string()));
+                    out.push((name.clone(), ver.to_string(), is_dev(d)));
                 }
                 if let Some(sub) = d.get("dependencies").and_then(Value::as_object) {
-                    walk(sub, out, depth + 1);
+                    walk(sub, out, depth + 1, is_dev);
                 }
             }
         }
-        walk(deps, &mut out, 0);
+        walk(deps, &mut out, 0, &is_dev);
     }
     Ok(out)
 }
 
-pub fn catalog(fs: &Filesystem, warnings: &mut Vec<String>) -> Vec<Found> {
+/// Installed packages: every `package.json` with a name and a version (`node_modules/*`, and
+/// an application's own, which is on disk too).
+pub fn catalog(fs: &Filesystem) -> Vec<Found> {
     let mut out = Vec::new();
     for e in files_ending(fs, "/package.json") {
         let Some(b) = super::content(e) else { continue };
@@ -318,6 +326,12 @@ pub fn catalog(fs: &Filesystem, warnings: &mut Vec<String>) -> Vec<Found> {
             layer: e.layer,
         });
     }
+    out
+}
+
+/// Declared packages (`dir:` scans): `package-lock.json`, `yarn.lock`, `pnpm-lock.yaml`.
+pub fn catalog_locks(fs: &Filesystem, warnings: &mut Vec<String>) -> Vec<Found> {
+    let mut out = Vec::new();
     let locks = files_ending(fs, "/package-lock.json")
         .chain(files_ending(fs, "/yarn.lock"))
         .chain(files_ending(fs, "/pnpm-lock.yaml"))
@@ -325,7 +339,11 @@ pub fn catalog(fs: &Filesystem, warnings: &mut Vec<String>) -> Vec<Found> {
     for e in locks {
         let Some(b) = super::content(e) else { continue };
         let parsed = if e.path.ends_with("/yarn.lock") {
-            Ok(parse_yarn_lock(&String::from_utf8_lossy(b)))
+            // yarn.lock does not say which entries are development-only.
+            Ok(parse_yarn_lock(&String::from_utf8_lossy(b))
+                .into_iter()
+                .map(|(n, v)| (n, v, false))
+                .collect())
         } else if e.path.ends_with("/pnpm-lock.yaml") {
             parse_pnpm_lock(&String::from_utf8_lossy(b))
         } else {
@@ -333,13 +351,14 @@ pub fn catalog(fs: &Filesystem, warnings: &mut Vec<String>) -> Vec<Found> {
         };
         match parsed {
             Ok(list) => {
-                for (name, version) in list {
-                    let pkg = new_package(
+                for (name, version, dev) in list {
+                    let pkg = declared_package(
                         &name,
                         &version,
                         PackageType::Npm,
                         npm_purl(&name, &version),
                         "javascript-lock-cataloger",
+                        dev,
                     );
                     out.push(Found {
                         pkg,
@@ -525,7 +544,9 @@ const PNPM_MAX_DEPTH: usize = 64;
 
 /// `pnpm-lock.yaml` (lockfile versions 5, 6 and 9): every key of `packages`, as Syft reads it,
 /// in every document (pnpm 11 writes an "env" document before the project's).
-pub fn parse_pnpm_lock(text: &str) -> Result<Vec<(String, String)>, String> {
+/// Entries of lockfiles 5.x and 6.x carry `dev: true` when only development needs them; 9.x
+/// moved that to the importers' `devDependencies` and is read as production.
+pub fn parse_pnpm_lock(text: &str) -> Result<Vec<(String, String, bool)>, String> {
     // The lockfile comes from the image: no aliases, no bomb-deep nesting.
     let docs = berth_vulndb::yaml::load_untrusted(text, PNPM_MAX_DEPTH)?;
     let mut out = Vec::new();
@@ -538,7 +559,7 @@ pub fn parse_pnpm_lock(text: &str) -> Result<Vec<(String, String)>, String> {
 
 fn pnpm_document(
     doc: &yaml_rust2::Yaml,
-    out: &mut Vec<(String, String)>,
+    out: &mut Vec<(String, String, bool)>,
     seen: &mut std::collections::HashSet<(String, String)>,
 ) {
     use yaml_rust2::Yaml;
@@ -561,8 +582,9 @@ fn pnpm_document(
                 version = ver.to_string();
             }
             let name = v["name"].as_str().map(str::to_string).unwrap_or(name);
+            let dev = v["dev"].as_bool() == Some(true);
             if seen.insert((name.clone(), version.clone())) {
-                out.push((name, version));
+                out.push((name, version, dev));
             }
         }
     }
@@ -626,6 +648,12 @@ mod tests {
             .collect()
     }
 
+    fn triples(v: &[(&str, &str)]) -> Vec<(String, String, bool)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string(), false))
+            .collect()
+    }
+
     #[test]
     fn yarn_aliases_report_the_installed_package() {
         let classic = "\
@@ -674,7 +702,7 @@ packages:
 ";
         assert_eq!(
             parse_pnpm_lock(v5).unwrap(),
-            pairs(&[("lodash", "4.17.20")])
+            triples(&[("lodash", "4.17.20")])
         );
     }
 
@@ -694,7 +722,7 @@ packages:
 ";
         assert_eq!(
             parse_pnpm_lock(two).unwrap(),
-            pairs(&[("pnpm", "12.3.4"), ("lodash", "4.17.20")])
+            triples(&[("pnpm", "12.3.4"), ("lodash", "4.17.20")])
         );
     }
 

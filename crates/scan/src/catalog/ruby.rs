@@ -1,5 +1,6 @@
 //! Ruby installed gems: `specifications/*.gemspec` (the normalised stubs RubyGems writes).
-use super::{Found, new_package, purl};
+//! Declared gems (`dir:` scans): `Gemfile.lock`.
+use super::{Found, declared_package, files_ending, new_package, purl};
 use crate::fs::{EntryKind, Filesystem};
 use crate::model::PackageType;
 
@@ -70,8 +71,81 @@ pub fn catalog(fs: &Filesystem) -> Vec<Found> {
     out
 }
 
+/// `Gemfile.lock`: the `specs:` of its `GEM`, `GIT` and `PATH` sections, four spaces in
+/// (`    rake (13.1.0)`; dependencies of a spec are six spaces in). A platform suffix
+/// (`nokogiri (1.16.2-x86_64-linux)`) is not part of the version: RubyGems versions hold no
+/// `-`. The lock does not say which gems are development-only (that is in the Gemfile's
+/// groups), so all are reported.
+pub fn parse_gemfile_lock(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut in_specs = false;
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if !line.starts_with(' ') {
+            in_specs = false;
+            continue;
+        }
+        if line.trim() == "specs:" {
+            in_specs = true;
+            continue;
+        }
+        if !in_specs {
+            continue;
+        }
+        let Some(spec) = line.strip_prefix("    ") else {
+            continue;
+        };
+        if spec.starts_with(' ') {
+            continue;
+        }
+        let Some((name, rest)) = spec.split_once(" (") else {
+            continue;
+        };
+        let version = rest.trim_end_matches(')');
+        let version = version.split('-').next().unwrap_or(version);
+        if !name.is_empty() && !version.is_empty() {
+            out.push((name.to_string(), version.to_string()));
+        }
+    }
+    out
+}
+
+pub fn catalog_gemfile_lock(fs: &Filesystem) -> Vec<Found> {
+    let mut out = Vec::new();
+    for e in files_ending(fs, "/Gemfile.lock") {
+        let Some(b) = super::content(e) else { continue };
+        for (name, version) in parse_gemfile_lock(&String::from_utf8_lossy(b)) {
+            out.push(Found {
+                pkg: declared_package(
+                    &name,
+                    &version,
+                    PackageType::Gem,
+                    purl::build("gem", None, &name, &version, &[]),
+                    "ruby-gemfile-cataloger",
+                    false,
+                ),
+                path: e.path.clone(),
+                layer: e.layer,
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parses_gemfile_lock() {
+        let lock = "GIT\n  remote: https://github.com/x/y.git\n  revision: abc\n  specs:\n    y (0.1.0)\n\nGEM\n  remote: https://rubygems.org/\n  specs:\n    nokogiri (1.16.2-x86_64-linux)\n      racc (~> 1.4)\n    racc (1.7.3)\n\nPLATFORMS\n  x86_64-linux\n\nDEPENDENCIES\n  nokogiri\n\nBUNDLED WITH\n   2.5.6\n";
+        let got = super::parse_gemfile_lock(lock);
+        let want: Vec<(String, String)> =
+            [("y", "0.1.0"), ("nokogiri", "1.16.2"), ("racc", "1.7.3")]
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
+        assert_eq!(got, want);
+    }
+
     #[test]
     fn parses_gemspec() {
         let g = "Gem::Specification.new do |s|\n  s.name = \"rake\".freeze\n  s.version = \"13.0.6\"\n  s.licenses = [\"MIT\".freeze]\nend\n";

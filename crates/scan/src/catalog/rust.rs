@@ -1,5 +1,8 @@
-//! Rust `Cargo.lock` files. (Binaries built with cargo-auditable are read in `binary`.)
-use super::{Found, files_ending, new_package, purl};
+//! Rust `Cargo.lock` files: declared packages, read in `dir:` scans only (a lock lists every
+//! crate of every target and platform, most of which a given binary does not contain; the
+//! crates in a binary come from its cargo-auditable data, read in `binary`). Cargo.lock does not
+//! mark dev-dependencies, so none is dropped as development-only.
+use super::{Found, declared_package, files_ending, purl};
 use crate::fs::Filesystem;
 use crate::model::PackageType;
 
@@ -29,12 +32,13 @@ pub fn catalog(fs: &Filesystem, warnings: &mut Vec<String>) -> Vec<Found> {
         match parse_cargo_lock(&String::from_utf8_lossy(b)) {
             Ok(list) => {
                 for (name, version, _source) in list {
-                    let pkg = new_package(
+                    let pkg = declared_package(
                         &name,
                         &version,
                         PackageType::RustCrate,
                         purl::build("cargo", None, &name, &version, &[]),
                         "rust-cargo-lock-cataloger",
+                        false,
                     );
                     out.push(Found {
                         pkg,

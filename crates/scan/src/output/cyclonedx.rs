@@ -40,12 +40,31 @@ pub fn render(r: &Report) -> Value {
             json!({"name": "berth:package:type", "value": p.kind.as_str()}),
             json!({"name": "berth:package:foundBy", "value": p.found_by}),
         ];
+        props.push(json!({"name": "berth:package:evidence", "value": p.evidence.as_str()}));
+        if p.dev {
+            props.push(json!({"name": "berth:package:dev", "value": "true"}));
+        }
         for l in &p.locations {
             props.push(json!({"name": "berth:location:path", "value": l.path}));
             if let Some(layer) = &l.layer {
                 props.push(json!({"name": "berth:location:layerDigest", "value": layer.digest}));
             }
         }
+        // CycloneDX 1.5 evidence: how the identity was established (an installed package's
+        // metadata or a binary's build info; a lockfile's entry is manifest analysis too,
+        // with less confidence that it is present) and every file it was found in.
+        let technique = if p.found_by.contains("binary") {
+            "binary-analysis"
+        } else {
+            "manifest-analysis"
+        };
+        let confidence = match p.evidence {
+            crate::model::Evidence::Installed => 1.0,
+            crate::model::Evidence::Declared => 0.5,
+        };
+        let mut paths: Vec<&str> = p.locations.iter().map(|l| l.path.as_str()).collect();
+        paths.dedup();
+        let occurrences: Vec<Value> = paths.iter().map(|p| json!({"location": p})).collect();
         let mut c = json!({
             "bom-ref": p.purl,
             "type": "library",
@@ -53,6 +72,18 @@ pub fn render(r: &Report) -> Value {
             "version": p.version,
             "purl": p.purl,
             "properties": props,
+            "evidence": {
+                "identity": {
+                    "field": "purl",
+                    "confidence": confidence,
+                    "methods": [{
+                        "technique": technique,
+                        "confidence": confidence,
+                        "value": format!("{} ({})", p.found_by, p.evidence.as_str()),
+                    }],
+                },
+                "occurrences": occurrences,
+            },
         });
         if let Some(g) = &p.group
             && p.kind == crate::model::PackageType::JavaArchive

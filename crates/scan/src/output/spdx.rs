@@ -35,7 +35,12 @@ pub fn render(r: &Report) -> Value {
     ];
     for (i, p) in r.packages.iter().enumerate() {
         let id = spdx_id(&format!("{}-{i}", p.kind.as_str()), &p.name);
-        let sources: Vec<String> = p.locations.iter().map(|l| l.path.clone()).collect();
+        // Each file with what it shows: `installed` or `declared` (a lockfile entry).
+        let sources: Vec<String> = p
+            .locations
+            .iter()
+            .map(|l| format!("{}: {}", l.evidence.as_str(), l.path))
+            .collect();
         packages.push(json!({
             "SPDXID": id,
             "name": p.name,
@@ -45,7 +50,7 @@ pub fn render(r: &Report) -> Value {
             "licenseConcluded": "NOASSERTION",
             "licenseDeclared": "NOASSERTION",
             "copyrightText": "NOASSERTION",
-            "sourceInfo": format!("acquired package info from {} ({})", p.found_by, sources.join(", ")),
+            "sourceInfo": format!("acquired package info from {} ({}){}", p.found_by, sources.join(", "), if p.dev { "; development-only dependency" } else { "" }),
             "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": p.purl}],
             "primaryPackagePurpose": if p.kind.is_os() { "OPERATING-SYSTEM" } else { "LIBRARY" },
         }));

@@ -224,6 +224,20 @@ pub fn try_scan(img: &Image, opts: ScanOptions) -> berth_scan::Result<Report> {
     Scanner::new(opts)?.scan_image(&src, &PlatformSpec::default(), &NoProgress)
 }
 
+/// Writes the layers' files, in order, into a temp directory and scans it as `dir:` (a
+/// project checkout or an unpacked root filesystem).
+pub fn scan_as_dir(layers: Vec<Layer>, opts: ScanOptions) -> Report {
+    let dir = tempfile::tempdir().unwrap();
+    for l in layers {
+        let tar = l.tar();
+        tar::Archive::new(&tar[..]).unpack(dir.path()).unwrap();
+    }
+    Scanner::new(opts)
+        .unwrap()
+        .scan_dir(dir.path(), &NoProgress)
+        .unwrap()
+}
+
 pub fn names(r: &Report, kind: &str) -> Vec<String> {
     r.packages
         .iter()
