@@ -462,3 +462,69 @@ fn json_secfixes(p: &Path) -> Secfixes {
     }
     out
 }
+
+/// Alpine secdb entries as written by hand (`tests/fixtures/feeds/alpine/v3.9-main-xen.yaml`,
+/// from the real secdb): a placeholder `CVE-????-?????` is never an id (the XSA next to it
+/// is), an entry's several identifiers are one row with the others as aliases, an XSA that
+/// covers several CVEs leaves them separate rows, typos and remarks are not ids.
+#[test]
+fn alpine_placeholder_and_multi_identifier_entries() {
+    let (_d, db, report) = build(&[fixtures().join("alpine/v3.9-main-xen.yaml")]);
+    assert_eq!(report.skipped, 0, "{:?}", report.problems);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let xen = alpine(&db, "3.9", "xen", "4.6.0-r0");
+    let rows: Vec<(&str, Vec<&str>)> = xen
+        .iter()
+        .map(|m| {
+            (
+                m.id.as_str(),
+                m.aliases.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    for m in &xen {
+        assert!(
+            !m.id.contains('?') && !m.aliases.iter().any(|a| a.contains('?')),
+            "{rows:?}"
+        );
+    }
+    let row = |id: &str| {
+        rows.iter()
+            .find(|(i, _)| *i == id)
+            .unwrap_or_else(|| panic!("{id} missing: {rows:?}"))
+            .1
+            .clone()
+    };
+    assert_eq!(row("XSA-295"), Vec::<&str>::new());
+    assert_eq!(row("XSA-284"), Vec::<&str>::new());
+    assert_eq!(row("CVE-2016-6258"), ["XSA-182"]);
+    for cve in [
+        "CVE-2018-12126",
+        "CVE-2018-12127",
+        "CVE-2018-12130",
+        "CVE-2019-11091",
+    ] {
+        assert_eq!(row(cve), ["XSA-297"]);
+    }
+    for cve in ["CVE-2017-5753", "CVE-2017-5715", "CVE-2017-5754"] {
+        assert_eq!(row(cve), ["XSA-254"]);
+    }
+    // Each identifier once: XSA-182 is CVE-2016-6258's alias, not a row of its own.
+    assert!(
+        rows.iter()
+            .all(|(id, _)| !["XSA-182", "XSA-297", "XSA-254", "XPTI"].contains(id))
+    );
+    assert_eq!(rows.len(), 2 + 4 + 3 + 3, "{rows:?}");
+    // Fixed at its key, the XSA-only row no longer matches.
+    assert!(ids(&alpine(&db, "3.9", "xen", "4.11.2-r0")).is_empty());
+
+    let one = |pkg: &str, v: &str| -> Vec<String> {
+        alpine(&db, "3.9", pkg, v)
+            .into_iter()
+            .map(|m| m.id)
+            .collect()
+    };
+    assert_eq!(one("ansible", "2.7.2-r0"), ["CVE-2018-16859"]);
+    assert_eq!(one("tcpdump", "4.9.2-r0"), ["CVE-2018-14879"]);
+    assert_eq!(one("openjdk7", "7.201.2.6.16-r0"), ["CVE-2019-2426"]);
+}

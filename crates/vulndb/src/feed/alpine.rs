@@ -134,50 +134,175 @@ pub fn parse_json(b: &mut Builder, location: &str, v: &Value) -> Result<(), Feed
     Ok(())
 }
 
+/// The identifiers of one `secfixes` entry, as written by hand in the secdb:
+/// `CVE-2016-6258 XSA-182` (a CVE and the Xen advisory for it), `CVE-????-?????  XSA-295` (a
+/// placeholder for a CVE not yet assigned), `CVE-2018-14879 (tcpdump -V)` (a remark),
+/// `CVE 2018-16859` and `CVE_2019-2426` (typos), `... XSA-254 XPTI` (a bare word). Placeholders
+/// and words that are not identifiers are dropped, typos are repaired; a remark in parentheses
+/// ends the identifiers. Returns (CVEs, other identifiers), each in order, without duplicates.
+pub fn entry_ids(entry: &str) -> (Vec<String>, Vec<String>) {
+    let head = entry.split('(').next().unwrap_or(entry);
+    let words: Vec<&str> = head
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let (mut cves, mut others) = (Vec::<String>::new(), Vec::<String>::new());
+    let mut i = 0;
+    while i < words.len() {
+        let mut w = words[i].to_owned();
+        // `CVE 2018-16859`
+        if w.eq_ignore_ascii_case("CVE")
+            && let Some(next) = words.get(i + 1)
+            && next.starts_with(|c: char| c.is_ascii_digit())
+        {
+            w = format!("CVE-{next}");
+            i += 1;
+        }
+        i += 1;
+        if let Some(rest) = w.strip_prefix("CVE_").or_else(|| w.strip_prefix("cve-")) {
+            w = format!("CVE-{rest}");
+        }
+        if w.starts_with("CVE-") {
+            // `CVE-2017-8073.patch`, `CVE-2017-17434-1`: the id is `CVE-YYYY-N+`; a
+            // placeholder (`CVE-????-?????`) has none and is dropped.
+            if let Some(id) = cve_prefix(&w)
+                && !cves.contains(&id)
+            {
+                cves.push(id);
+            }
+            continue;
+        }
+        let is_id = !w.contains('?')
+            && w.contains('-')
+            && w.bytes().any(|b| b.is_ascii_digit())
+            && w.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+        if is_id && !others.contains(&w) {
+            others.push(w);
+        }
+    }
+    (cves, others)
+}
+
+/// `CVE-YYYY-NNNN...` at the start of `w`, if there is one.
+fn cve_prefix(w: &str) -> Option<String> {
+    let rest = w.strip_prefix("CVE-")?;
+    let (year, num) = rest.split_once('-')?;
+    if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits = num.bytes().take_while(u8::is_ascii_digit).count();
+    (digits >= 4).then(|| format!("CVE-{year}-{}", &num[..digits]))
+}
+
 fn add_package(b: &mut Builder, loc: &str, ns: &str, name: &str, fixes: Secfixes) {
     b.report.advisories_read += 1;
-    for (fixed, ids) in fixes {
+    for (fixed, entries) in fixes {
         let fixed = fixed.trim().to_owned();
-        let never = fixed == "0";
-        if !never && let Err(e) = apk::Version::parse(&fixed) {
+        if fixed == "0" {
+            continue;
+        }
+        if let Err(e) = apk::Version::parse(&fixed) {
             b.problem(loc.to_owned(), format!("secfixes key: {e}"));
             continue;
         }
-        for id in ids.iter().flat_map(|s| s.split_whitespace()) {
-            if never {
-                continue;
-            }
-            let id = id.trim_end_matches(',');
-            let link = if id.starts_with("CVE-") {
-                format!("https://security.alpinelinux.org/vuln/{id}")
+        for entry in &entries {
+            let (cves, others) = entry_ids(entry);
+            // One advisory per CVE, with the entry's other identifiers (the XSA) as aliases:
+            // an XSA that covers several CVEs does not make them one vulnerability (as a DSA
+            // does not). Without a CVE, the first other identifier is the id.
+            let records: Vec<(String, Vec<String>)> = if cves.is_empty() {
+                match others.split_first() {
+                    Some((id, rest)) => vec![(id.clone(), rest.to_vec())],
+                    None => {
+                        b.problem(
+                            format!("{loc} {fixed}"),
+                            format!("secfixes entry {entry:?} names no identifier"),
+                        );
+                        continue;
+                    }
+                }
             } else {
-                "https://secdb.alpinelinux.org/".to_owned()
+                cves.into_iter().map(|c| (c, others.clone())).collect()
             };
-            let idx = b.advisory(Advisory {
-                id: id.to_owned(),
-                aliases: vec![],
-                title: None,
-                description: None,
-                severity: Severity::Unknown,
-                cvss: vec![],
-                links: vec![link],
-                source: SOURCE.to_owned(),
-            });
-            b.add(
-                ns.to_owned(),
-                name.to_owned(),
-                Affected {
-                    advisories: vec![idx],
-                    scheme: Scheme::Apk,
-                    ranges: vec![vec![
-                        Event::Introduced("0".into()),
-                        Event::Fixed(fixed.clone()),
-                    ]],
-                    versions: String::new(),
-                    fixed: vec![fixed.clone()],
-                    severity: None,
-                },
-            );
+            for (id, aliases) in records {
+                let link = if id.starts_with("CVE-") {
+                    format!("https://security.alpinelinux.org/vuln/{id}")
+                } else {
+                    "https://secdb.alpinelinux.org/".to_owned()
+                };
+                let idx = b.advisory(Advisory {
+                    id,
+                    aliases,
+                    title: None,
+                    description: None,
+                    severity: Severity::Unknown,
+                    cvss: vec![],
+                    links: vec![link],
+                    source: SOURCE.to_owned(),
+                });
+                b.add(
+                    ns.to_owned(),
+                    name.to_owned(),
+                    Affected {
+                        advisories: vec![idx],
+                        scheme: Scheme::Apk,
+                        ranges: vec![vec![
+                            Event::Introduced("0".into()),
+                            Event::Fixed(fixed.clone()),
+                        ]],
+                        versions: String::new(),
+                        fixed: vec![fixed.clone()],
+                        severity: None,
+                    },
+                );
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::entry_ids;
+
+    fn ids(e: &str) -> (Vec<&'static str>, Vec<&'static str>) {
+        let (c, o) = entry_ids(e);
+        (
+            c.into_iter().map(|s| &*s.leak()).collect(),
+            o.into_iter().map(|s| &*s.leak()).collect(),
+        )
+    }
+
+    #[test]
+    fn secfixes_entries() {
+        assert_eq!(
+            ids("CVE-2016-6258 XSA-182"),
+            (vec!["CVE-2016-6258"], vec!["XSA-182"])
+        );
+        assert_eq!(ids("CVE-????-?????  XSA-295"), (vec![], vec!["XSA-295"]));
+        assert_eq!(ids("CVE-????-?????"), (vec![], vec![]));
+        assert_eq!(
+            ids("CVE-2018-14879 (tcpdump -V)"),
+            (vec!["CVE-2018-14879"], vec![])
+        );
+        assert_eq!(ids("CVE 2018-16859"), (vec!["CVE-2018-16859"], vec![]));
+        assert_eq!(ids("CVE_2019-2426"), (vec!["CVE-2019-2426"], vec![]));
+        assert_eq!(
+            ids("CVE-2019-19451.patch"),
+            (vec!["CVE-2019-19451"], vec![])
+        );
+        assert_eq!(ids("CVE-2017-17434-1"), (vec!["CVE-2017-17434"], vec![]));
+        assert_eq!(
+            ids("CVE-2017-5753 CVE-2017-5715 CVE-2017-5754 XSA-254 XPTI"),
+            (
+                vec!["CVE-2017-5753", "CVE-2017-5715", "CVE-2017-5754"],
+                vec!["XSA-254"]
+            )
+        );
+        assert_eq!(ids("XSA-207"), (vec![], vec!["XSA-207"]));
+        assert_eq!(
+            ids("CVE-2016-10134 ZBX-11023"),
+            (vec!["CVE-2016-10134"], vec!["ZBX-11023"])
+        );
     }
 }
