@@ -48,6 +48,20 @@ pub trait BlobStore: Send + Sync + 'static {
         body: BlobStream,
         max_size: u64,
     ) -> Result<u64>;
+    /// Cuts the upload back to its first `size` bytes: undoes an append whose body turned out
+    /// longer than the client declared. A `size` beyond the upload's end fails with
+    /// [`crate::StoreError::UploadOffset`]. Implementations must keep resuming and committing
+    /// correct afterwards (a running hash is rolled back or rebuilt).
+    ///
+    /// The default refuses: a backend must implement it to pass the conformance suite (this
+    /// default only keeps wrappers that forward the other methods compiling).
+    async fn upload_truncate(&self, id: &str, size: u64) -> Result<()> {
+        let _ = (id, size);
+        Err(crate::StoreError::Io(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "this blob store cannot truncate uploads",
+        )))
+    }
     /// Verifies the upload against `expected` and, if it matches, stores it as that blob.
     async fn upload_commit(&self, id: &str, expected: &Digest) -> Result<CommitOutcome>;
     /// Discards an upload; unknown uploads are ignored.

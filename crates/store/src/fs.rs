@@ -8,7 +8,6 @@ use crate::blob::{BlobStore, BlobStream, CommitOutcome};
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use berth_oci::{Algorithm, Digest, Hasher};
-use bytes::Bytes;
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -23,6 +22,65 @@ const READ_CHUNK: usize = 256 * 1024;
 struct HashState {
     size: u64,
     hasher: Hasher,
+    /// The size and hash before the last append, so that [`BlobStore::upload_truncate`] can
+    /// undo that append without reading the upload again.
+    undo: Option<(u64, Hasher)>,
+}
+
+/// Appended bytes are written in batches of this size, each by a short blocking task, while the
+/// next batch is received: no thread waits for the network.
+const WRITE_BATCH: usize = 512 * 1024;
+
+fn clone_hasher(h: &Hasher) -> Hasher {
+    match h {
+        Hasher::Sha256(s) => Hasher::Sha256(s.clone()),
+        Hasher::Sha512(s) => Hasher::Sha512(s.clone()),
+    }
+}
+
+/// An append's hold on its upload: the upload's lock (with the hash state) and its file. It moves
+/// into the blocking task that writes a batch and back, so a request dropped while a batch is
+/// being written still releases the lock only after that write, with the hash state matching
+/// the file.
+struct Appender {
+    guard: tokio::sync::OwnedMutexGuard<Option<HashState>>,
+    path: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl Appender {
+    /// Writes and hashes `batch` (on a blocking thread). After a failed write the file may hold
+    /// bytes the hash has not seen: the state is dropped, to be rebuilt from the file.
+    fn write(&mut self, batch: &[u8]) -> std::io::Result<()> {
+        let result = (|| {
+            let file = match &mut self.file {
+                Some(f) => f,
+                None => self
+                    .file
+                    .insert(std::fs::OpenOptions::new().append(true).open(&self.path)?),
+            };
+            file.write_all(batch)
+        })();
+        match (&result, self.guard.as_mut()) {
+            (Ok(()), Some(state)) => {
+                state.hasher.update(batch);
+                state.size += batch.len() as u64;
+            }
+            _ => *self.guard = None,
+        }
+        result
+    }
+}
+
+type Written = (Appender, Vec<u8>, std::io::Result<()>);
+
+/// Writes one batch on a blocking thread; hands back the appender and the emptied buffer.
+fn write_batch(mut appender: Appender, mut batch: Vec<u8>) -> tokio::task::JoinHandle<Written> {
+    tokio::task::spawn_blocking(move || {
+        let result = appender.write(&batch);
+        batch.clear();
+        (appender, batch, result)
+    })
 }
 
 type UploadSlot = Arc<tokio::sync::Mutex<Option<HashState>>>;
@@ -86,7 +144,11 @@ fn hash_file(path: &Path, algorithm: Algorithm) -> std::io::Result<HashState> {
         hasher.update(&buf[..n]);
         size += n as u64;
     }
-    Ok(HashState { size, hasher })
+    Ok(HashState {
+        size,
+        hasher,
+        undo: None,
+    })
 }
 
 fn mtime_millis(meta: &std::fs::Metadata) -> i64 {
@@ -197,6 +259,7 @@ impl BlobStore for FsBlobStore {
         *self.slot(id).lock().await = Some(HashState {
             size: 0,
             hasher: Algorithm::Sha256.hasher(),
+            undo: None,
         });
         Ok(())
     }
@@ -214,8 +277,7 @@ impl BlobStore for FsBlobStore {
         max_size: u64,
     ) -> Result<u64> {
         let path = self.upload_path(id)?;
-        let slot = self.slot(id);
-        let mut guard = slot.lock().await;
+        let mut guard = self.slot(id).lock_owned().await;
         let Some(meta) = not_found_to_none(tokio::fs::metadata(&path).await)? else {
             return Err(StoreError::UploadUnknown(id.into()));
         };
@@ -225,7 +287,7 @@ impl BlobStore for FsBlobStore {
                 got: offset,
             });
         }
-        let state = match guard.take() {
+        let mut state = match guard.take() {
             Some(s) if s.size == offset => s,
             // After a restart (or a failed write) the running hash is rebuilt from the bytes.
             _ => {
@@ -233,26 +295,32 @@ impl BlobStore for FsBlobStore {
                 blocking(move || hash_file(&p, Algorithm::Sha256)).await?
             }
         };
-        // The body is received here while a blocking thread writes and hashes the previous chunks.
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
-        let write_path = path.clone();
-        let writer = tokio::task::spawn_blocking(move || {
-            let mut state = state;
-            let result = (|| {
-                let f = std::fs::OpenOptions::new().append(true).open(&write_path)?;
-                // Network chunks are small; write in large blocks.
-                let mut f = std::io::BufWriter::with_capacity(1 << 20, f);
-                while let Some(chunk) = rx.blocking_recv() {
-                    f.write_all(&chunk)?;
-                    state.hasher.update(&chunk);
-                    state.size += chunk.len() as u64;
-                }
-                f.flush()?;
-                Ok::<_, std::io::Error>(())
-            })();
-            (state, result)
+        state.undo = Some((offset, clone_hasher(&state.hasher)));
+        *guard = Some(state);
+        let mut idle = Some(Appender {
+            guard,
+            path,
+            file: None,
         });
+        let mut busy: Option<tokio::task::JoinHandle<Written>> = None;
+        // Ends the write in flight, if any: the appender comes back, the buffer is reused.
+        async fn settle(
+            busy: &mut Option<tokio::task::JoinHandle<Written>>,
+            idle: &mut Option<Appender>,
+            spare: &mut Vec<u8>,
+        ) -> std::io::Result<()> {
+            let Some(handle) = busy.take() else {
+                return Ok(());
+            };
+            let (appender, buffer, result) = handle.await.map_err(std::io::Error::other)?;
+            *idle = Some(appender);
+            *spare = buffer;
+            result
+        }
+        let mut buf: Vec<u8> = Vec::new();
+        let mut spare: Vec<u8> = Vec::new();
         let mut failure: Option<StoreError> = None;
+        let mut written: std::io::Result<()> = Ok(());
         let mut total = offset;
         while let Some(item) = body.next().await {
             match item {
@@ -264,8 +332,14 @@ impl BlobStore for FsBlobStore {
                         )));
                         break;
                     }
-                    if tx.send(chunk).await.is_err() {
-                        break;
+                    buf.extend_from_slice(&chunk);
+                    if buf.len() >= WRITE_BATCH {
+                        written = settle(&mut busy, &mut idle, &mut spare).await;
+                        let Some(appender) = idle.take().filter(|_| written.is_ok()) else {
+                            break;
+                        };
+                        let batch = std::mem::replace(&mut buf, std::mem::take(&mut spare));
+                        busy = Some(write_batch(appender, batch));
                     }
                 }
                 Err(e) => {
@@ -274,20 +348,73 @@ impl BlobStore for FsBlobStore {
                 }
             }
         }
-        drop(tx);
-        let (state, written) = writer
-            .await
-            .map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
-        if let Err(e) = written {
-            // The file may hold part of a chunk the hash has not seen: rebuild it next time.
-            return Err(StoreError::Io(e));
+        // Bytes that arrived before a failing body stay in the upload, so the client can resume.
+        if written.is_ok() {
+            written = settle(&mut busy, &mut idle, &mut spare).await;
         }
-        let size = state.size;
-        *guard = Some(state);
+        if written.is_ok()
+            && !buf.is_empty()
+            && let Some(appender) = idle.take()
+        {
+            busy = Some(write_batch(appender, buf));
+            written = settle(&mut busy, &mut idle, &mut spare).await;
+        }
+        written?;
+        let size = idle
+            .as_ref()
+            .and_then(|a| a.guard.as_ref())
+            .map(|s| s.size)
+            .ok_or_else(|| StoreError::Io(std::io::Error::other("upload writer lost")))?;
         match failure {
             Some(e) => Err(e),
             None => Ok(size),
         }
+    }
+
+    async fn upload_truncate(&self, id: &str, size: u64) -> Result<()> {
+        let path = self.upload_path(id)?;
+        let slot = self.slot(id);
+        let mut guard = slot.lock().await;
+        let Some(meta) = not_found_to_none(tokio::fs::metadata(&path).await)? else {
+            return Err(StoreError::UploadUnknown(id.into()));
+        };
+        let len = meta.len();
+        if size > len {
+            return Err(StoreError::UploadOffset {
+                expected: len,
+                got: size,
+            });
+        }
+        if size == len {
+            return Ok(());
+        }
+        let state = guard.take();
+        let p = path.clone();
+        blocking(move || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&p)?
+                .set_len(size)
+        })
+        .await?;
+        *guard = match state {
+            Some(HashState {
+                undo: Some((at, hasher)),
+                ..
+            }) if at == size => Some(HashState {
+                size,
+                hasher,
+                undo: None,
+            }),
+            _ if size == 0 => Some(HashState {
+                size,
+                hasher: Algorithm::Sha256.hasher(),
+                undo: None,
+            }),
+            // Rebuilt from the file by the next append or commit.
+            _ => None,
+        };
+        Ok(())
     }
 
     async fn upload_commit(&self, id: &str, expected: &Digest) -> Result<CommitOutcome> {
