@@ -96,6 +96,9 @@ pub struct GcConfig {
     pub upload_expiry_secs: u64,
 }
 
+/// The smallest `limits.max_header_bytes` (hyper's minimum read buffer).
+pub const MIN_HEADER_BYTES: usize = 8192;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
@@ -103,6 +106,31 @@ pub struct LimitsConfig {
     pub max_blob_bytes: u64,
     /// The most entries one tags/catalog page returns.
     pub max_page_entries: u32,
+    /// Open client connections at most. A connection over the limit is answered 503 with
+    /// `Retry-After` and closed, instead of waiting unseen in the kernel's backlog. Each
+    /// connection may hold two file descriptors (its socket, a blob file), so the server lowers
+    /// this to what the process's descriptor limit allows, and says so in the log.
+    pub max_connections: usize,
+    /// Seconds a client has to send a complete request head, counted from the connection's start
+    /// or the end of the previous response: also how long an idle keep-alive connection stays
+    /// open.
+    pub header_read_timeout_secs: u64,
+    /// The largest request head (request line and headers) in bytes; larger ones get 431.
+    pub max_header_bytes: usize,
+    /// Seconds a request body may send nothing before the request fails (408 for uploads, which
+    /// keep the bytes that arrived, so the client can resume).
+    pub body_idle_timeout_secs: u64,
+    /// Seconds a shutdown waits for requests in flight after it stopped accepting connections;
+    /// connections still open then are dropped.
+    pub shutdown_grace_secs: u64,
+    /// Upload sessions one principal (user or token, per instance) may have open at once; more
+    /// are refused with 429 `TOOMANYREQUESTS` until some are finished or cancelled.
+    pub max_upload_sessions_per_principal: usize,
+    /// Upload sessions open at once, all principals together.
+    pub max_upload_sessions: usize,
+    /// Requests of one principal that write upload bodies at once (PATCH, PUT with a body,
+    /// monolithic POST); more get 429 `TOOMANYREQUESTS`.
+    pub max_uploads_in_flight_per_principal: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -250,6 +278,14 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_blob_bytes: 64 << 30,
             max_page_entries: 10_000,
+            max_connections: 4096,
+            header_read_timeout_secs: 30,
+            max_header_bytes: 64 << 10,
+            body_idle_timeout_secs: 30,
+            shutdown_grace_secs: 10,
+            max_upload_sessions_per_principal: 1000,
+            max_upload_sessions: 50_000,
+            max_uploads_in_flight_per_principal: 64,
         }
     }
 }
@@ -328,6 +364,42 @@ impl Config {
                 "management.base_domain",
                 d,
                 "not a DNS name (letters, digits and hyphens in dot-separated labels)",
+            ));
+        }
+        let limits = &self.limits;
+        for (name, value) in [
+            ("limits.max_connections", limits.max_connections as u64),
+            (
+                "limits.header_read_timeout_secs",
+                limits.header_read_timeout_secs,
+            ),
+            (
+                "limits.body_idle_timeout_secs",
+                limits.body_idle_timeout_secs,
+            ),
+            (
+                "limits.max_upload_sessions_per_principal",
+                limits.max_upload_sessions_per_principal as u64,
+            ),
+            (
+                "limits.max_upload_sessions",
+                limits.max_upload_sessions as u64,
+            ),
+            (
+                "limits.max_uploads_in_flight_per_principal",
+                limits.max_uploads_in_flight_per_principal as u64,
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(name, "0", "must be at least 1"));
+            }
+        }
+        // hyper cannot parse a request head in less than its minimum buffer.
+        if limits.max_header_bytes < MIN_HEADER_BYTES {
+            return Err(invalid(
+                "limits.max_header_bytes",
+                &limits.max_header_bytes.to_string(),
+                "must be at least 8192",
             ));
         }
         let ns = &self.network.zone_nameserver;

@@ -4,6 +4,7 @@
 //! OCI error codes once, in `error.rs`, and nowhere else.
 mod auth;
 pub mod config;
+mod conn;
 mod error;
 pub mod gc;
 pub mod kcr;
@@ -17,6 +18,7 @@ mod state;
 pub mod webhooks;
 
 pub use auth::hash_password;
+pub use conn::raise_fd_limit;
 pub use state::{App, AppState};
 
 use axum::Router;
@@ -28,6 +30,7 @@ use rand::RngCore;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -142,19 +145,32 @@ async fn build_app(
     ))
 }
 
-/// Every HTTP surface, with request ids, access logs and metrics.
+/// Every HTTP surface, with request ids, access logs, metrics and the body idle timeout.
 pub fn router(app: App) -> Router {
     use axum::routing::{any, get};
-    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-        let id = req
-            .headers()
-            .get(REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
-    })
-    // One access-log line per request, at info, inside the span that carries the request id.
-    .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO));
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|req: &Request<_>| {
+            let id = req
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+        })
+        // One short access-log line per request, at info, inside the span that carries the
+        // request id, method and path.
+        .on_response(
+            |res: &axum::http::Response<_>, latency: Duration, _: &tracing::Span| {
+                tracing::info!(
+                    target: "access",
+                    status = res.status().as_u16(),
+                    ms = %format_args!("{:.1}", latency.as_secs_f64() * 1000.0),
+                );
+            },
+        );
+    // A body that sends nothing for this long ends with an error the handler answers (uploads
+    // keep what arrived); without it a stalled client holds its request open for ever.
+    let body_idle = Duration::from_secs(app.config.limits.body_idle_timeout_secs);
     Router::new()
         .route("/", any(kcr::dispatch))
         .route("/openapi.json", get(kcr::openapi::serve))
@@ -166,6 +182,7 @@ pub fn router(app: App) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/v1/instances/{id}/zone", get(network::zone))
+        .layer(RequestBodyTimeoutLayer::new(body_idle))
         .layer(axum::middleware::from_fn_with_state(
             app.metrics.clone(),
             metrics::track,
@@ -203,7 +220,9 @@ pub async fn run_gc(
     Ok(report)
 }
 
-/// Serves until `shutdown` resolves, with the periodic garbage collection in the background.
+/// Serves until `shutdown` resolves, with the periodic garbage collection in the background;
+/// then stops accepting connections, lets requests in flight finish for
+/// `limits.shutdown_grace_secs` and drops the connections still open.
 pub async fn serve(
     app: App,
     listener: tokio::net::TcpListener,
@@ -233,11 +252,7 @@ pub async fn serve(
             tracing::error!(error = %e, "internal endpoint validation failed");
         }
     });
-    axum::serve(
-        listener,
-        router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .map_err(StartError::Serve)
+    let limits = app.config.limits.clone();
+    conn::serve(listener, router(app), &limits, shutdown).await;
+    Ok(())
 }

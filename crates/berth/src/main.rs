@@ -32,11 +32,14 @@ enum Command {
 }
 
 /// Logs go to stderr as text or JSON lines; every request's span carries its request id.
+/// Colours only on a terminal: in a file or a journal the escape codes are noise.
 fn init_logging(level: &str, format: &str) {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();

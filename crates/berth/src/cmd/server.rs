@@ -53,6 +53,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .filter(|p| !p.is_empty());
     let listen = config.listen;
     let data_dir = config.data_dir.clone();
+    // Connections are bounded by the open-file limit: as high as the system lets it be.
+    let fd_limit = berth_api::raise_fd_limit();
     let (app, boot) = berth_api::build(config, meta, blobs, admin_password).await?;
     if let Some(p) = boot.generated_admin_password {
         // Printed once, at the first start; only its hash is stored.
@@ -64,7 +66,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    tracing::info!(addr = %listener.local_addr()?, data_dir = %data_dir.display(), "berth is serving");
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        data_dir = %data_dir.display(),
+        fd_limit = fd_limit.map_or_else(|| "unlimited".to_string(), |n| n.to_string()),
+        "berth is serving"
+    );
     berth_api::serve(app, listener, shutdown_signal()).await?;
     Ok(())
 }
