@@ -15,6 +15,7 @@ mod ops;
 mod registry;
 pub mod scanning;
 mod state;
+mod upload_limits;
 pub mod webhooks;
 
 pub use auth::hash_password;
@@ -136,6 +137,7 @@ async fn build_app(
         default_instance: Arc::new(instance),
         caches: state::Caches::default(),
         metrics: Arc::new(metrics::Metrics::default()),
+        upload_limits: Default::default(),
     });
     Ok((
         app,

@@ -91,6 +91,8 @@ pub struct AppState {
     pub master_key: crate::kcr::keys::MasterKey,
     /// Wakes the scan worker when a job is queued.
     pub scan_wakeup: Arc<tokio::sync::Notify>,
+    /// Upload sessions and uploads in flight, counted against `limits`.
+    pub upload_limits: crate::upload_limits::UploadLimits,
 }
 
 pub type App = Arc<AppState>;

@@ -9,6 +9,7 @@ use crate::auth::Action;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::metrics::RouteLabels;
 use crate::state::App;
+use crate::upload_limits;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -47,9 +48,34 @@ fn created(name: &str, digest: &Digest) -> ApiResult<Response> {
         .map_err(|e| ApiError::new(Code::Internal, e.to_string()))
 }
 
-/// The request body as a stream, counted into the metrics; a client that disconnects or sends
-/// fewer bytes than its Content-Length ends the stream with an error.
-fn body_stream(app: &App, req: Request, limit: Option<u64>) -> BlobStream {
+/// Why a request body ended early. The store sees only an I/O error; the answer depends on this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyFault {
+    /// More bytes than the Content-Range declared.
+    TooLong,
+    /// Nothing arrived for `limits.body_idle_timeout_secs`.
+    Idle,
+    /// The client went away or broke the framing.
+    Broken,
+}
+
+type FaultCell = Arc<std::sync::OnceLock<BodyFault>>;
+
+fn is_idle_timeout(e: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// The request body as a stream, counted into the metrics; a client that disconnects, stalls,
+/// sends fewer bytes than its Content-Length or more than `limit` ends the stream with an error,
+/// and `fault` says which.
+fn body_stream(app: &App, req: Request, limit: Option<u64>, fault: FaultCell) -> BlobStream {
     let counter = app
         .metrics
         .bytes_in
@@ -61,10 +87,18 @@ fn body_stream(app: &App, req: Request, limit: Option<u64>) -> BlobStream {
     req.into_body()
         .into_data_stream()
         .map(move |chunk| {
-            let chunk = chunk.map_err(std::io::Error::other)?;
+            let chunk = chunk.map_err(|e| {
+                let _ = fault.set(if is_idle_timeout(&e) {
+                    BodyFault::Idle
+                } else {
+                    BodyFault::Broken
+                });
+                std::io::Error::other(e)
+            })?;
             seen += chunk.len() as u64;
             counter.inc_by(chunk.len() as u64);
             if limit.is_some_and(|l| seen > l) {
+                let _ = fault.set(BodyFault::TooLong);
                 return Err(std::io::Error::other(
                     "body is longer than its Content-Range",
                 ));
@@ -103,17 +137,34 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-async fn new_upload(app: &App, repo: &Repository) -> ApiResult<String> {
+/// Opens an upload session for `owner`, within the session limits.
+async fn new_upload(app: &App, repo: &Repository, owner: &str) -> ApiResult<String> {
     let id = uuid::Uuid::new_v4().to_string();
-    app.blobs.upload_start(&id).await?;
-    app.meta
-        .create_upload(&Upload {
-            id: id.clone(),
-            repository_id: repo.id,
-            created_at: now_millis(),
-        })
-        .await?;
+    app.upload_limits.open(app, owner, &id).await?;
+    let created = async {
+        app.blobs.upload_start(&id).await?;
+        app.meta
+            .create_upload(&Upload {
+                id: id.clone(),
+                repository_id: repo.id,
+                created_at: now_millis(),
+            })
+            .await
+    }
+    .await;
+    if let Err(e) = created {
+        app.upload_limits.close(&id);
+        return Err(e.into());
+    }
     Ok(id)
+}
+
+/// Stops counting the session `id` once the store no longer has it (a commit removes it; a
+/// failed one may not have).
+async fn forget_if_gone(app: &App, id: &str) {
+    if matches!(app.meta.get_upload(id).await, Ok(None)) {
+        app.upload_limits.close(id);
+    }
 }
 
 async fn discard(app: &App, id: &str) {
@@ -123,11 +174,17 @@ async fn discard(app: &App, id: &str) {
     if let Err(e) = app.meta.delete_upload(id).await {
         tracing::warn!(upload = id, error = %e, "cannot discard upload record");
     }
+    app.upload_limits.close(id);
 }
 
 /// Appends the request body at the upload's current end (or at the Content-Range start, which
-/// must be that end). Returns the new size.
-async fn append(app: &App, id: &str, req: Request) -> ApiResult<u64> {
+/// must be that end), counted as one of `owner`'s uploads in flight. Returns the new size.
+///
+/// A body that fails keeps what arrived (the client resumes from the size it is told), except
+/// one longer than its Content-Range: that chunk is undone whole, since the client meant other
+/// bytes than it sent.
+async fn append(app: &App, id: &str, req: Request, owner: &str) -> ApiResult<u64> {
+    let _in_flight = app.upload_limits.begin_write(app, owner)?;
     let current =
         app.blobs.upload_size(id).await?.ok_or_else(|| {
             ApiError::new(Code::BlobUploadUnknown, format!("upload {id} is unknown"))
@@ -155,8 +212,12 @@ async fn append(app: &App, id: &str, req: Request) -> ApiResult<u64> {
         None => None,
     };
     let limit = app.config.limits.max_blob_bytes;
-    let body = body_stream(app, req, declared);
-    let size = app.blobs.upload_append(id, current, body, limit).await?;
+    let fault = FaultCell::default();
+    let body = body_stream(app, req, declared, fault.clone());
+    let size = match app.blobs.upload_append(id, current, body, limit).await {
+        Ok(size) => size,
+        Err(e) => return Err(body_failure(app, id, current, fault.get().copied(), e).await),
+    };
     if let Some(len) = declared
         && size - current != len
     {
@@ -169,6 +230,52 @@ async fn append(app: &App, id: &str, req: Request) -> ApiResult<u64> {
         ));
     }
     Ok(size)
+}
+
+/// The answer to an append that failed: the body's fault if it had one, else the store's error.
+async fn body_failure(
+    app: &App,
+    id: &str,
+    current: u64,
+    fault: Option<BodyFault>,
+    error: berth_store::StoreError,
+) -> ApiError {
+    let Some(fault) = fault else {
+        return error.into();
+    };
+    if fault == BodyFault::TooLong {
+        return match app.blobs.upload_truncate(id, current).await {
+            Ok(()) => ApiError::new(
+                Code::BlobUploadInvalid,
+                "the body is longer than its Content-Range; the chunk was not stored",
+            )
+            .with_status(StatusCode::RANGE_NOT_SATISFIABLE)
+            .with_header(header::RANGE, &range_header(current)),
+            Err(e) => e.into(),
+        };
+    }
+    // What arrived stays; the client learns where to resume.
+    let size = match app.blobs.upload_size(id).await {
+        Ok(Some(size)) => size,
+        Ok(None) => current,
+        Err(e) => return e.into(),
+    };
+    let (status, detail) = match fault {
+        BodyFault::Idle => (
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "no body bytes arrived for {} s; the upload holds {size} bytes",
+                app.config.limits.body_idle_timeout_secs
+            ),
+        ),
+        _ => (
+            StatusCode::BAD_REQUEST,
+            format!("the body ended early; the upload holds {size} bytes"),
+        ),
+    };
+    ApiError::new(Code::BlobUploadInvalid, detail)
+        .with_status(status)
+        .with_header(header::RANGE, &range_header(size))
 }
 
 /// Commits the upload as `digest` and links it into the repository.
@@ -254,11 +361,12 @@ pub async fn start(app: &App, name: &str, req: Request) -> ApiResult<Response> {
         }
     }
     let repo = ensure_repository(app, &ctx).await?;
+    let owner = upload_limits::owner(&ctx.instance.id, &ctx.principal);
     if let Some(d) = query_one(&pairs, "digest") {
         // Single-request monolithic upload.
         let digest = parse_digest(d)?;
-        let id = new_upload(app, &repo).await?;
-        let result = match append(app, &id, req).await {
+        let id = new_upload(app, &repo, &owner).await?;
+        let result = match append(app, &id, req, &owner).await {
             Ok(_) => commit(app, &repo, &id, &digest).await,
             Err(e) => Err(e),
         };
@@ -266,9 +374,10 @@ pub async fn start(app: &App, name: &str, req: Request) -> ApiResult<Response> {
             discard(app, &id).await;
             return Err(e);
         }
+        app.upload_limits.close(&id);
         return created(name, &digest);
     }
-    let id = new_upload(app, &repo).await?;
+    let id = new_upload(app, &repo, &owner).await?;
     upload_response(StatusCode::ACCEPTED, name, &id, 0)
 }
 
@@ -285,7 +394,8 @@ pub async fn status(app: &App, name: &str, id: &str, req: Request) -> ApiResult<
 pub async fn patch(app: &App, name: &str, id: &str, req: Request) -> ApiResult<Response> {
     let ctx = authorize(app, req.headers(), name, &[Action::Pull, Action::Push]).await?;
     owned_upload(app, &ctx, id).await?;
-    let size = append(app, id, req).await?;
+    let owner = upload_limits::owner(&ctx.instance.id, &ctx.principal);
+    let size = append(app, id, req, &owner).await?;
     upload_response(StatusCode::ACCEPTED, name, id, size)
 }
 
@@ -305,9 +415,12 @@ pub async fn finish(app: &App, name: &str, id: &str, req: Request) -> ApiResult<
     let has_body = content_length(req.headers()).is_some_and(|n| n > 0)
         || req.headers().contains_key(header::TRANSFER_ENCODING);
     if has_body {
-        append(app, id, req).await?;
+        let owner = upload_limits::owner(&ctx.instance.id, &ctx.principal);
+        append(app, id, req, &owner).await?;
     }
-    commit(app, &repo, id, &digest).await?;
+    let committed = commit(app, &repo, id, &digest).await;
+    forget_if_gone(app, id).await;
+    committed?;
     created(name, &digest)
 }
 
