@@ -174,6 +174,46 @@ pub struct Caller {
 
 /// Verifies the request's signature; every failure is the seed's error for it.
 pub async fn authenticate(app: &App, req: &sigv4::Request<'_>) -> KcrResult<Caller> {
+    signer(app, req).await?.verify(req)
+}
+
+/// A well-formed, current signature by a known, enabled key: all that can be checked without
+/// the body.
+pub struct Signer {
+    sig: sigv4::Signature,
+    access_key_id: String,
+    read_only: bool,
+    secret: String,
+}
+
+impl Signer {
+    fn caller(&self) -> Caller {
+        Caller {
+            access_key_id: self.access_key_id.clone(),
+            read_only: self.read_only,
+        }
+    }
+
+    /// Verifies the signature over the whole request, body included.
+    pub fn verify(&self, req: &sigv4::Request<'_>) -> KcrResult<Caller> {
+        sigv4::verify(&self.sig, req, &self.secret)?;
+        Ok(self.caller())
+    }
+
+    /// Verifies the signature before the body is read, when `x-amz-content-sha256` lets it
+    /// (the body must then pass [`sigv4::check_body`]); `None` when the body is needed.
+    pub fn verify_declared(
+        &self,
+        head: &sigv4::Request<'_>,
+        payload: &sigv4::Payload,
+    ) -> Option<KcrResult<Caller>> {
+        let verified = sigv4::verify_declared(&self.sig, head, payload, &self.secret)?;
+        Some(verified.map(|()| self.caller()))
+    }
+}
+
+/// Parses and checks the signature and looks up its key; the body is not looked at.
+pub async fn signer(app: &App, req: &sigv4::Request<'_>) -> KcrResult<Signer> {
     if !req.headers.contains_key("host") {
         return Err(KcrError::missing_authentication_token(
             "Request is missing 'Host' header.",
@@ -206,10 +246,11 @@ pub async fn authenticate(app: &App, req: &sigv4::Request<'_>) -> KcrResult<Call
             tracing::error!(key = %key.access_key_id, "API key secret does not open with the master key");
             KcrError::auth_service_unavailable()
         })?;
-    sigv4::verify(&sig, req, &secret)?;
-    Ok(Caller {
+    Ok(Signer {
+        sig,
         access_key_id: key.access_key_id,
         read_only: key.read_only,
+        secret,
     })
 }
 

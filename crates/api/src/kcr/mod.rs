@@ -34,7 +34,12 @@ use params::Params;
 pub const API_VERSION: &str = "2021-11-09";
 /// The service name in SigV4 credential scopes.
 pub const SERVICE: &str = "kcrs";
+/// The largest body of a request whose signature was verified before its body was read.
 const MAX_BODY_BYTES: usize = 1 << 20;
+/// The largest body read before the signature can be verified (no `x-amz-content-sha256`, so
+/// the signature covers the body's hash): this much is what anyone who knows an access key id
+/// can make the server buffer.
+const MAX_UNVERIFIED_BODY_BYTES: usize = 64 << 10;
 
 /// What a handler returns: the response fields besides `RequestId`.
 pub type Reply = Map<String, Value>;
@@ -129,20 +134,31 @@ async fn handle(app: App, req: Request<Body>, request_id: &str) -> KcrResult<Rep
     if parts.method != Method::GET && parts.method != Method::POST {
         return Err(KcrError::invalid_method(parts.method.as_str()));
     }
-    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| KcrError::invalid_value_because("Body", "The body is larger than 1 MiB."))?;
     let query = parts.uri.query().unwrap_or("");
-    let mut params = read_params(&parts.method, &parts.headers, query, &body)?;
-
-    let signed = sigv4::Request {
+    // The signature before the body: a request not signed by a known key has nothing read, and
+    // one that declares its body's hash is verified whole before the body is.
+    let head = sigv4::Request {
         method: parts.method.as_str(),
         path: parts.uri.path(),
         query,
         headers: &parts.headers,
-        body: &body,
+        body: &[],
     };
-    let caller = keys::authenticate(&app, &signed).await?;
+    let signer = keys::signer(&app, &head).await?;
+    let payload = sigv4::Payload::of(&parts.headers);
+    let early = signer.verify_declared(&head, &payload).transpose()?;
+    let body = read_body(&parts.headers, body, early.is_some()).await?;
+    let caller = match early {
+        Some(caller) => {
+            sigv4::check_body(&payload, &body)?;
+            caller
+        }
+        None => signer.verify(&sigv4::Request {
+            body: &body,
+            ..head
+        })?,
+    };
+    let mut params = read_params(&parts.method, &parts.headers, query, &body)?;
 
     let action = params.required("Action")?.to_string();
     let version = params.required("Version")?;
@@ -168,6 +184,41 @@ async fn handle(app: App, req: Request<Body>, request_id: &str) -> KcrResult<Rep
         request_id: request_id.to_string(),
     };
     route(&ctx, spec.name).await
+}
+
+/// The body, up to [`MAX_BODY_BYTES`] once the signature is verified, else up to
+/// [`MAX_UNVERIFIED_BODY_BYTES`]; a declared length over the limit is refused unread.
+async fn read_body(
+    headers: &axum::http::HeaderMap,
+    body: Body,
+    verified: bool,
+) -> KcrResult<bytes::Bytes> {
+    let (limit, too_large) = if verified {
+        (MAX_BODY_BYTES, "The body is larger than 1 MiB.")
+    } else {
+        (
+            MAX_UNVERIFIED_BODY_BYTES,
+            "The body is larger than 64 KiB; a larger one must declare its SHA-256 in \
+             'x-amz-content-sha256'.",
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(KcrError::invalid_value_because("Body", too_large));
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(c) = cause {
+            if c.is::<http_body_util::LengthLimitError>() {
+                return KcrError::invalid_value_because("Body", too_large);
+            }
+            cause = c.source();
+        }
+        KcrError::invalid_value_because("Body", "The body did not arrive whole.")
+    })
 }
 
 /// Common parameters handlers never look at.

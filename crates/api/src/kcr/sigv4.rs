@@ -332,7 +332,98 @@ pub fn check(
     Ok(())
 }
 
+/// What `x-amz-content-sha256` says of the body, which decides whether the signature can be
+/// verified before the body is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// `UNSIGNED-PAYLOAD`: the signature leaves the body out (accepted only without one).
+    Unsigned,
+    /// The body's SHA-256 as the client declared it: the signature covers this value, and the
+    /// body must then match it.
+    Declared(String),
+    /// No header: the signature covers the body's hash, known only once the body is read.
+    Body,
+}
+
+impl Payload {
+    pub fn of(headers: &HeaderMap) -> Payload {
+        match header(headers, "x-amz-content-sha256") {
+            Some("UNSIGNED-PAYLOAD") => Payload::Unsigned,
+            Some(declared) => Payload::Declared(declared.to_ascii_lowercase()),
+            None => Payload::Body,
+        }
+    }
+}
+
+fn unsigned_body() -> KcrError {
+    KcrError::signature_does_not_match(
+        "The request body must be signed: 'UNSIGNED-PAYLOAD' is accepted only without one.",
+    )
+}
+
+fn hash_mismatch() -> KcrError {
+    KcrError::signature_does_not_match(
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    )
+}
+
+/// Checks a body read after [`verify_declared`] against what the signed header declared.
+pub fn check_body(payload: &Payload, body: &[u8]) -> KcrResult<()> {
+    match payload {
+        // A POST's parameters are its body: a signature that leaves it out would let the
+        // request be replayed with other parameters.
+        Payload::Unsigned if !body.is_empty() => Err(unsigned_body()),
+        Payload::Declared(declared) if *declared != hex::encode(Sha256::digest(body)) => {
+            Err(hash_mismatch())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Verifies the signature over the payload hash the client declared, before the body is read
+/// (which [`check_body`] then checks). `None` when the request declares none, and the body is
+/// needed: then [`verify`].
+pub fn verify_declared(
+    sig: &Signature,
+    req: &Request<'_>,
+    payload: &Payload,
+    secret: &str,
+) -> Option<KcrResult<()>> {
+    let hash = match payload {
+        Payload::Unsigned => "UNSIGNED-PAYLOAD",
+        Payload::Declared(declared) => {
+            // Not a SHA-256 at all: no body can match it.
+            if declared.len() != 64 || !declared.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Some(Err(hash_mismatch()));
+            }
+            declared
+        }
+        Payload::Body => return None,
+    };
+    Some(verify_canonical(
+        sig,
+        &canonical_request_with(sig, req, hash),
+        secret,
+    ))
+}
+
 fn canonical_request(sig: &Signature, req: &Request<'_>) -> KcrResult<String> {
+    let body_hash = hex::encode(Sha256::digest(req.body));
+    let payload = match header(req.headers, "x-amz-content-sha256") {
+        // A POST's parameters are its body: a signature that leaves it out would let the
+        // request be replayed with other parameters.
+        Some("UNSIGNED-PAYLOAD") if req.body.is_empty() => "UNSIGNED-PAYLOAD".to_string(),
+        Some("UNSIGNED-PAYLOAD") => return Err(unsigned_body()),
+        Some(declared) if !declared.eq_ignore_ascii_case(&body_hash) => {
+            return Err(hash_mismatch());
+        }
+        _ => body_hash,
+    };
+    Ok(canonical_request_with(sig, req, &payload))
+}
+
+/// The canonical request with `payload` as the body's hash.
+fn canonical_request_with(sig: &Signature, req: &Request<'_>, payload: &str) -> String {
     let mut query: Vec<(String, String)> = query_pairs(req.query)
         .into_iter()
         .filter(|(k, _)| !(sig.from_query && k == "X-Amz-Signature"))
@@ -362,30 +453,13 @@ fn canonical_request(sig: &Signature, req: &Request<'_>) -> KcrResult<String> {
         headers.push_str(&values.join(","));
         headers.push('\n');
     }
-    let body_hash = hex::encode(Sha256::digest(req.body));
-    let payload = match header(req.headers, "x-amz-content-sha256") {
-        // A POST's parameters are its body: a signature that leaves it out would let the
-        // request be replayed with other parameters.
-        Some("UNSIGNED-PAYLOAD") if req.body.is_empty() => "UNSIGNED-PAYLOAD".to_string(),
-        Some("UNSIGNED-PAYLOAD") => {
-            return Err(KcrError::signature_does_not_match(
-                "The request body must be signed: 'UNSIGNED-PAYLOAD' is accepted only without one.",
-            ));
-        }
-        Some(declared) if !declared.eq_ignore_ascii_case(&body_hash) => {
-            return Err(KcrError::signature_does_not_match(
-                "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            ));
-        }
-        _ => body_hash,
-    };
     let path = if req.path.is_empty() { "/" } else { req.path };
     let path = aws_encode(&percent_decode(path), true);
-    Ok(format!(
+    format!(
         "{}\n{path}\n{query}\n{headers}\n{}\n{payload}",
         req.method,
         sig.signed_headers.join(";")
-    ))
+    )
 }
 
 fn percent_decode(s: &str) -> String {
@@ -401,7 +475,10 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 
 /// Checks the signature against the secret, in constant time.
 pub fn verify(sig: &Signature, req: &Request<'_>, secret: &str) -> KcrResult<()> {
-    let canonical = canonical_request(sig, req)?;
+    verify_canonical(sig, &canonical_request(sig, req)?, secret)
+}
+
+fn verify_canonical(sig: &Signature, canonical: &str, secret: &str) -> KcrResult<()> {
     let string_to_sign = format!(
         "{ALGORITHM}\n{}\n{}\n{}",
         sig.amz_date,
