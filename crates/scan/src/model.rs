@@ -205,9 +205,18 @@ pub struct Vulnerability {
     #[serde(rename = "type")]
     pub package_type: PackageType,
     pub installed_version: String,
+    /// Every fixed version, lowest first in the package's ordering.
     #[serde(default)]
     pub fixed_versions: Vec<String>,
+    /// The fix for the installed version's branch: the lowest fixed version above it (an
+    /// installed 1.26.12 with fixes 1.26.17 and 2.0.6 gets 1.26.17).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_version: Option<String>,
     pub severity: Severity,
+    /// Where `severity` came from: `feed-rating`, `package-rating`, `debian-urgency`,
+    /// `cvss-v2`/`-v3`/`-v4` (computed from the vector), `same-cve-other-feed`, `none`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub severity_source: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cvss: Vec<Cvss>,
     #[serde(default, skip_serializing_if = "String::is_empty")]

@@ -101,7 +101,9 @@ pub fn match_report(report: &mut Report, db: &Database) -> Result<()> {
                 package_type: p.kind,
                 installed_version: p.version.clone(),
                 fixed_versions: m.fixed_versions,
+                fixed_version: m.fixed_in,
                 severity: severity(m.severity),
+                severity_source: m.severity_source.as_str().to_string(),
                 cvss: m
                     .cvss
                     .into_iter()

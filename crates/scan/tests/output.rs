@@ -111,6 +111,8 @@ fn vulnerabilities_are_matched_with_package_and_layer() {
     assert_eq!(v.package_purl, "pkg:pypi/requests@2.31.0");
     assert_eq!(v.installed_version, "2.31.0");
     assert_eq!(v.fixed_versions, ["2.32.0"]);
+    assert_eq!(v.fixed_version.as_deref(), Some("2.32.0"));
+    assert!(!v.severity_source.is_empty() && v.severity_source != "none");
     assert!(v.aliases.contains(&"CVE-2024-35195".to_string()));
     assert_eq!(v.layer.as_ref().unwrap().index, 1);
     assert!(!v.cvss.is_empty());
@@ -225,6 +227,14 @@ fn cyclonedx_output_matches_the_cyclonedx_1_5_schema() {
     assert_eq!(
         doc["vulnerabilities"][0]["affects"][0]["ref"],
         "pkg:npm/lodash@4.17.20"
+    );
+    let rating = &doc["vulnerabilities"][0]["ratings"][0];
+    assert!(
+        rating["justification"]
+            .as_str()
+            .unwrap()
+            .starts_with("severity from "),
+        "{rating}"
     );
 }
 

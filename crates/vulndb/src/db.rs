@@ -12,9 +12,10 @@ use std::sync::OnceLock;
 use crate::error::Error;
 use crate::matcher;
 use crate::model::{Advisory, Affected, Metadata, Store};
-use crate::types::{Match, PackageQuery};
+use crate::types::{Match, PackageQuery, SeveritySource};
+use crate::version::Scheme;
 
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
 pub const FILE_NAME: &str = "vulndb.bin";
 const MAGIC: &[u8; 8] = b"BERTHVDB";
 
@@ -185,7 +186,14 @@ impl Database {
         // (advisory, index in out): usually a handful, so a vector beats a hash map.
         let mut seen: Vec<(u32, usize)> = Vec::new();
         self.for_each_affected(q, |entry| self.push_match(&mut out, &mut seen, entry, q))?;
-        Ok(merge_aliases(out))
+        let mut out = merge_aliases(out);
+        if !out.is_empty() {
+            let scheme = matcher::resolve(&q.target, q.name, q.source_name).scheme;
+            for m in &mut out {
+                order_fixes(m, scheme);
+            }
+        }
+        Ok(out)
     }
 
     /// The number of distinct advisories affecting the package, without building matches.
@@ -229,7 +237,13 @@ impl Database {
                 package: q.name.to_owned(),
                 installed_version: q.version.to_owned(),
                 fixed_versions: entry.fixed.clone(),
+                fixed_in: None,
                 severity: entry.severity.unwrap_or(adv.severity),
+                severity_source: if entry.severity.is_some() {
+                    entry.severity_source
+                } else {
+                    adv.severity_source
+                },
                 cvss: adv.cvss,
                 title: adv.title,
                 description: adv.description,
@@ -272,6 +286,37 @@ impl Database {
     pub fn store(&self) -> &Store {
         &self.store
     }
+}
+
+/// Sorts the fixed versions in the package's ordering (lowest first; a version the ordering
+/// cannot read goes last, as written) and picks the fix for the installed version's branch: the
+/// lowest fixed version above it. Fixes of other branches are listed, not recommended: an
+/// installed 1.26.12 with fixes 2.0.6 and 1.26.17 gets 1.26.17.
+fn order_fixes(m: &mut Match, scheme: Scheme) {
+    if m.fixed_versions.is_empty() {
+        return;
+    }
+    let mut keyed: Vec<(bool, String)> = m
+        .fixed_versions
+        .drain(..)
+        .map(|v| (scheme.parse(&v).is_ok(), v))
+        .collect();
+    keyed.sort_by(|(pa, a), (pb, b)| match (pa, pb) {
+        (true, true) => scheme.compare(a, b).unwrap_or(std::cmp::Ordering::Equal),
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        (false, false) => a.cmp(b),
+    });
+    m.fixed_versions = keyed.into_iter().map(|(_, v)| v).collect();
+    m.fixed_in = m
+        .fixed_versions
+        .iter()
+        .find(|f| {
+            scheme
+                .compare(f, &m.installed_version)
+                .is_ok_and(|o| o == std::cmp::Ordering::Greater)
+        })
+        .cloned();
 }
 
 /// The CVE ids a match is known by.
@@ -347,7 +392,15 @@ fn merge_aliases(matches: Vec<Match>) -> Vec<Match> {
             }
         }
         // Severity's order puts the most severe first and Unknown last.
-        o.severity = o.severity.min(m.severity);
+        // The most severe rating; at equal ones, a record's own over one borrowed by CVE.
+        if m.severity < o.severity
+            || (m.severity == o.severity
+                && o.severity_source == SeveritySource::SameCve
+                && m.severity_source != SeveritySource::SameCve)
+        {
+            o.severity = m.severity;
+            o.severity_source = m.severity_source;
+        }
         if o.title.is_none() {
             o.title = m.title;
         }

@@ -33,7 +33,7 @@ pub use error::{Error, VersionError};
 pub use feed::{ImportReport, Problem, import};
 pub use model::{Metadata, SourceInfo};
 pub use sources::{DEFAULT_SOURCES, configured_sources, update};
-pub use types::{Cvss, Ecosystem, Match, PackageQuery, Severity, Target};
+pub use types::{Cvss, Ecosystem, Match, PackageQuery, Severity, SeveritySource, Target};
 pub use version::Scheme;
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-use crate::types::{Cvss, Severity};
+use crate::types::{Cvss, Severity, SeveritySource};
 use crate::version::Scheme;
 
 /// One vulnerability as one feed describes it.
@@ -15,6 +15,7 @@ pub struct Advisory {
     pub title: Option<String>,
     pub description: Option<String>,
     pub severity: Severity,
+    pub severity_source: SeveritySource,
     pub cvss: Vec<Cvss>,
     pub links: Vec<String>,
     /// The feed: "osv:PyPI", "debian-tracker", "alpine-secdb".
@@ -62,6 +63,8 @@ pub struct Affected {
     pub fixed: Vec<String>,
     /// A per-package severity that overrides the advisory's (Debian's per-package urgency).
     pub severity: Option<Severity>,
+    /// Where `severity` came from.
+    pub severity_source: SeveritySource,
 }
 
 /// Where the advisories came from.

@@ -219,6 +219,59 @@ pub struct Cvss {
     pub score: Option<f64>,
 }
 
+/// Where a severity came from, said in the scanner's output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SeveritySource {
+    /// No feed rates it: the severity is Unknown.
+    #[default]
+    None,
+    /// The advisory's own rating (GHSA `database_specific.severity`).
+    FeedRating,
+    /// A rating of this package within the advisory (OSV `affected[].ecosystem_specific` /
+    /// `database_specific` `severity`).
+    PackageRating,
+    /// The Debian security tracker's urgency for this package (`data/CVE/list`).
+    DebianUrgency,
+    /// The highest base score of the advisory's CVSS vectors, computed from the vector.
+    Cvss2,
+    Cvss3,
+    Cvss4,
+    /// Another feed's record of the same CVE (its rating or CVSS), for an advisory that has
+    /// none of its own: Debian DSA/DLA lists, Alpine secdb and most Go and PyPI records carry
+    /// no severity.
+    SameCve,
+}
+
+impl SeveritySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeveritySource::None => "none",
+            SeveritySource::FeedRating => "feed-rating",
+            SeveritySource::PackageRating => "package-rating",
+            SeveritySource::DebianUrgency => "debian-urgency",
+            SeveritySource::Cvss2 => "cvss-v2",
+            SeveritySource::Cvss3 => "cvss-v3",
+            SeveritySource::Cvss4 => "cvss-v4",
+            SeveritySource::SameCve => "same-cve-other-feed",
+        }
+    }
+
+    /// The source for a score computed from a vector of this CVSS version ("2.0", "3.1", ...).
+    pub fn from_cvss_version(version: &str) -> SeveritySource {
+        match version.split('.').next() {
+            Some("2") => SeveritySource::Cvss2,
+            Some("4") => SeveritySource::Cvss4,
+            _ => SeveritySource::Cvss3,
+        }
+    }
+}
+
+impl fmt::Display for SeveritySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One advisory affecting one queried package.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Match {
@@ -228,9 +281,14 @@ pub struct Match {
     pub aliases: Vec<String>,
     pub package: String,
     pub installed_version: String,
-    /// The versions that fix it (empty: no fix yet).
+    /// The versions that fix it (empty: no fix yet), lowest first in the package's ordering.
     pub fixed_versions: Vec<String>,
+    /// The fix for the installed version's branch: the lowest fixed version above it (an
+    /// installed 1.26.12 with fixes 2.0.6 and 1.26.17 gets 1.26.17).
+    pub fixed_in: Option<String>,
     pub severity: Severity,
+    /// Where `severity` came from.
+    pub severity_source: SeveritySource,
     pub cvss: Vec<Cvss>,
     pub title: Option<String>,
     pub description: Option<String>,

@@ -362,7 +362,12 @@ fn open_reports_missing_corrupt_and_foreign_files() {
     ));
     std::fs::write(
         Database::file_path(tmp.path()),
-        b"BERTHVDB\x01\x00\x00\x00\xff",
+        [
+            b"BERTHVDB".as_slice(),
+            &berth_vulndb::SCHEMA.to_le_bytes(),
+            b"\xff",
+        ]
+        .concat(),
     )
     .unwrap();
     assert!(matches!(
@@ -541,8 +546,14 @@ fn one_vulnerability_from_two_advisories_is_one_match() {
     assert_eq!(m.len(), 2, "{m:#?}");
     assert_eq!(m[0].id, "PYSEC-2099-1");
     assert_eq!(m[0].aliases, vec!["CVE-2099-1111", "GHSA-aaaa-bbbb-cccc"]);
-    assert_eq!(m[0].fixed_versions, vec!["1.1", "1.0.1"]);
+    // Sorted in the package's ordering; the fix above the installed 1.0 is the lowest.
+    assert_eq!(m[0].fixed_versions, vec!["1.0.1", "1.1"]);
+    assert_eq!(m[0].fixed_in.as_deref(), Some("1.0.1"));
     assert_eq!(m[0].severity, Severity::High);
+    assert_eq!(
+        m[0].severity_source,
+        berth_vulndb::SeveritySource::FeedRating
+    );
     assert_eq!(m[1].id, "PYSEC-2099-2");
     // A DSA bundling two CVEs does not fold them into one (checked on the Debian fixture).
     let (_d2, dsa) = {
@@ -570,5 +581,94 @@ fn one_vulnerability_from_two_advisories_is_one_match() {
         m.len() > 20,
         "every chromium CVE stays its own match: {}",
         m.len()
+    );
+}
+
+/// Where each severity comes from, and the fix for the installed branch. urllib3's
+/// CVE-2023-43804 was fixed in 1.26.17 and 2.0.6 (GHSA-v845-jxx5-vc9f): an installed 1.26.12
+/// gets 1.26.17. A Go record of a CVE that only a PyPI record rates (no Go advisory carries a
+/// severity) borrows that rating, and says so; a Debian CVE-list urgency is its own source.
+#[test]
+fn severity_sources_and_the_fix_for_the_installed_branch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = write(
+        tmp.path(),
+        "sev.json",
+        r#"[
+ {"id": "GHSA-v845-jxx5-vc9f", "aliases": ["CVE-2023-43804"],
+  "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:H/PR:H/UI:N/S:U/C:H/I:N/A:N"}],
+  "affected": [{"package": {"ecosystem": "PyPI", "name": "urllib3"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "2.0.0"}, {"fixed": "2.0.6"}]}, {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.26.17"}]}]}]},
+ {"id": "PYSEC-2099-7", "aliases": ["CVE-2099-7777"],
+  "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+  "affected": [{"package": {"ecosystem": "PyPI", "name": "rated"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0"}]}]}]},
+ {"id": "GO-2099-0007", "aliases": ["CVE-2099-7777"],
+  "affected": [{"package": {"ecosystem": "Go", "name": "example.com/unrated"}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.0.0"}]}]}]},
+ {"id": "GO-2099-0008",
+  "affected": [{"package": {"ecosystem": "Go", "name": "example.com/unrated"}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.0.0"}]}]}]}
+]"#,
+    );
+    let db_dir = tmp.path().join("db");
+    import(
+        &db_dir,
+        &[
+            src,
+            fixtures().join("debian/CVE-list").display().to_string(),
+        ],
+    )
+    .unwrap();
+    let db = Database::open(&db_dir).unwrap();
+    let q = |target, name: &'static str, source_name, version: &'static str| {
+        db.matches(&PackageQuery {
+            target,
+            name,
+            source_name,
+            version,
+        })
+        .unwrap()
+    };
+    use berth_vulndb::SeveritySource;
+    let u = q(Target::Lang(Ecosystem::PyPI), "urllib3", None, "1.26.12");
+    assert_eq!(u.len(), 1);
+    assert_eq!(u[0].fixed_versions, ["1.26.17", "2.0.6"]);
+    assert_eq!(u[0].fixed_in.as_deref(), Some("1.26.17"));
+    assert_eq!(u[0].severity, Severity::Medium, "4.4 from the vector");
+    assert_eq!(u[0].severity_source, SeveritySource::Cvss3);
+    assert_eq!(u[0].cvss[0].score, Some(4.4));
+    let u2 = q(Target::Lang(Ecosystem::PyPI), "urllib3", None, "2.0.2");
+    assert_eq!(u2[0].fixed_in.as_deref(), Some("2.0.6"));
+
+    let go = q(
+        Target::Lang(Ecosystem::Go),
+        "example.com/unrated",
+        None,
+        "v0.9.0",
+    );
+    let by_id = |id: &str| go.iter().find(|m| m.id == id).unwrap();
+    assert_eq!(by_id("GO-2099-0007").severity, Severity::Critical);
+    assert_eq!(
+        by_id("GO-2099-0007").severity_source,
+        SeveritySource::SameCve
+    );
+    assert_eq!(
+        by_id("GO-2099-0007").cvss.len(),
+        1,
+        "the vector it rests on"
+    );
+    assert_eq!(by_id("GO-2099-0008").severity, Severity::Unknown);
+    assert_eq!(by_id("GO-2099-0008").severity_source, SeveritySource::None);
+
+    let deb = q(
+        Target::Os {
+            distro: "debian",
+            release: "12",
+        },
+        "libexample1",
+        Some("libexample"),
+        "1.2-3",
+    );
+    let m = deb.iter().find(|m| m.id == "CVE-2023-0002").unwrap();
+    assert_eq!(
+        (m.severity, m.severity_source),
+        (Severity::Negligible, SeveritySource::DebianUrgency)
     );
 }

@@ -109,6 +109,9 @@ pub fn render(r: &Report) -> Value {
                 .iter()
                 .map(|c| {
                     let mut x = json!({"method": method(&c.version), "vector": c.vector, "severity": severity(v.severity)});
+                    if !v.severity_source.is_empty() {
+                        x["justification"] = json!(format!("severity from {}", v.severity_source));
+                    }
                     if let Some(s) = c.score {
                         x["score"] = json!(s);
                     }
@@ -116,7 +119,11 @@ pub fn render(r: &Report) -> Value {
                 })
                 .collect();
             if ratings.is_empty() {
-                ratings.push(json!({"severity": severity(v.severity), "method": "other"}));
+                let mut x = json!({"severity": severity(v.severity), "method": "other"});
+                if !v.severity_source.is_empty() {
+                    x["justification"] = json!(format!("severity from {}", v.severity_source));
+                }
+                ratings.push(x);
             }
             let mut x = json!({
                 "bom-ref": format!("{}/{}", v.id, v.package_purl),
@@ -131,7 +138,9 @@ pub fn render(r: &Report) -> Value {
             if !v.title.is_empty() {
                 x["detail"] = json!(v.title);
             }
-            if !v.fixed_versions.is_empty() {
+            if let Some(f) = &v.fixed_version {
+                x["recommendation"] = json!(format!("Upgrade {} to {f}", v.package_name));
+            } else if !v.fixed_versions.is_empty() {
                 x["recommendation"] = json!(format!("Upgrade {} to {}", v.package_name, v.fixed_versions.join(" or ")));
             }
             let adv: Vec<Value> = v.links.iter().filter(|l| l.starts_with("http")).map(|l| json!({"url": l})).collect();

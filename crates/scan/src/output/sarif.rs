@@ -59,10 +59,10 @@ pub fn render(r: &Report) -> Value {
             severity: v.severity,
             tags: vec!["vulnerability", "security"],
         });
-        let fixed = if v.fixed_versions.is_empty() {
-            "no fix yet".to_string()
-        } else {
-            format!("fixed in {}", v.fixed_versions.join(", "))
+        let fixed = match &v.fixed_version {
+            Some(f) => format!("fixed in {f}"),
+            None if v.fixed_versions.is_empty() => "no fix yet".to_string(),
+            None => format!("fixed in {}", v.fixed_versions.join(", ")),
         };
         results.push((v.id.clone(), json!({
             "level": level(v.severity),

@@ -162,10 +162,12 @@ pub fn render(r: &Report, color: bool) -> String {
                     (v.severity.to_string(), Some(v.severity)),
                     (v.installed_version.clone(), None),
                     (
-                        if v.fixed_versions.is_empty() {
-                            "-".into()
-                        } else {
-                            v.fixed_versions.join(", ")
+                        // The fix for the installed branch; every fix only when none is above
+                        // the installed version (the ordering could not tell).
+                        match &v.fixed_version {
+                            Some(f) => f.clone(),
+                            None if v.fixed_versions.is_empty() => "-".into(),
+                            None => v.fixed_versions.join(", "),
                         },
                         None,
                     ),

@@ -8,7 +8,7 @@ use yaml_rust2::Yaml;
 use super::{Builder, FeedError};
 use crate::matcher::alpine_namespace;
 use crate::model::{Advisory, Affected, Event};
-use crate::types::Severity;
+use crate::types::{Severity, SeveritySource};
 use crate::version::{Scheme, apk};
 
 pub const SOURCE: &str = "alpine-secdb";
@@ -237,6 +237,7 @@ fn add_package(b: &mut Builder, loc: &str, ns: &str, name: &str, fixes: Secfixes
                     title: None,
                     description: None,
                     severity: Severity::Unknown,
+                    severity_source: SeveritySource::None,
                     cvss: vec![],
                     links: vec![link],
                     source: SOURCE.to_owned(),
@@ -254,6 +255,7 @@ fn add_package(b: &mut Builder, loc: &str, ns: &str, name: &str, fixes: Secfixes
                         versions: String::new(),
                         fixed: vec![fixed.clone()],
                         severity: None,
+                        severity_source: SeveritySource::None,
                     },
                 );
             }

@@ -21,7 +21,7 @@
 use super::Builder;
 use crate::matcher::debian_namespace;
 use crate::model::{Advisory, Affected, Event};
-use crate::types::Severity;
+use crate::types::{Severity, SeveritySource};
 use crate::version::{Scheme, dpkg};
 
 pub const SOURCE: &str = "debian-tracker";
@@ -123,6 +123,11 @@ fn affected_for(adv: u32, status: &Status, urgency: Option<Severity>) -> Option<
         versions: String::new(),
         fixed,
         severity: urgency,
+        severity_source: if urgency.is_some() {
+            SeveritySource::DebianUrgency
+        } else {
+            SeveritySource::None
+        },
     })
 }
 
@@ -133,6 +138,7 @@ fn cve_advisory(id: &str, alias: Option<&str>, title: Option<String>) -> Advisor
         title,
         description: None,
         severity: Severity::Unknown,
+        severity_source: SeveritySource::None,
         cvss: vec![],
         links: vec![format!("{TRACKER}{id}")],
         source: SOURCE.to_owned(),

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::db::{Database, SCHEMA};
 use crate::error::Error;
 use crate::model::{Advisory, Affected, Metadata, SourceInfo, Store};
-use crate::types::Severity;
+use crate::types::{Severity, SeveritySource};
 
 pub mod alpine;
 pub mod debian;
@@ -106,6 +106,7 @@ impl Builder {
             }
             if cur.severity == Severity::Unknown {
                 cur.severity = adv.severity;
+                cur.severity_source = adv.severity_source;
             }
             if cur.cvss.is_empty() {
                 cur.cvss = adv.cvss;
@@ -238,11 +239,69 @@ impl Builder {
     }
 
     /// Finishes the build: the metadata and the store.
+    /// Gives each advisory without a severity of its own the rating of another record of the
+    /// same CVE (by id or alias, any feed): the Debian lists and Alpine secdb rate nothing, and
+    /// most Go and PyPI records neither, where a GHSA or PyPI record of the CVE may carry a
+    /// rating or a CVSS vector. The most severe such rating is taken, and its CVSS vectors are
+    /// copied, so the output shows what it rests on; `SeveritySource::SameCve` says so. A
+    /// per-package rating (Debian urgency) still overrides it when matching.
+    fn rate_from_same_cve(&mut self) {
+        let cves = |a: &Advisory| -> Vec<String> {
+            std::iter::once(&a.id)
+                .chain(&a.aliases)
+                .filter(|i| i.starts_with("CVE-"))
+                .cloned()
+                .collect()
+        };
+        let mut rated: HashMap<String, usize> = HashMap::new();
+        for (i, a) in self.advisories.iter().enumerate() {
+            if a.severity == Severity::Unknown {
+                continue;
+            }
+            for c in cves(a) {
+                let e = rated.entry(c).or_insert(i);
+                // Severity orders the most severe first.
+                if a.severity < self.advisories[*e].severity {
+                    *e = i;
+                }
+            }
+        }
+        if rated.is_empty() {
+            return;
+        }
+        let mut updates: Vec<(usize, usize)> = Vec::new();
+        for (i, a) in self.advisories.iter().enumerate() {
+            if a.severity != Severity::Unknown {
+                continue;
+            }
+            let best = cves(a)
+                .iter()
+                .filter_map(|c| rated.get(c).copied())
+                .min_by_key(|&j| self.advisories[j].severity);
+            if let Some(j) = best {
+                updates.push((i, j));
+            }
+        }
+        for (i, j) in updates {
+            let (severity, cvss) = {
+                let from = &self.advisories[j];
+                (from.severity, from.cvss.clone())
+            };
+            let a = &mut self.advisories[i];
+            a.severity = severity;
+            a.severity_source = SeveritySource::SameCve;
+            if a.cvss.is_empty() {
+                a.cvss = cvss;
+            }
+        }
+    }
+
     pub fn finish(
         mut self,
         sources: Vec<SourceInfo>,
         built_at: u64,
     ) -> Result<(Metadata, Store, ImportReport), Error> {
+        self.rate_from_same_cve();
         let affected: u64 = self
             .index
             .values()

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use super::Builder;
 use crate::matcher::{alpine_namespace, debian_namespace, lang_namespace, normal_form};
 use crate::model::{Advisory, Affected, Event};
-use crate::types::{Cvss, Ecosystem, Severity};
+use crate::types::{Cvss, Ecosystem, Severity, SeveritySource};
 use crate::version::Scheme;
 
 /// The namespace and version scheme of an OSV `ecosystem` string, if berth knows it.
@@ -132,19 +132,29 @@ pub fn parse_record(b: &mut Builder, location: &str, v: &Value) {
     let cvss = parse_cvss(obj.get("severity"));
     // Severity, normalised once: the feed's own word (GHSA `database_specific.severity`),
     // then a per-package word, then the highest CVSS base score.
-    let mut severity = severity_word(obj.get("database_specific"));
+    let mut severity =
+        severity_word(obj.get("database_specific")).map(|s| (s, SeveritySource::FeedRating));
     if severity.is_none() {
         severity = affected.iter().find_map(|a| {
             severity_word(a.get("ecosystem_specific"))
                 .or_else(|| severity_word(a.get("database_specific")))
+                .map(|s| (s, SeveritySource::PackageRating))
         });
     }
     if severity.is_none() {
         severity = cvss
             .iter()
-            .filter_map(|c| c.score)
-            .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))))
-            .map(Severity::from_cvss_score);
+            .filter_map(|c| c.score.map(|s| (s, &c.version)))
+            .fold(None, |m: Option<(f64, &String)>, (s, v)| match m {
+                Some((ms, _)) if ms >= s => m,
+                _ => Some((s, v)),
+            })
+            .map(|(s, v)| {
+                (
+                    Severity::from_cvss_score(s),
+                    SeveritySource::from_cvss_version(v),
+                )
+            });
     }
     let mut links: Vec<String> = obj
         .get("references")
@@ -284,6 +294,11 @@ pub fn parse_record(b: &mut Builder, location: &str, v: &Value) {
                 versions,
                 fixed,
                 severity: pkg_sev,
+                severity_source: if pkg_sev.is_some() {
+                    SeveritySource::PackageRating
+                } else {
+                    SeveritySource::None
+                },
             },
         ));
     }
@@ -304,7 +319,8 @@ pub fn parse_record(b: &mut Builder, location: &str, v: &Value) {
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .map(str::to_owned),
-        severity: severity.unwrap_or(Severity::Unknown),
+        severity: severity.map_or(Severity::Unknown, |s| s.0),
+        severity_source: severity.map_or(SeveritySource::None, |s| s.1),
         cvss,
         links,
         source,
