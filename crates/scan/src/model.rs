@@ -229,6 +229,10 @@ pub struct Vulnerability {
     pub data_source: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Every file the package was found in, when more than one: the same Go toolchain
+    /// (`stdlib`) or module in several binaries is one package, and each binary is affected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<LayerRef>,
 }

@@ -118,6 +118,13 @@ pub fn match_report(report: &mut Report, db: &Database) -> Result<()> {
                 links: m.links,
                 data_source: m.source,
                 path: loc.map(|l| l.path.clone()),
+                paths: if p.locations.len() > 1 {
+                    let mut v: Vec<String> = p.locations.iter().map(|l| l.path.clone()).collect();
+                    v.dedup();
+                    v
+                } else {
+                    Vec::new()
+                },
                 layer: loc.and_then(|l| l.layer.clone()),
             });
         }

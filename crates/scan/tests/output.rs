@@ -410,3 +410,54 @@ fn evidence_is_in_every_format() {
     assert!(info("lodash").contains("installed: /app/node_modules/lodash/package.json"));
     assert!(info("jest").contains("development-only"));
 }
+
+/// A Go standard-library finding names the binaries it was found in: the same toolchain in two
+/// binaries is one package, and the table and JSON say which programs to rebuild.
+#[test]
+fn go_stdlib_findings_name_their_binaries() {
+    let go_bin = |path: &str| {
+        let mut bin = elf_with_sections(&[(".text", b"\x90\x90")]);
+        while !bin.len().is_multiple_of(16) {
+            bin.push(0);
+        }
+        bin.extend(berth_scan::catalog::binary::build_go_buildinfo(
+            "go1.21.5",
+            &format!("path\texample.com/{path}\nmod\texample.com/{path}\tv1.0.0\th1:x\n"),
+        ));
+        bin
+    };
+    let img = Image::new(
+        vec![
+            Layer::new("COPY")
+                .file_mode("/usr/bin/alpha", &go_bin("alpha"), 0o755)
+                .file_mode("/usr/bin/beta", &go_bin("beta"), 0o755),
+        ],
+        Comp::Gzip,
+    );
+    let mut r = scan(&img);
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("GO-2099-0001.json");
+    std::fs::write(
+        &feed,
+        r#"{"id": "GO-2099-0001", "summary": "net/http: a flaw",
+ "affected": [{"package": {"ecosystem": "Go", "name": "stdlib"}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.21.6"}, {"introduced": "1.22.0"}, {"fixed": "1.22.1"}]}]}]}"#,
+    )
+    .unwrap();
+    let db_dir = dir.path().join("db");
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(berth_vulndb::import(&db_dir, &[feed.display().to_string()]))
+        .unwrap();
+    let db = berth_vulndb::Database::open(&db_dir).unwrap();
+    berth_scan::vuln::match_report(&mut r, &db).unwrap();
+    assert_eq!(r.vulnerabilities.len(), 1, "{:#?}", r.vulnerabilities);
+    let v = &r.vulnerabilities[0];
+    assert_eq!(v.paths, ["/usr/bin/alpha", "/usr/bin/beta"]);
+    assert_eq!(v.fixed_versions, ["1.21.6", "1.22.1"]);
+    assert_eq!(v.fixed_version.as_deref(), Some("1.21.6"));
+    assert_eq!(v.severity_source, "none");
+    let table = render(&r, Format::Table, false);
+    assert!(table.contains("stdlib (/usr/bin/alpha +1)"), "{table}");
+    let doc: Value = serde_json::from_str(&render(&r, Format::Json, false)).unwrap();
+    validate(&load("schema/report-1.0.schema.json"), vec![], &doc);
+}

@@ -156,8 +156,21 @@ pub fn render(r: &Report, color: bool) -> String {
         let rows: Vec<Vec<(String, Option<Severity>)>> = vs
             .iter()
             .map(|v| {
+                // A Go module (the standard library above all) is named with the binary it
+                // was found in: "stdlib" alone does not say which program to rebuild.
+                let package = match (&v.package_type, &v.path) {
+                    (crate::model::PackageType::GoModule, Some(p)) => {
+                        let more = v.paths.len().saturating_sub(1);
+                        if more > 0 {
+                            format!("{} ({p} +{more})", v.package_name)
+                        } else {
+                            format!("{} ({p})", v.package_name)
+                        }
+                    }
+                    _ => v.package_name.clone(),
+                };
                 vec![
-                    (v.package_name.clone(), None),
+                    (package, None),
                     (v.id.clone(), None),
                     (v.severity.to_string(), Some(v.severity)),
                     (v.installed_version.clone(), None),
