@@ -46,3 +46,16 @@ rule PHP_Webshell_Eval {
     condition:
         filesize < 1MB and any of them
 }
+
+rule ClamAV_Test_File {
+    meta:
+        description = "ClamAV test file (clam.exe)"
+        severity = "Critical"
+    strings:
+        // The import names ClamAV's own test signature (`Test.LDB` in its test suite) looks
+        // for in clam.exe: KERNEL32.DLL, ExitProcess, USER32.DLL, MessageBoxA, written as
+        // "CLAMessageBoxA" by the test program.
+        $imports = { 4B 45 52 4E 45 4C 33 32 2E 44 4C 4C 00 00 45 78 69 74 50 72 6F 63 65 73 73 00 55 53 45 52 33 32 2E 44 4C 4C 00 43 4C 41 4D 65 73 73 61 67 65 42 6F 78 41 }
+    condition:
+        uint16(0) == 0x5A4D and filesize < 64KB and $imports
+}

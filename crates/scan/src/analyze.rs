@@ -23,11 +23,24 @@ use crate::options::{Limits, ScanOptions};
 
 pub const BUILTIN_RULES: &str = include_str!("../rules/builtin.yar");
 
-/// SHA-256 of known-bad files shipped with berth: the EICAR test file.
-const BUILTIN_BLOCKLIST: &[(&str, &str)] = &[(
-    "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f",
-    "EICAR anti-malware test file",
-)];
+/// SHA-256 of known-bad files shipped with berth: the EICAR test file and ClamAV's test file
+/// `clam.exe` (544 bytes; the hash ClamAV's own test suite uses in `clam.hsb`).
+const BUILTIN_BLOCKLIST: &[(&str, &str)] = &[
+    (
+        "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f",
+        "EICAR anti-malware test file",
+    ),
+    (
+        "71e7b604d18aefd839e51a39c88df8383bb4c071dc31f87f00a2b5df580d4495",
+        "ClamAV test file (clam.exe)",
+    ),
+];
+
+/// Members of one zip or jar searched for malware, and the bytes they may inflate to in all:
+/// an archive of a million entries, or of small entries that inflate to gigabytes, is searched
+/// up to these bounds and the rest is reported as not searched.
+const MAX_ARCHIVE_MEMBERS: usize = 10_000;
+const MAX_ARCHIVE_INFLATED: u64 = 256 << 20;
 
 /// Files larger than this are not searched for private keys.
 const MAX_SECRET_SCAN: usize = 1 << 20;
@@ -205,28 +218,23 @@ impl Analyzer {
                 rule: "sha256-blocklist".into(),
                 severity: Severity::Critical,
                 description: why.clone(),
+                member: None,
+                member_sha256: None,
             });
         }
     }
 
-    /// Analyses a whole file held in memory. `depth` is the archive nesting depth; archives
-    /// nested in it are read within `budget`.
-    pub fn analyze_bytes(
+    /// Blocklist and YARA hits on one piece of content.
+    fn malware_hits(
         &self,
         path: &str,
         data: &[u8],
         scanner: &mut FileScanner<'_>,
-        depth: usize,
-        budget: &MemoryBudget,
-    ) -> Derived {
+        warnings: &mut Vec<String>,
+    ) -> (Vec<MalwareHit>, Option<[u8; 32]>) {
         let mut d = Derived::default();
-        if !self.blocklist.is_empty() {
-            let sum: [u8; 32] = Sha256::digest(data).into();
-            self.check_blocklist(&sum, &mut d);
-            if !d.malware.is_empty() {
-                d.sha256 = Some(sum);
-            }
-        }
+        let mut sum = None;
+        // YARA first: its rule names the malware; the blocklist only knows the hash.
         if let Some(s) = scanner.yara.as_mut() {
             match s.scan(data) {
                 Ok(results) => {
@@ -248,14 +256,148 @@ impl Analyzer {
                             rule: format!("yara:{}.{}", rule.namespace(), rule.identifier()),
                             severity,
                             description,
+                            member: None,
+                            member_sha256: None,
                         });
                     }
                 }
-                Err(e) => d.warnings.push(format!("{path}: YARA scan failed: {e}")),
+                Err(e) => warnings.push(format!("{path}: YARA scan failed: {e}")),
             }
         }
-        if !d.malware.is_empty() && d.sha256.is_none() {
-            d.sha256 = Some(Sha256::digest(data).into());
+        if !self.blocklist.is_empty() {
+            let s: [u8; 32] = Sha256::digest(data).into();
+            self.check_blocklist(&s, &mut d);
+            sum = Some(s);
+        }
+        if !d.malware.is_empty() && sum.is_none() {
+            sum = Some(Sha256::digest(data).into());
+        }
+        (d.malware, sum)
+    }
+
+    /// Searches the members of a zip or jar (and zips nested in it, up to
+    /// `max_nesting_depth`) for malware: ClamAV's `clam.zip` holds `clam.exe`. Bounded: each
+    /// member within the per-file limit and reserved in the memory budget (never waiting: the
+    /// caller holds the archive's reservation), at most `MAX_ARCHIVE_MEMBERS` members and
+    /// `MAX_ARCHIVE_INFLATED` bytes per archive; what is left out is said in a warning. In a
+    /// Java archive, classes and nested archives are left to the Java cataloger (searching
+    /// every class of every jar would double the cost of Java images for rules that target
+    /// scripts and executables).
+    #[allow(clippy::too_many_arguments)]
+    fn scan_archive_members(
+        &self,
+        path: &str,
+        prefix: &str,
+        data: &[u8],
+        scanner: &mut FileScanner<'_>,
+        depth: usize,
+        budget: &MemoryBudget,
+        inflated: &mut u64,
+        d: &mut Derived,
+    ) {
+        if depth > self.limits.max_nesting_depth {
+            d.warnings.push(format!(
+                "{path}: {prefix}archive nested deeper than {} levels was not searched for malware",
+                self.limits.max_nesting_depth
+            ));
+            return;
+        }
+        let Ok(mut zip) = zip::ZipArchive::new(io::Cursor::new(data)) else {
+            return;
+        };
+        let java = catalog::java::has_java_ext(path) && prefix.is_empty();
+        let cap = self.limits.max_buffered_file_size;
+        let mut skipped = 0usize;
+        for i in 0..zip.len() {
+            if i >= MAX_ARCHIVE_MEMBERS {
+                skipped += zip.len() - i;
+                break;
+            }
+            let Ok(mut f) = zip.by_index(i) else {
+                skipped += 1;
+                continue;
+            };
+            let name = catalog::java::entry_name(&f);
+            if f.is_dir()
+                || (java && (name.ends_with(".class") || catalog::java::has_java_ext(&name)))
+            {
+                continue;
+            }
+            let size = f.size();
+            if size > cap || *inflated + size > MAX_ARCHIVE_INFLATED {
+                skipped += 1;
+                continue;
+            }
+            let Some(_held) = budget.reserve(size, Wait::No) else {
+                skipped += 1;
+                continue;
+            };
+            let member = match catalog::java::read_entry(&mut f, size) {
+                Ok(b) => b,
+                Err(e) => {
+                    d.warnings.push(format!("{path}: {prefix}{e}"));
+                    skipped += 1;
+                    continue;
+                }
+            };
+            drop(f);
+            *inflated += member.len() as u64;
+            let (hits, sum) = self.malware_hits(path, &member, scanner, &mut d.warnings);
+            for mut h in hits {
+                h.member = Some(format!("{prefix}{name}"));
+                h.member_sha256 = sum;
+                d.malware.push(h);
+            }
+            if member.starts_with(b"PK\x03\x04") {
+                self.scan_archive_members(
+                    path,
+                    &format!("{prefix}{name}!"),
+                    &member,
+                    scanner,
+                    depth + 1,
+                    budget,
+                    inflated,
+                    d,
+                );
+            }
+        }
+        if skipped > 0 {
+            d.warnings.push(format!(
+                "{path}: {skipped} {prefix}archive members were not searched for malware (over the per-file limit, the archive's {MAX_ARCHIVE_MEMBERS} members or {MAX_ARCHIVE_INFLATED} inflated bytes, the memory budget, or unreadable)"
+            ));
+        }
+    }
+
+    /// Analyses a whole file held in memory. `depth` is the archive nesting depth; archives
+    /// nested in it are read within `budget`.
+    pub fn analyze_bytes(
+        &self,
+        path: &str,
+        data: &[u8],
+        scanner: &mut FileScanner<'_>,
+        depth: usize,
+        budget: &MemoryBudget,
+    ) -> Derived {
+        let mut d = Derived::default();
+        let (hits, sum) = self.malware_hits(path, data, scanner, &mut d.warnings);
+        if !hits.is_empty() {
+            d.sha256 = sum;
+        }
+        d.malware = hits;
+        // Zip and jar members, when there are rules to search them with.
+        if data.starts_with(b"PK\x03\x04") && (scanner.yara.is_some() || !self.blocklist.is_empty())
+        {
+            let mut inflated = 0;
+            self.scan_archive_members(
+                path,
+                "",
+                data,
+                scanner,
+                depth,
+                budget,
+                &mut inflated,
+                &mut d,
+            );
         }
         if catalog::binary::is_executable(data) {
             match catalog::binary::packages(data) {

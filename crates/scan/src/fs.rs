@@ -23,6 +23,11 @@ pub struct MalwareHit {
     pub rule: String,
     pub severity: Severity,
     pub description: String,
+    /// The archive member that matched (`dir/clam.exe`, `inner.zip!clam.exe`), for a hit
+    /// inside a zip or jar; `None` for the file itself.
+    pub member: Option<String>,
+    /// The member's SHA-256 (the file's is `Derived::sha256`).
+    pub member_sha256: Option<[u8; 32]>,
 }
 
 /// What the streaming analysers learnt about one file.

@@ -389,15 +389,47 @@ impl Scanner {
         for e in fs.iter() {
             if let Some(d) = &e.derived {
                 warnings.extend(d.warnings.iter().cloned());
+                // One finding per file (or archive member), with every rule that matched it:
+                // EICAR matches a YARA rule and the blocklist, and is one malicious file.
+                let first = malware.len();
                 for m in &d.malware {
+                    let path = match &m.member {
+                        Some(member) => format!("{}!{member}", e.path),
+                        None => e.path.clone(),
+                    };
+                    if let Some(f) = malware[first..]
+                        .iter_mut()
+                        .find(|f: &&mut MalwareFinding| f.path == path)
+                    {
+                        if !f.rules.contains(&m.rule) {
+                            f.rules.push(m.rule.clone());
+                        }
+                        if m.severity > f.severity {
+                            f.severity = m.severity;
+                            f.rule = m.rule.clone();
+                            f.description = m.description.clone();
+                        }
+                        continue;
+                    }
+                    let sum = if m.member.is_some() {
+                        m.member_sha256
+                    } else {
+                        d.sha256
+                    };
                     malware.push(MalwareFinding {
-                        path: e.path.clone(),
+                        path,
                         layer: lref(e.layer),
                         rule: m.rule.clone(),
+                        rules: vec![m.rule.clone()],
                         severity: m.severity,
                         description: m.description.clone(),
-                        sha256: d.sha256.map(hex::encode).unwrap_or_default(),
+                        sha256: sum.map(hex::encode).unwrap_or_default(),
                     });
+                }
+                for f in &mut malware[first..] {
+                    // Most severe first; the reported `rule` leads.
+                    let lead = f.rule.clone();
+                    f.rules.sort_by_key(|r| *r != lead);
                 }
             }
         }

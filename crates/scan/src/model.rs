@@ -240,11 +240,15 @@ pub struct Vulnerability {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MalwareFinding {
+    /// The file; for a member of a zip or jar, `archive!member` (`/x/clam.zip!clam.exe`).
     pub path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<LayerRef>,
-    /// `yara:<namespace>.<rule>` or `sha256-blocklist`.
+    /// `yara:<namespace>.<rule>` or `sha256-blocklist`: the most severe rule that matched.
     pub rule: String,
+    /// Every rule that matched this file, most severe first: a file is reported once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
     pub severity: Severity,
     pub description: String,
     pub sha256: String,

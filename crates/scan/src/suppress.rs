@@ -161,10 +161,13 @@ pub fn apply_ignore(report: &mut Report, rules: &[IgnoreRule], file: &str, today
         },
     );
     report.malware.retain(|m| {
-        match live
-            .iter()
-            .find(|r| r.id == m.rule || m.rule.ends_with(&format!(".{}", r.id)))
-        {
+        // Any rule that matched the file names it (`rules` holds them all).
+        let names = |id: &str| {
+            std::iter::once(&m.rule)
+                .chain(&m.rules)
+                .any(|rule| rule == id || rule.ends_with(&format!(".{id}")))
+        };
+        match live.iter().find(|r| names(&r.id)) {
             Some(r) => {
                 suppressed.push(rec(r, &m.rule, None));
                 false

@@ -14,7 +14,7 @@ const EXTENSIONS: &[&str] = &[
     "jar", "war", "ear", "jpi", "hpi", "par", "sar", "nar", "kar", "lpkg",
 ];
 
-fn has_java_ext(path: &str) -> bool {
+pub(crate) fn has_java_ext(path: &str) -> bool {
     path.rsplit_once('.')
         .is_some_and(|(_, ext)| EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)))
 }
@@ -76,11 +76,14 @@ fn maven_package(group: &str, artifact: &str, version: &str) -> Package {
     p
 }
 
-fn entry_name(f: &zip::read::ZipFile<'_, Cursor<&[u8]>>) -> String {
+pub(crate) fn entry_name(f: &zip::read::ZipFile<'_, Cursor<&[u8]>>) -> String {
     f.name().map(|c| c.into_owned()).unwrap_or_default()
 }
 
-fn read_entry(f: &mut zip::read::ZipFile<'_, Cursor<&[u8]>>, cap: u64) -> Result<Vec<u8>, String> {
+pub(crate) fn read_entry(
+    f: &mut zip::read::ZipFile<'_, Cursor<&[u8]>>,
+    cap: u64,
+) -> Result<Vec<u8>, String> {
     let name = entry_name(f);
     if f.size() > cap {
         return Err(format!(
