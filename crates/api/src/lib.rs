@@ -5,6 +5,7 @@
 mod auth;
 pub mod config;
 mod conn;
+pub mod content;
 mod error;
 pub mod gc;
 pub mod kcr;
@@ -212,7 +213,9 @@ pub async fn run_gc(
         upload_expiry_millis: i64::try_from(c.upload_expiry_secs.saturating_mul(1000))
             .unwrap_or(i64::MAX),
     };
-    let report = gc::collect(app.meta.as_ref(), app.blobs.as_ref(), &options).await?;
+    // A forgotten blob is unlinked everywhere: no cached link may report it present.
+    let forgotten = |_: &berth_oci::Digest| app.caches.blob_links.invalidate_all();
+    let report = gc::collect(app.meta.as_ref(), app.blobs.as_ref(), &options, &forgotten).await?;
     app.caches.clear();
     app.metrics.gc_runs.inc();
     app.metrics.gc_deleted_blobs.inc_by(report.blobs_deleted);

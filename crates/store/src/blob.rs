@@ -62,7 +62,10 @@ pub trait BlobStore: Send + Sync + 'static {
             "this blob store cannot truncate uploads",
         )))
     }
-    /// Verifies the upload against `expected` and, if it matches, stores it as that blob.
+    /// Verifies the upload against `expected` and, if it matches, stores it as that blob (an
+    /// existing blob of that digest stays as it is). The upload keeps its bytes until
+    /// [`BlobStore::upload_cancel`], so a caller that finds the blob deleted by a concurrent
+    /// garbage collection can commit it again; a mismatch discards the upload.
     async fn upload_commit(&self, id: &str, expected: &Digest) -> Result<CommitOutcome>;
     /// Discards an upload; unknown uploads are ignored.
     async fn upload_cancel(&self, id: &str) -> Result<()>;

@@ -60,6 +60,35 @@ pub async fn blob_store(store: &dyn BlobStore) {
             size: content.len() as u64
         }
     );
+    // The upload keeps its bytes until cancelled: a blob deleted meanwhile can be committed again.
+    assert_eq!(
+        store.upload_size(&id).await.unwrap(),
+        Some(content.len() as u64)
+    );
+    assert_eq!(
+        store.stat(&digest).await.unwrap(),
+        Some(content.len() as u64)
+    );
+    // A committed upload takes no more bytes: they would change the stored blob.
+    assert!(
+        store
+            .upload_append(&id, content.len() as u64, body(&[b"more"]), 1 << 20)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        read_all(store.read(&digest, None).await.unwrap().unwrap()).await,
+        content
+    );
+    assert!(store.delete(&digest).await.unwrap());
+    assert_eq!(store.stat(&digest).await.unwrap(), None);
+    assert_eq!(
+        store.upload_commit(&id, &digest).await.unwrap(),
+        CommitOutcome::Committed {
+            size: content.len() as u64
+        }
+    );
+    store.upload_cancel(&id).await.unwrap();
     assert_eq!(store.upload_size(&id).await.unwrap(), None);
     assert_eq!(
         store.stat(&digest).await.unwrap(),
@@ -598,8 +627,29 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     assert!(store.gc_blob_candidates(0).await.unwrap().is_empty());
     assert!(!store.gc_forget_blob(&layer, 0).await.unwrap());
     assert!(store.gc_forget_blob(&layer, future).await.unwrap());
-    assert!(!store.blob_known(&layer).await.unwrap());
     assert_eq!(store.linked_blob(repo.id, &layer).await.unwrap(), None);
+    // While its bytes are being deleted the digest cannot be linked, nor tombstoned again.
+    let stones = store.tombstones().await.unwrap();
+    assert_eq!(stones.len(), 1);
+    assert_eq!(stones[0].0, layer);
+    assert!(matches!(
+        store.link_blob(repo.id, &layer, 3).await,
+        Err(StoreError::BlobBeingDeleted { .. })
+    ));
+    assert_eq!(store.linked_blob(repo.id, &layer).await.unwrap(), None);
+    assert!(!store.tombstone_orphan(&layer).await.unwrap());
+    store.clear_tombstone(&layer).await.unwrap();
+    assert!(store.tombstones().await.unwrap().is_empty());
+    // An orphan (bytes nobody recorded) can be tombstoned once; a recorded blob cannot.
+    assert!(store.tombstone_orphan(&layer).await.unwrap());
+    assert!(!store.tombstone_orphan(&layer).await.unwrap());
+    assert!(!store.tombstone_orphan(&config).await.unwrap());
+    store.clear_tombstone(&layer).await.unwrap();
+    // Linked again after the deletion ended: a link younger than GC's cutoff keeps it.
+    let cutoff = now_millis();
+    store.link_blob(repo.id, &layer, 3).await.unwrap();
+    assert!(!store.gc_forget_blob(&layer, cutoff).await.unwrap());
+    assert!(store.unlink_blob(repo.id, &layer).await.unwrap());
     assert!(store.unlink_blob(repo.id, &config).await.unwrap());
     assert!(!store.unlink_blob(repo.id, &config).await.unwrap());
 

@@ -1,7 +1,7 @@
 //! Blobs on the local filesystem.
 //!
 //! Layout under the root: `blobs/<alg>/<2 hex>/<hex>` for content, `uploads/<uuid>` for uploads
-//! in progress. An upload becomes a blob only by `rename(2)` after its digest was verified and its
+//! in progress. An upload becomes a blob only by `link(2)` after its digest was verified and its
 //! bytes fsynced, so a crash at any moment leaves either no blob or the complete one; leftover
 //! uploads are expired by garbage collection.
 use crate::blob::{BlobStore, BlobStream, CommitOutcome};
@@ -88,6 +88,8 @@ type UploadSlot = Arc<tokio::sync::Mutex<Option<HashState>>>;
 pub struct FsBlobStore {
     root: PathBuf,
     uploads: Mutex<HashMap<String, UploadSlot>>,
+    /// Committed uploads still staged: id to the digest and size they were verified as.
+    verified: Mutex<HashMap<String, (Digest, u64)>>,
 }
 
 impl FsBlobStore {
@@ -99,6 +101,7 @@ impl FsBlobStore {
         Ok(FsBlobStore {
             root,
             uploads: Mutex::new(HashMap::new()),
+            verified: Mutex::new(HashMap::new()),
         })
     }
 
@@ -128,6 +131,21 @@ impl FsBlobStore {
     fn forget(&self, id: &str) {
         let mut map = self.uploads.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(id);
+        drop(map);
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        verified.remove(id);
+    }
+
+    /// The digest and size an upload was verified as by an earlier commit, so that committing
+    /// it again (after a racing deletion) does not read the bytes again.
+    fn verified_as(&self, id: &str) -> Option<(Digest, u64)> {
+        let verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        verified.get(id).cloned()
+    }
+
+    fn remember_verified(&self, id: &str, digest: Digest, size: u64) {
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        verified.insert(id.to_string(), (digest, size));
     }
 }
 
@@ -157,6 +175,16 @@ fn mtime_millis(meta: &std::fs::Metadata) -> i64 {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// A committed upload shares its file with the blob (a hard link) until it is cancelled: writing
+/// to it would change a stored blob under its digest, for every repository that links it.
+fn refuse_committed(id: &str, meta: &std::fs::Metadata) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if meta.nlink() > 1 {
+        return Err(StoreError::UploadUnknown(id.into()));
+    }
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
@@ -281,6 +309,7 @@ impl BlobStore for FsBlobStore {
         let Some(meta) = not_found_to_none(tokio::fs::metadata(&path).await)? else {
             return Err(StoreError::UploadUnknown(id.into()));
         };
+        refuse_committed(id, &meta)?;
         if meta.len() != offset {
             return Err(StoreError::UploadOffset {
                 expected: meta.len(),
@@ -378,6 +407,7 @@ impl BlobStore for FsBlobStore {
         let Some(meta) = not_found_to_none(tokio::fs::metadata(&path).await)? else {
             return Err(StoreError::UploadUnknown(id.into()));
         };
+        refuse_committed(id, &meta)?;
         let len = meta.len();
         if size > len {
             return Err(StoreError::UploadOffset {
@@ -424,40 +454,46 @@ impl BlobStore for FsBlobStore {
         let Some(meta) = not_found_to_none(tokio::fs::metadata(&path).await)? else {
             return Err(StoreError::UploadUnknown(id.into()));
         };
-        let state = match guard.take() {
-            Some(s) if s.size == meta.len() && s.hasher.algorithm() == expected.algorithm() => s,
-            _ => {
-                let p = path.clone();
-                let alg = expected.algorithm();
-                blocking(move || hash_file(&p, alg)).await?
+        let size = meta.len();
+        let verified = self
+            .verified_as(id)
+            .is_some_and(|(d, n)| &d == expected && n == size);
+        if !verified {
+            let state = match guard.take() {
+                Some(s) if s.size == size && s.hasher.algorithm() == expected.algorithm() => s,
+                _ => {
+                    let p = path.clone();
+                    let alg = expected.algorithm();
+                    blocking(move || hash_file(&p, alg)).await?
+                }
+            };
+            let actual = state.hasher.finish();
+            if &actual != expected {
+                drop(guard);
+                self.upload_cancel(id).await?;
+                return Ok(CommitOutcome::DigestMismatch { actual });
             }
-        };
-        let size = state.size;
-        let actual = state.hasher.finish();
-        if &actual != expected {
-            drop(guard);
-            self.upload_cancel(id).await?;
-            return Ok(CommitOutcome::DigestMismatch { actual });
+            self.remember_verified(id, expected.clone(), size);
         }
         let target = self.blob_path(expected);
         blocking(move || {
             let dir = target.parent().unwrap_or(Path::new("."));
             std::fs::create_dir_all(dir)?;
-            if std::fs::metadata(&target).is_ok() {
-                // Same digest, same bytes: the stored copy stays.
-                std::fs::remove_file(&path)?;
-                return Ok(());
-            }
             let file = std::fs::File::options().write(true).open(&path)?;
             // The commit time, not the last write, dates the blob for garbage collection.
             file.set_modified(std::time::SystemTime::now())?;
             file.sync_all()?;
-            std::fs::rename(&path, &target)?;
-            sync_dir(dir)
+            // A hard link, not a rename: the upload keeps the bytes until it is cancelled, so the
+            // caller can make the blob present again if a deletion raced this commit. An existing
+            // file has the same digest, hence the same bytes, and stays.
+            match std::fs::hard_link(&path, &target) {
+                Ok(()) => sync_dir(dir),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                Err(e) => Err(e),
+            }
         })
         .await?;
         drop(guard);
-        self.forget(id);
         Ok(CommitOutcome::Committed { size })
     }
 

@@ -27,6 +27,17 @@ impl TestServer {
 
     /// A server on an existing data directory (a restart, when another server used it).
     pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_wrapped(dir, tweak, |b| b).await
+    }
+
+    /// A server whose blob store is `wrap`ped (to observe or slow down its operations).
+    pub async fn start_wrapped(
+        dir: tempfile::TempDir,
+        tweak: impl FnOnce(&mut Config),
+        wrap: impl FnOnce(
+            std::sync::Arc<dyn berth_store::BlobStore>,
+        ) -> std::sync::Arc<dyn berth_store::BlobStore>,
+    ) -> TestServer {
         let mut config = Config {
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
@@ -34,6 +45,7 @@ impl TestServer {
         config.gc.interval_secs = 0;
         tweak(&mut config);
         let (meta, blobs) = berth_api::open_stores(&config).await.unwrap();
+        let blobs = wrap(blobs);
         let (app, boot) = berth_api::build(config, meta, blobs, Some(ADMIN_PASSWORD.into()))
             .await
             .unwrap();
