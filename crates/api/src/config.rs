@@ -280,7 +280,7 @@ impl Default for LimitsConfig {
             max_page_entries: 10_000,
             max_connections: 4096,
             header_read_timeout_secs: 30,
-            max_header_bytes: 64 << 10,
+            max_header_bytes: 32 << 10,
             body_idle_timeout_secs: 30,
             shutdown_grace_secs: 10,
             max_upload_sessions_per_principal: 1000,

@@ -28,6 +28,8 @@ const RESERVED_FDS: u64 = 256;
 const FDS_PER_CONNECTION: u64 = 2;
 /// Connections over the limit that are being told so at once; more are closed without a word.
 const REFUSING_AT_ONCE: usize = 64;
+/// The most a connection's read buffer holds (more only for a larger `max_header_bytes`).
+const READ_BUFFER: usize = 32 << 10;
 /// How long a refused connection gets to read its answer.
 const REFUSAL_TIME: Duration = Duration::from_secs(2);
 
@@ -138,6 +140,9 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs))
         .max_header_size(limits.max_header_bytes)
+        // hyper's read buffer otherwise grows towards 400 KB per connection while a head is
+        // read (900 slow heads: 17 to 402 MiB); bodies read in 32 KiB pieces go as fast.
+        .max_buf_size(limits.max_header_bytes.max(READ_BUFFER))
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
