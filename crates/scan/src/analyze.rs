@@ -22,6 +22,9 @@ use crate::model::Severity;
 use crate::options::{Limits, ScanOptions};
 
 pub const BUILTIN_RULES: &str = include_str!("../rules/builtin.yar");
+/// Secret rules, namespace `secrets`: their matches are baseline findings, not malware.
+pub const SECRET_RULES: &str = include_str!("../rules/secrets.yar");
+const SECRETS_NS: &str = "secrets";
 
 /// SHA-256 of known-bad files shipped with berth: the EICAR test file and ClamAV's test file
 /// `clam.exe` (544 bytes; the hash ClamAV's own test suite uses in `clam.hsb`).
@@ -47,6 +50,8 @@ const MAX_SECRET_SCAN: usize = 1 << 20;
 
 pub struct Analyzer {
     rules: Option<yara_x::Rules>,
+    /// Report malware rule matches (the rules may be compiled for the secret rules alone).
+    malware: bool,
     blocklist: HashMap<[u8; 32], String>,
     pub limits: Limits,
 }
@@ -61,8 +66,18 @@ pub struct FileScanner<'r> {
 
 impl Analyzer {
     pub fn new(opts: &ScanOptions) -> Result<Analyzer> {
-        let rules = if opts.malware {
-            Some(compile_rules(&opts.yara_rule_dirs)?)
+        // One YARA pass serves both: the malware rules and, for the baseline checks, the
+        // secret rules (a second pass over every file would cost as much again).
+        let rules = if opts.malware || opts.baseline {
+            Some(compile_rule_set(
+                opts.malware,
+                opts.baseline,
+                if opts.malware {
+                    &opts.yara_rule_dirs
+                } else {
+                    &[]
+                },
+            )?)
         } else {
             None
         };
@@ -102,6 +117,7 @@ impl Analyzer {
         Ok(Analyzer {
             rules,
             blocklist,
+            malware: opts.malware,
             limits: opts.limits.clone(),
         })
     }
@@ -225,12 +241,15 @@ impl Analyzer {
     }
 
     /// Blocklist and YARA hits on one piece of content.
+    /// Blocklist and YARA hits on one piece of content; matches of the secret rules go to
+    /// `secrets`.
     fn malware_hits(
         &self,
         path: &str,
         data: &[u8],
         scanner: &mut FileScanner<'_>,
         warnings: &mut Vec<String>,
+        secrets: &mut Vec<String>,
     ) -> (Vec<MalwareHit>, Option<[u8; 32]>) {
         let mut d = Derived::default();
         let mut sum = None;
@@ -239,6 +258,15 @@ impl Analyzer {
             match s.scan(data) {
                 Ok(results) => {
                     for rule in results.matching_rules() {
+                        if rule.namespace() == SECRETS_NS {
+                            if !secret_path_allowed(path) {
+                                secret_hits(&rule, data, &mut d.secrets);
+                            }
+                            continue;
+                        }
+                        if !self.malware {
+                            continue;
+                        }
                         let mut severity = Severity::High;
                         let mut description = String::new();
                         for (key, value) in rule.metadata() {
@@ -272,6 +300,7 @@ impl Analyzer {
         if !d.malware.is_empty() && sum.is_none() {
             sum = Some(Sha256::digest(data).into());
         }
+        secrets.append(&mut d.secrets);
         (d.malware, sum)
     }
 
@@ -342,7 +371,9 @@ impl Analyzer {
             };
             drop(f);
             *inflated += member.len() as u64;
-            let (hits, sum) = self.malware_hits(path, &member, scanner, &mut d.warnings);
+            // Secrets in archive members are not reported (a jar's bundled test resources).
+            let (hits, sum) =
+                self.malware_hits(path, &member, scanner, &mut d.warnings, &mut Vec::new());
             for mut h in hits {
                 h.member = Some(format!("{prefix}{name}"));
                 h.member_sha256 = sum;
@@ -379,7 +410,9 @@ impl Analyzer {
         budget: &MemoryBudget,
     ) -> Derived {
         let mut d = Derived::default();
-        let (hits, sum) = self.malware_hits(path, data, scanner, &mut d.warnings);
+        let mut secrets = Vec::new();
+        let (hits, sum) = self.malware_hits(path, data, scanner, &mut d.warnings, &mut secrets);
+        d.tokens = secrets;
         if !hits.is_empty() {
             d.sha256 = sum;
         }
@@ -410,7 +443,7 @@ impl Analyzer {
                 Ok(p) => d.packages.extend(p),
                 Err(e) => d.warnings.push(format!("{path}: {e}")),
             }
-        } else if data.len() <= MAX_SECRET_SCAN {
+        } else if data.len() <= MAX_SECRET_SCAN && !secret_path_allowed(path) {
             d.secrets.extend(find_private_keys(data));
         }
         d
@@ -422,14 +455,194 @@ fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
     v.try_into().ok()
 }
 
+/// Paths whose secret-shaped strings are not leaked secrets, as in Trivy's and gitleaks'
+/// default allow-lists: installed library source (a string constant `-----BEGIN OPENSSH
+/// PRIVATE KEY-----` in `cryptography/hazmat/primitives/serialization/ssh.py` is a parser's, not
+/// a key), documentation, and test fixtures and examples.
+pub fn secret_path_allowed(path: &str) -> bool {
+    const DIRS: &[&str] = &[
+        "/site-packages/",
+        "/dist-packages/",
+        "/node_modules/",
+        "/vendor/",
+        "/gems/",
+        "/usr/share/doc/",
+        "/usr/share/man/",
+        "/usr/lib/go/",
+        "/usr/local/go/",
+        "/go/pkg/mod/",
+        "/.cargo/registry/",
+        "/test/",
+        "/tests/",
+        "/testdata/",
+        "/fixtures/",
+        "/spec/",
+        "/examples/",
+        "/example/",
+    ];
+    let base = path.rsplit('/').next().unwrap_or(path);
+    DIRS.iter().any(|d| path.contains(d))
+        || base.ends_with("_test.go")
+        || base.starts_with("test_")
+        || base.ends_with(".md")
+}
+
+/// Values that are documented examples, never real credentials (AWS's documentation keys and
+/// anything marked as an example or placeholder).
+fn secret_value_allowed(value: &str) -> bool {
+    let v = value.to_ascii_uppercase();
+    v.contains("EXAMPLE") || v.contains("XXXXXXXX") || v.contains("DUMMY") || v.contains("FAKE")
+}
+
+/// The secrets a secret rule matched in `data`, each as "KIND VALUE (line N)" with the value
+/// masked: the report must not become the leak. The rule found a prefix; the credential's
+/// shape after it is checked here (`secret_at`).
+fn secret_hits(rule: &yara_x::Rule<'_, '_>, data: &[u8], out: &mut Vec<String>) {
+    let mut kind = rule.identifier().to_string();
+    for (key, value) in rule.metadata() {
+        if let ("description", yara_x::MetaValue::String(v)) = (key, value) {
+            kind = v.to_string();
+        }
+    }
+    for p in rule.patterns() {
+        for m in p.matches() {
+            let start = m.range().start;
+            let Some(value) = secret_at(rule.identifier(), data, start, m.range().end) else {
+                continue;
+            };
+            let value = String::from_utf8_lossy(value).into_owned();
+            if secret_value_allowed(&value) {
+                continue;
+            }
+            let line = 1 + memchr::memchr_iter(b'\n', &data[..start.min(data.len())]).count();
+            let hit = format!("{kind} {} (line {line})", mask(&value));
+            if !out.contains(&hit) {
+                out.push(hit);
+            }
+        }
+    }
+}
+
+/// The credential whose prefix the rule `rule` found at `start..end`, if the bytes around it
+/// have the credential's documented shape.
+fn secret_at<'d>(rule: &str, data: &'d [u8], start: usize, end: usize) -> Option<&'d [u8]> {
+    let alnum = |b: u8| b.is_ascii_alphanumeric();
+    // `n` bytes from `from` that satisfy `ok`, with no further such byte after them.
+    let run = |from: usize, ok: &dyn Fn(u8) -> bool| -> usize {
+        data.get(from..)
+            .map_or(0, |rest| rest.iter().take_while(|&&b| ok(b)).count())
+    };
+    let word_start = start == 0 || !data.get(start - 1).copied().is_some_and(alnum);
+    let prefix = data.get(start..end)?;
+    match rule {
+        "AWS_Access_Key_ID" => {
+            let n = run(end, &|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            (word_start && n == 16 && !data.get(end + n).copied().is_some_and(alnum))
+                .then(|| &data[start..end + 16])
+        }
+        "AWS_Secret_Access_Key" => {
+            // key["']? [:=] ["']? value: at most a few spaces and quotes around the sign.
+            let mut i = end;
+            let skip = |i: &mut usize, set: &[u8], max: usize| {
+                let mut k = 0;
+                while k < max && data.get(*i).is_some_and(|b| set.contains(b)) {
+                    *i += 1;
+                    k += 1;
+                }
+            };
+            skip(&mut i, b"\"'", 1);
+            skip(&mut i, b" \t", 4);
+            if !matches!(data.get(i), Some(b'=' | b':')) {
+                return None;
+            }
+            i += 1;
+            skip(&mut i, b" \t", 4);
+            skip(&mut i, b"\"'", 1);
+            let ok = |b: u8| alnum(b) || b == b'/' || b == b'+';
+            let n = run(i, &ok);
+            (n == 40).then(|| &data[i..i + 40])
+        }
+        "GitHub_Token" => {
+            let (ok, len): (&dyn Fn(u8) -> bool, usize) = if prefix == b"github_pat_" {
+                (&|b: u8| alnum(b) || b == b'_', 82)
+            } else {
+                (&alnum, 36)
+            };
+            (word_start && run(end, ok) == len).then(|| &data[start..end + len])
+        }
+        "GitLab_Token" => {
+            let n = run(end, &|b| alnum(b) || b == b'_' || b == b'-');
+            (word_start && n == 20).then(|| &data[start..end + 20])
+        }
+        "Slack_Token" => {
+            if prefix == b"hooks.slack.com/services/" {
+                // T<team>/B<bot>/<24-character secret>
+                let mut i = end;
+                for (lead, lo, hi) in [(b'T', 8, 12), (b'B', 8, 12)] {
+                    if data.get(i) != Some(&lead) {
+                        return None;
+                    }
+                    let n = run(i + 1, &|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+                    if !(lo..=hi).contains(&n) || data.get(i + 1 + n) != Some(&b'/') {
+                        return None;
+                    }
+                    i += n + 2;
+                }
+                (run(i, &alnum) == 24).then(|| &data[start..i + 24])
+            } else {
+                // xoxb-<digits>-<digits>-<token>, as Slack issues them.
+                let n = run(end, &|b| alnum(b) || b == b'-');
+                let body = data.get(end..end + n)?;
+                let groups = body.split(|&b| b == b'-').filter(|g| !g.is_empty()).count();
+                let digits_first = body.first().is_some_and(u8::is_ascii_digit);
+                (word_start && n >= 20 && groups >= 3 && digits_first)
+                    .then(|| &data[start..end + n])
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The first 4 and last 4 characters of the secret-shaped part of a match.
+fn mask(value: &str) -> String {
+    let token = value
+        .rsplit(|c: char| c.is_whitespace() || matches!(c, '=' | ':' | '"' | '\''))
+        .next()
+        .unwrap_or(value);
+    let chars: Vec<char> = token.chars().collect();
+    if chars.len() <= 12 {
+        return "****".into();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
+}
+
 /// Compiles the built-in rules (namespace `berth`) and every `*.yar`/`*.yara` file of the user's
 /// directories (namespace = file stem).
 pub fn compile_rules(dirs: &[std::path::PathBuf]) -> Result<yara_x::Rules> {
+    compile_rule_set(true, false, dirs)
+}
+
+/// The malware rules (built-in and `dirs`) and/or the secret rules (namespace `secrets`).
+pub fn compile_rule_set(
+    malware: bool,
+    secrets: bool,
+    dirs: &[std::path::PathBuf],
+) -> Result<yara_x::Rules> {
     let mut compiler = yara_x::Compiler::new();
-    compiler.new_namespace("berth");
-    compiler
-        .add_source(BUILTIN_RULES)
-        .map_err(|e| ScanError::Rules(format!("built-in rules: {e}")))?;
+    if secrets {
+        compiler.new_namespace(SECRETS_NS);
+        compiler
+            .add_source(SECRET_RULES)
+            .map_err(|e| ScanError::Rules(format!("secret rules: {e}")))?;
+    }
+    if malware {
+        compiler.new_namespace("berth");
+        compiler
+            .add_source(BUILTIN_RULES)
+            .map_err(|e| ScanError::Rules(format!("built-in rules: {e}")))?;
+    }
     for dir in dirs {
         let mut files: Vec<std::path::PathBuf> = if dir.is_file() {
             vec![dir.clone()]
@@ -448,6 +661,12 @@ pub fn compile_rules(dirs: &[std::path::PathBuf]) -> Result<yara_x::Rules> {
                 .and_then(|s| s.to_str())
                 .unwrap_or("user")
                 .replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_");
+            // `secrets` is the secret rules' namespace: a user's file of that name is malware.
+            let ns = if ns == SECRETS_NS {
+                format!("user_{ns}")
+            } else {
+                ns
+            };
             compiler.new_namespace(&ns);
             compiler
                 .add_source(src.as_str())
@@ -499,6 +718,47 @@ mod tests {
         assert_eq!(
             hex::encode(Sha256::digest(eicar.as_bytes())),
             BUILTIN_BLOCKLIST[0].0
+        );
+    }
+
+    #[test]
+    fn secret_shapes_are_checked_after_the_prefix() {
+        let at = |rule: &str, text: &str, prefix: &str| {
+            let start = text.find(prefix).unwrap();
+            super::secret_at(rule, text.as_bytes(), start, start + prefix.len())
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        };
+        // Time zones, words and too-short or too-long runs are not keys.
+        assert_eq!(at("AWS_Access_Key_ID", "TZ=ASIA/Tokyo", "ASIA"), None);
+        assert_eq!(
+            at("AWS_Access_Key_ID", "xAKIAABCDEFGHIJKLMNOP", "AKIA"),
+            None
+        );
+        assert_eq!(
+            at("AWS_Access_Key_ID", "AKIAABCDEFGHIJKLMNOPQ", "AKIA"),
+            None
+        );
+        assert_eq!(
+            at("AWS_Access_Key_ID", "id=AKIAABCDEFGHIJKLMNOP;", "AKIA").as_deref(),
+            Some("AKIAABCDEFGHIJKLMNOP")
+        );
+        assert_eq!(
+            at(
+                "AWS_Secret_Access_Key",
+                "AWS_SECRET_ACCESS_KEY: \"aaaa\"",
+                "AWS_SECRET_ACCESS_KEY"
+            ),
+            None
+        );
+        assert_eq!(at("GitHub_Token", "ghp_short", "ghp_"), None);
+        assert_eq!(at("Slack_Token", "xoxb-not-a-token", "xoxb-"), None);
+        assert_eq!(
+            at(
+                "Slack_Token",
+                "https://hooks.slack.com/services/T0/B0/x",
+                "hooks.slack.com/services/"
+            ),
+            None
         );
     }
 

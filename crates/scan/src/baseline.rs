@@ -181,6 +181,14 @@ pub const UNSAFE_LAYER_ENTRY: Check = Check {
     remediation: "Rebuild the layer with a standard image builder: no tar entry may lead out of the root with `..`, nor hard-link to such a path. Runtimes refuse such a layer (Docker) or clamp the entry to the root (containerd); crafted ones target extraction bugs to write outside the container. Find out who produced it.",
 };
 
+pub const SECRET_FILE: Check = Check {
+    id: "BERTH-FS-008",
+    name: "secret-in-file",
+    title: "Credential in a file",
+    severity: Severity::High,
+    remediation: "Remove the credential from the image (and the layer that added it: deleting in a later layer does not help), rotate it, and pass it at run time.",
+};
+
 pub const ALL_CHECKS: &[&Check] = &[
     &NO_USER,
     &ROOT_USER,
@@ -196,6 +204,7 @@ pub const ALL_CHECKS: &[&Check] = &[
     &WORLD_WRITABLE,
     &PKG_CACHE,
     &UNSAFE_LAYER_ENTRY,
+    &SECRET_FILE,
 ];
 
 const SECRET_WORDS: &[&str] = &[
@@ -529,6 +538,9 @@ pub fn filesystem_checks(fs: &Filesystem) -> Vec<Finding> {
                     s.clone()
                 };
                 out.push(fs_finding(&PRIVATE_KEY, e, sev_detail));
+            }
+            for t in &d.tokens {
+                out.push(fs_finding(&SECRET_FILE, e, t.clone()));
             }
         }
         if e.kind == EntryKind::File {

@@ -40,6 +40,8 @@ pub struct Derived {
     pub malware: Vec<MalwareHit>,
     /// Kinds of secrets found in the content (e.g. "RSA private key").
     pub secrets: Vec<String>,
+    /// Credentials found by the secret rules, masked ("GitHub token ghp_…wxyz (line 3)").
+    pub tokens: Vec<String>,
     /// Problems met while analysing (a corrupt jar) - reported as warnings.
     pub warnings: Vec<String>,
 }
@@ -49,6 +51,7 @@ impl Derived {
         self.packages.is_empty()
             && self.malware.is_empty()
             && self.secrets.is_empty()
+            && self.tokens.is_empty()
             && self.warnings.is_empty()
     }
 }

@@ -389,3 +389,97 @@ fn eicar_in_a_zip_is_found_and_archive_search_is_bounded() {
         r.warnings
     );
 }
+
+/// One test per secret rule, and the allow-lists that keep library source, fixtures and
+/// documented examples quiet. Tokens are assembled at run time so that the repository holds
+/// nothing a secret scanner would flag.
+#[test]
+fn secret_rules_and_their_allow_lists() {
+    let aws_id = format!("AKIA{}", "Q7R2ZK4M9PLX3WNB");
+    let aws_secret = format!(
+        "aws_secret_access_key = {}",
+        "Zx9vQ2mN7bR4tY8uW1eP5aS3dF6gH0jK2lC4vB7n"
+    );
+    let github = format!("token: ghp_{}", "a1B2c3D4".repeat(4) + "e5F6");
+    let gitlab = format!("GITLAB_TOKEN=glpat-{}", "Xy7Zq2Wv9Ub4Tr6Sp1Qo");
+    let slack = format!(
+        "SLACK=xoxb-{}-{}-{}",
+        "1234567890", "0987654321", "AbCdEfGhIjKlMnOpQrStUvWx"
+    );
+    let hook = format!(
+        "url = https://hooks.slack.com/services/{}/{}/{}",
+        "T0ABCDEFG", "B0HIJKLMN", "abcdefghijklmnopqrstuvwx"
+    );
+    let app =
+        format!("# app settings\n{aws_id}\n{aws_secret}\n{github}\n{gitlab}\n{slack}\n{hook}\n");
+    let pem = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+    let parser = b"_SK_START = b\"-----BEGIN OPENSSH PRIVATE KEY-----\"\n_SK_END = b\"-----END OPENSSH PRIVATE KEY-----\"\n";
+    let layers = || {
+        vec![
+            Layer::new("COPY")
+                .file("/srv/app/settings.env", app.as_bytes())
+                .file("/root/.ssh/id_ed25519", pem)
+                // Library source: the `cryptography` package's SSH key parser.
+                .file(
+                    "/usr/local/lib/python3.12/site-packages/cryptography/hazmat/primitives/serialization/ssh.py",
+                    parser,
+                )
+                .file("/usr/lib/node_modules/tool/lib/creds.js", app.as_bytes())
+                // Test fixtures.
+                .file("/srv/app/tests/fixtures/id_rsa", pem)
+                .file("/srv/app/tests/settings.env", app.as_bytes())
+                // AWS's documented example key, in the app itself.
+                .file("/srv/app/docs.txt", b"key AKIAIOSFODNN7EXAMPLE secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\naws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"),
+        ]
+    };
+    let r = scan(&Image::new(layers(), Comp::Gzip));
+    let found: Vec<(String, String)> = r
+        .baseline
+        .iter()
+        .filter(|b| b.id == "BERTH-FS-008" || b.id == "BERTH-FS-001")
+        .map(|b| (b.path.clone().unwrap_or_default(), b.detail.clone()))
+        .collect();
+    let at = |path: &str| -> Vec<&str> {
+        found
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, d)| d.as_str())
+            .collect()
+    };
+    let app_hits = at("/srv/app/settings.env");
+    for kind in [
+        "AWS access key ID AKIA…3WNB (line 2)",
+        "AWS secret access key Zx9v…vB7n (line 3)",
+        "GitHub token ghp_…e5F6 (line 4)",
+        "GitLab personal access token glpa…p1Qo (line 5)",
+        "Slack token xoxb…UvWx (line 6)",
+        "Slack token hook…uvwx (line 7)",
+    ] {
+        assert!(app_hits.contains(&kind), "{kind} not in {app_hits:?}");
+    }
+    assert_eq!(app_hits.len(), 6, "{app_hits:?}");
+    // No secret value in the report, only masked.
+    let json = berth_scan::output::render(&r, berth_scan::output::Format::Json, false);
+    assert!(!json.contains(&aws_id) && !json.contains("a1B2c3D4a1B2"));
+    assert_eq!(at("/root/.ssh/id_ed25519"), ["OPENSSH PRIVATE KEY"]);
+    assert!(
+        found
+            .iter()
+            .all(|(p, _)| p == "/srv/app/settings.env" || p == "/root/.ssh/id_ed25519"),
+        "{found:?}"
+    );
+    // The secret rules are baseline checks: they run without the malware rules too.
+    let r = try_scan(
+        &Image::new(layers(), Comp::Gzip),
+        ScanOptions {
+            malware: false,
+            ..options()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        r.baseline.iter().filter(|b| b.id == "BERTH-FS-008").count(),
+        6
+    );
+    assert!(r.malware.is_empty());
+}
