@@ -161,7 +161,7 @@ pub const SETUID: Check = Check {
 pub const WORLD_WRITABLE: Check = Check {
     id: "BERTH-FS-005",
     name: "world-writable",
-    title: "World-writable file in a system path",
+    title: "World-writable file or directory",
     severity: Severity::Medium,
     remediation: "Remove write permission for others (`chmod o-w FILE`).",
 };
@@ -437,6 +437,20 @@ const SYSTEM_PREFIXES: &[&str] = &[
     "/bin/", "/sbin/", "/usr/", "/lib/", "/lib64/", "/lib32/", "/etc/", "/boot/",
 ];
 
+/// Where world-writable is the point: scratch directories (their directories carry the sticky
+/// bit and are skipped by that already; files in them are anyone's by design) and pseudo
+/// filesystems a runtime mounts over.
+const SCRATCH_PREFIXES: &[&str] = &[
+    "/tmp/",
+    "/var/tmp/",
+    "/dev/shm/",
+    "/run/lock/",
+    "/var/lock/",
+    "/dev/",
+    "/proc/",
+    "/sys/",
+];
+
 struct CacheDir {
     dir: &'static str,
     what: &'static str,
@@ -569,17 +583,26 @@ pub fn filesystem_checks(fs: &Filesystem) -> Vec<Finding> {
                 ));
             }
         }
-        let system = SYSTEM_PREFIXES.iter().any(|p| e.path.starts_with(p));
+        // Anywhere but scratch locations: an application directory left 0777 (`/app`) lets
+        // any process in the container rewrite the code it runs, as a system path does.
+        let scratch = SCRATCH_PREFIXES
+            .iter()
+            .any(|p| e.path.starts_with(p) || e.path == p.trim_end_matches('/'));
         let ww = match e.kind {
             EntryKind::File => e.mode & 0o002 != 0,
             EntryKind::Dir => e.mode & 0o002 != 0 && e.mode & 0o1000 == 0,
             _ => false,
         };
-        if system && ww {
+        if !scratch && ww {
+            let system = SYSTEM_PREFIXES.iter().any(|p| e.path.starts_with(p));
             out.push(fs_finding(
                 &WORLD_WRITABLE,
                 e,
-                format!("mode {:04o}", e.mode & 0o7777),
+                format!(
+                    "mode {:04o}{}",
+                    e.mode & 0o7777,
+                    if system { ", in a system path" } else { "" }
+                ),
             ));
         }
     }

@@ -213,7 +213,9 @@ fn filesystem_checks() {
                 .file_mode("/usr/lib/libx.so", b"x", 0o666)
                 .file_mode("/home/app/notes.txt", b"x", 0o666)
                 .dir("/usr/share/dropbox", 0o777)
-                .dir("/tmp", 0o1777),
+                .dir("/tmp", 0o1777)
+                .file_mode("/tmp/scratch", b"x", 0o666)
+                .dir("/var/tmp/cache", 0o777),
             Layer::new("RUN apt-get update && apt-get install -y curl")
                 .file("/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease", b"lists")
                 .file("/var/lib/apt/lists/lock", b"")
@@ -244,9 +246,14 @@ fn filesystem_checks() {
             .any(|b| b.id == "BERTH-FS-003" && b.detail.contains("guest"))
     );
     assert_eq!(find("BERTH-FS-004"), ["/usr/local/bin/backdoor"]);
+    // Anywhere but scratch locations (/tmp, /var/tmp, ...).
     assert_eq!(
         find("BERTH-FS-005"),
-        ["/usr/lib/libx.so", "/usr/share/dropbox"]
+        [
+            "/home/app/notes.txt",
+            "/usr/lib/libx.so",
+            "/usr/share/dropbox"
+        ]
     );
     assert_eq!(find("BERTH-FS-006"), ["/var/lib/apt/lists"]);
     let key = r.baseline.iter().find(|b| b.id == "BERTH-FS-001").unwrap();
