@@ -577,7 +577,7 @@ fn app_with_a_yarn_lock_and_nothing_installed() {
             Layer::new("COPY . /srv/app")
                 .file(
                     "/srv/app/package.json",
-                    br#"{"name":"web","version":"2.0.0","dependencies":{"lodash":"^4"}}"#,
+                    br#"{"name":"web","version":"2.0.0","dependencies":{"lodash":"^4.17.21"},"devDependencies":{"@babel/code-frame":"^7.5.5"}}"#,
                 )
                 .file("/srv/app/yarn.lock", YARN_V1.as_bytes()),
         ]
@@ -595,11 +595,28 @@ fn app_with_a_yarn_lock_and_nothing_installed() {
         .filter(|p| p.evidence == berth_scan::Evidence::Declared)
         .map(|p| format!("{}@{}", p.name, p.version))
         .collect();
-    assert!(
-        declared.contains(&"lodash@4.17.21".to_string()),
-        "{declared:?}"
+    // The manifest next to the lock makes @babel/code-frame development-only.
+    assert_eq!(
+        declared,
+        [
+            "@4lolo/resize-observer-polyfill@1.5.2",
+            "lodash@4.17.21",
+            "should-type@1.3.0"
+        ]
     );
-    assert!(declared.len() > 3, "{declared:?}");
+    let all = scan_as_dir(
+        layers(),
+        berth_scan::ScanOptions {
+            include_dev: true,
+            ..options()
+        },
+    );
+    let frame = all
+        .packages
+        .iter()
+        .find(|p| p.name == "@babel/code-frame")
+        .unwrap();
+    assert!(frame.dev);
 }
 
 #[test]

@@ -339,11 +339,19 @@ pub fn catalog_locks(fs: &Filesystem, warnings: &mut Vec<String>) -> Vec<Found> 
     for e in locks {
         let Some(b) = super::content(e) else { continue };
         let parsed = if e.path.ends_with("/yarn.lock") {
-            // yarn.lock does not say which entries are development-only.
-            Ok(parse_yarn_lock(&String::from_utf8_lossy(b))
-                .into_iter()
-                .map(|(n, v)| (n, v, false))
-                .collect())
+            // The project's manifest next to it says which dependencies are for development.
+            let dir = e.path.trim_end_matches("/yarn.lock");
+            // A project manifest is a few KiB; a larger one is not parsed into a tree (a
+            // hostile 60 MB one costs GBs as a `Value`) and nothing is marked.
+            let manifest = fs
+                .get(&format!("{dir}/package.json"))
+                .and_then(super::content)
+                .filter(|m| m.len() <= 1 << 20)
+                .and_then(|m| serde_json::from_slice::<Value>(m).ok());
+            Ok(parse_yarn_lock_dev(
+                &String::from_utf8_lossy(b),
+                manifest.as_ref(),
+            ))
         } else if e.path.ends_with("/pnpm-lock.yaml") {
             parse_pnpm_lock(&String::from_utf8_lossy(b))
         } else {
@@ -436,52 +444,59 @@ fn name_from_resolved(resolved: &str) -> Option<&str> {
     (!name.is_empty()).then_some(name)
 }
 
-/// `yarn.lock`, classic (v1: `version "1.2.3"`) and berry (v2+: YAML, `version: 1.2.3`), read
-/// line by line as Syft does: an entry is a non-indented `patterns:` line, its `version` and
-/// `resolved` fields. `__metadata`, entries of local/link/patch/git protocols and workspace
-/// entries (`0.0.0-use.local`, the project's own packages) are skipped; name@version pairs are
-/// reported once.
-pub fn parse_yarn_lock(text: &str) -> Vec<(String, String)> {
-    struct Entry {
-        name: String,
-        version: Option<String>,
-        resolved_name: Option<String>,
-    }
-    let mut out: Vec<(String, String)> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut finish = |e: Option<Entry>, out: &mut Vec<(String, String)>| {
-        let Some(e) = e else { return };
-        let Some(version) = e.version else { return };
-        let name = e.resolved_name.unwrap_or(e.name);
-        if version == "0.0.0-use.local" || version.is_empty() {
-            return;
-        }
-        if seen.insert((name.clone(), version.clone())) {
-            out.push((name, version));
-        }
-    };
-    let mut current: Option<Entry> = None;
+/// One `yarn.lock` entry: the patterns (`name@range`) it resolves, the package it installs,
+/// and the patterns of its dependencies.
+struct YarnEntry {
+    patterns: Vec<String>,
+    name: String,
+    version: Option<String>,
+    resolved_name: Option<String>,
+    deps: Vec<String>,
+}
+
+/// A pattern as written (`"lodash@^4"`, `lodash@npm:^4`), without quotes and spaces.
+fn yarn_key(p: &str) -> String {
+    p.trim().trim_matches('"').trim().to_string()
+}
+
+/// Every entry of a `yarn.lock` (classic and berry), read line by line as Syft does: an entry
+/// is a non-indented `patterns:` line, its `version`, `resolved`/`resolution` and
+/// `dependencies`/`optionalDependencies` fields. `__metadata`, entries of local/link/patch/git
+/// protocols and workspace entries are skipped.
+fn yarn_entries(text: &str) -> Vec<YarnEntry> {
+    let mut out: Vec<YarnEntry> = Vec::new();
+    let mut current: Option<YarnEntry> = None;
+    let mut in_deps = false;
     for line in text.lines() {
         let line = line.trim_end_matches('\r');
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         if !line.starts_with(' ') && !line.starts_with('\t') {
-            finish(current.take(), &mut out);
+            out.extend(current.take());
+            in_deps = false;
             let Some(header) = line.strip_suffix(':') else {
                 continue;
             };
             if header.trim_matches('"') == "__metadata" {
                 continue;
             }
+            // Classic: `"a@^1", "a@^1.2"`; berry: `"a@npm:^1, a@npm:^1.2"`.
+            let patterns: Vec<String> = header
+                .split(',')
+                .map(yarn_key)
+                .filter(|p| !p.is_empty())
+                .collect();
             let first = header.split(',').next().unwrap_or(header);
             current = match yarn_pattern(first) {
                 Some((_, proto)) if yarn_ignored_protocol(proto) || proto == "workspace" => None,
-                Some((name, _)) => Some(Entry {
+                Some((name, _)) => Some(YarnEntry {
+                    patterns,
                     // An alias (`alias@npm:real@range`) installs the real package.
                     name: yarn_alias_target(first).unwrap_or(name).to_string(),
                     version: None,
                     resolved_name: None,
+                    deps: Vec::new(),
                 }),
                 None => None,
             };
@@ -492,13 +507,23 @@ pub fn parse_yarn_lock(text: &str) -> Vec<(String, String)> {
         let Some(field) = line.strip_prefix("  ") else {
             continue;
         };
-        if field.starts_with(' ') {
+        if let Some(dep) = field.strip_prefix("  ") {
+            if in_deps && !dep.starts_with(' ') {
+                // Classic `"dep" "^1"`, berry `dep: "npm:^1"`.
+                let (name, range) = match dep.split_once(": ") {
+                    Some((n, r)) => (n, r),
+                    None => dep.split_once(' ').unwrap_or((dep, "")),
+                };
+                e.deps
+                    .push(format!("{}@{}", yarn_key(name), yarn_key(range)));
+            }
             continue;
         }
         let (key, value) = match field.split_once([' ', ':']) {
             Some((k, v)) => (k.trim_matches('"'), v.trim_start_matches(':').trim()),
-            None => continue,
+            None => (field.trim_end_matches(':'), ""),
         };
+        in_deps = matches!(key, "dependencies" | "optionalDependencies");
         let value = value.trim_matches('"');
         match key {
             "version" => e.version = Some(value.to_string()),
@@ -510,8 +535,103 @@ pub fn parse_yarn_lock(text: &str) -> Vec<(String, String)> {
             _ => {}
         }
     }
-    finish(current.take(), &mut out);
+    out.extend(current.take());
     out
+}
+
+/// `yarn.lock`, classic (v1: `version "1.2.3"`) and berry (v2+: YAML, `version: 1.2.3`):
+/// name@version pairs, each once (see `yarn_entries`); workspace placeholders
+/// (`0.0.0-use.local`) skipped.
+pub fn parse_yarn_lock(text: &str) -> Vec<(String, String)> {
+    parse_yarn_lock_dev(text, None)
+        .into_iter()
+        .map(|(n, v, _)| (n, v))
+        .collect()
+}
+
+/// `parse_yarn_lock` with development-only entries marked, when the project's `package.json`
+/// (`manifest`) is known: yarn.lock does not say which entries only development needs, so, as
+/// Trivy does, an entry is development-only when it is reachable from the manifest's
+/// `devDependencies` and not from its `dependencies`, `optionalDependencies` or
+/// `peerDependencies`. Without a manifest nothing is marked.
+pub fn parse_yarn_lock_dev(text: &str, manifest: Option<&Value>) -> Vec<(String, String, bool)> {
+    let entries = yarn_entries(text);
+    let dev = manifest.map(|m| yarn_dev_entries(&entries, m));
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        let Some(version) = e.version.clone() else {
+            continue;
+        };
+        if version == "0.0.0-use.local" || version.is_empty() {
+            continue;
+        }
+        let name = e.resolved_name.clone().unwrap_or_else(|| e.name.clone());
+        let is_dev = dev.as_ref().is_some_and(|d| d[i]);
+        match seen.get(&(name.clone(), version.clone())) {
+            // Production through any entry is production.
+            Some(&k) => {
+                let row: &mut (String, String, bool) = &mut out[k];
+                row.2 &= is_dev;
+            }
+            None => {
+                seen.insert((name.clone(), version.clone()), out.len());
+                out.push((name, version, is_dev));
+            }
+        }
+    }
+    out
+}
+
+/// For each entry: only reachable from the manifest's development dependencies.
+fn yarn_dev_entries(entries: &[YarnEntry], manifest: &Value) -> Vec<bool> {
+    let mut by_pattern: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        for p in &e.patterns {
+            by_pattern.insert(p.as_str(), i);
+        }
+    }
+    let find = |name: &str, range: &str| -> Option<usize> {
+        by_pattern
+            .get(format!("{name}@{range}").as_str())
+            .or_else(|| by_pattern.get(format!("{name}@npm:{range}").as_str()))
+            .copied()
+    };
+    let roots = |fields: &[&str]| -> Vec<usize> {
+        let mut out = Vec::new();
+        for f in fields {
+            if let Some(m) = manifest.get(*f).and_then(Value::as_object) {
+                for (name, range) in m {
+                    if let Some(i) = range.as_str().and_then(|r| find(name, r)) {
+                        out.push(i);
+                    }
+                }
+            }
+        }
+        out
+    };
+    let reach = |start: Vec<usize>| -> Vec<bool> {
+        let mut seen = vec![false; entries.len()];
+        let mut stack = start;
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            for d in &entries[i].deps {
+                if let Some(&j) = by_pattern.get(d.as_str()) {
+                    stack.push(j);
+                }
+            }
+        }
+        seen
+    };
+    let prod = reach(roots(&[
+        "dependencies",
+        "optionalDependencies",
+        "peerDependencies",
+    ]));
+    let dev = reach(roots(&["devDependencies"]));
+    prod.iter().zip(&dev).map(|(p, d)| *d && !*p).collect()
 }
 
 /// A `pnpm-lock.yaml` package key -> (name, version). Key forms by lockfile version:
@@ -652,6 +772,66 @@ mod tests {
         v.iter()
             .map(|(a, b)| (a.to_string(), b.to_string(), false))
             .collect()
+    }
+
+    #[test]
+    fn yarn_dev_entries_from_the_manifest() {
+        let manifest: Value = serde_json::from_str(
+            r#"{"dependencies":{"express":"^4.18.0"},"devDependencies":{"jest":"^29.0.0","ms":"^2.1.0"}}"#,
+        )
+        .unwrap();
+        // `ms` is a dev root and a dependency of express: production.
+        let classic = "\
+express@^4.18.0:
+  version \"4.18.2\"
+  dependencies:
+    ms \"2.1.3\"
+    \"@types/x\" \"^1.0.0\"
+
+jest@^29.0.0:
+  version \"29.7.0\"
+  dependencies:
+    jest-cli \"^29.7.0\"
+
+jest-cli@^29.7.0:
+  version \"29.7.0\"
+
+ms@2.1.3, ms@^2.1.0:
+  version \"2.1.3\"
+
+\"@types/x@^1.0.0\":
+  version \"1.0.1\"
+
+orphan@^1.0.0:
+  version \"1.0.0\"
+";
+        let got = parse_yarn_lock_dev(classic, Some(&manifest));
+        let dev: Vec<&str> = got.iter().filter(|r| r.2).map(|r| r.0.as_str()).collect();
+        assert_eq!(dev, ["jest", "jest-cli"], "{got:?}");
+        assert_eq!(got.len(), 6);
+        let berry = "\
+__metadata:
+  version: 6
+
+\"express@npm:^4.18.0\":
+  version: 4.18.2
+  resolution: \"express@npm:4.18.2\"
+  dependencies:
+    ms: \"npm:2.1.3\"
+
+\"jest@npm:^29.0.0\":
+  version: 29.7.0
+  resolution: \"jest@npm:29.7.0\"
+
+\"ms@npm:2.1.3, ms@npm:^2.1.0\":
+  version: 2.1.3
+  resolution: \"ms@npm:2.1.3\"
+";
+        let got = parse_yarn_lock_dev(berry, Some(&manifest));
+        let dev: Vec<&str> = got.iter().filter(|r| r.2).map(|r| r.0.as_str()).collect();
+        assert_eq!(dev, ["jest"], "{got:?}");
+        // Without a manifest nothing is marked.
+        assert!(parse_yarn_lock_dev(berry, None).iter().all(|r| !r.2));
     }
 
     #[test]
