@@ -676,6 +676,24 @@ pub fn compile_rule_set(
     Ok(compiler.build())
 }
 
+/// Whether a PEM body follows a `-----BEGIN ... PRIVATE KEY-----` line: a line break, then a
+/// line of at least 16 base64 characters (or an RFC 1421 header such as `Proc-Type:`). Source
+/// code that names the marker as a string constant (`b"-----BEGIN OPENSSH PRIVATE KEY-----"`
+/// in a key parser) has a quote or a `\n` escape there instead: a parser, not a key.
+fn has_pem_body(after: &[u8]) -> bool {
+    let after = after.strip_prefix(b"\r").unwrap_or(after);
+    let Some(body) = after.strip_prefix(b"\n") else {
+        return false;
+    };
+    let line = body.split(|&b| b == b'\n').next().unwrap_or(body);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let b64 = line
+        .iter()
+        .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+        .count();
+    (b64 >= 16 && b64 == line.len()) || line.starts_with(b"Proc-Type:")
+}
+
 /// Finds PEM private keys. Returns the kind of each key found (e.g. "RSA PRIVATE KEY").
 pub fn find_private_keys(data: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
@@ -684,7 +702,10 @@ pub fn find_private_keys(data: &[u8]) -> Vec<String> {
         let rest = &data[pos + 11..];
         let end = rest.iter().take(64).position(|&b| b == b'-').unwrap_or(0);
         let label = &rest[..end];
-        if label.ends_with(b"PRIVATE KEY") && rest[end..].starts_with(b"-----") {
+        if label.ends_with(b"PRIVATE KEY")
+            && rest[end..].starts_with(b"-----")
+            && has_pem_body(&rest[end + 5..])
+        {
             let label = String::from_utf8_lossy(label).into_owned();
             if !out.contains(&label) {
                 out.push(label);
@@ -763,9 +784,21 @@ mod tests {
     }
 
     #[test]
+    fn a_key_marker_without_a_body_is_not_a_key() {
+        assert!(
+            find_private_keys(b"_SK_START = b\"-----BEGIN OPENSSH PRIVATE KEY-----\"\n").is_empty()
+        );
+        assert!(find_private_keys(b"k = \"-----BEGIN RSA PRIVATE KEY-----\\nMIIE\"").is_empty());
+        assert_eq!(
+            find_private_keys(b"-----BEGIN RSA PRIVATE KEY-----\r\nProc-Type: 4,ENCRYPTED\r\n"),
+            ["RSA PRIVATE KEY"]
+        );
+    }
+
+    #[test]
     fn finds_private_keys() {
         let pem =
-            b"junk\n-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
+            b"junk\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
         assert_eq!(find_private_keys(pem), ["OPENSSH PRIVATE KEY"]);
         assert!(find_private_keys(b"-----BEGIN CERTIFICATE-----\n").is_empty());
         assert!(find_private_keys(b"-----BEGIN ").is_empty());
