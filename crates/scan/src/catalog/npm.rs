@@ -664,8 +664,8 @@ const PNPM_MAX_DEPTH: usize = 64;
 
 /// `pnpm-lock.yaml` (lockfile versions 5, 6 and 9): every key of `packages`, as Syft reads it,
 /// in every document (pnpm 11 writes an "env" document before the project's).
-/// Entries of lockfiles 5.x and 6.x carry `dev: true` when only development needs them; 9.x
-/// moved that to the importers' `devDependencies` and is read as production.
+/// Entries of lockfiles 5.x and 6.x carry `dev: true` when only development needs them; for
+/// 9.x it is computed from the importers and snapshots (`pnpm9_dev_packages`).
 pub fn parse_pnpm_lock(text: &str) -> Result<Vec<(String, String, bool)>, String> {
     // The lockfile comes from the image: no aliases, no bomb-deep nesting.
     let docs = berth_vulndb::yaml::load_untrusted(text, PNPM_MAX_DEPTH)?;
@@ -689,6 +689,7 @@ fn pnpm_document(
         _ => 0.0,
     };
     let v5 = version < 6.0;
+    let dev9 = pnpm9_dev_packages(doc);
     if let Yaml::Hash(pkgs) = &doc["packages"] {
         for (k, v) in pkgs {
             let Some(key) = k.as_str() else { continue };
@@ -702,7 +703,8 @@ fn pnpm_document(
                 version = ver.to_string();
             }
             let name = v["name"].as_str().map(str::to_string).unwrap_or(name);
-            let dev = v["dev"].as_bool() == Some(true);
+            let dev =
+                v["dev"].as_bool() == Some(true) || dev9.contains(&(name.clone(), version.clone()));
             if seen.insert((name.clone(), version.clone())) {
                 out.push((name, version, dev));
             }
@@ -710,9 +712,129 @@ fn pnpm_document(
     }
 }
 
+/// pnpm 9 moved `dev: true` out of the packages: development-only are the packages whose
+/// snapshots are reachable from an importer's `devDependencies` and not from its
+/// `dependencies`/`optionalDependencies`, through the `snapshots` section's dependencies (keys
+/// `name@version(peers)`). Empty for other lockfile versions.
+fn pnpm9_dev_packages(doc: &yaml_rust2::Yaml) -> std::collections::HashSet<(String, String)> {
+    use yaml_rust2::Yaml;
+    let mut out = std::collections::HashSet::new();
+    let (Yaml::Hash(importers), Yaml::Hash(snapshots)) = (&doc["importers"], &doc["snapshots"])
+    else {
+        return out;
+    };
+    let snap_key = |name: &str, ver: &Yaml| -> Option<String> {
+        let ver = match ver {
+            Yaml::String(s) | Yaml::Real(s) => s.clone(),
+            Yaml::Integer(i) => i.to_string(),
+            Yaml::Hash(_) => ver["version"].as_str()?.to_string(),
+            _ => return None,
+        };
+        Some(format!("{name}@{ver}"))
+    };
+    let roots = |fields: &[&str]| -> Vec<String> {
+        let mut r = Vec::new();
+        for (_, imp) in importers {
+            for f in fields {
+                if let Yaml::Hash(deps) = &imp[*f] {
+                    for (n, v) in deps {
+                        if let Some(k) = n.as_str().and_then(|n| snap_key(n, v)) {
+                            r.push(k);
+                        }
+                    }
+                }
+            }
+        }
+        r
+    };
+    let reach = |start: Vec<String>| -> std::collections::HashSet<String> {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = start;
+        while let Some(k) = stack.pop() {
+            if !seen.insert(k.clone()) {
+                continue;
+            }
+            // `get`: indexing the map panics on a key it lacks (a dependency without a
+            // snapshot, in a hand-edited or hostile lock).
+            let Some(snap) = snapshots.get(&Yaml::String(k)) else {
+                continue;
+            };
+            for f in ["dependencies", "optionalDependencies"] {
+                if let Yaml::Hash(deps) = &snap[f] {
+                    for (n, v) in deps {
+                        if let Some(k) = n.as_str().and_then(|n| snap_key(n, v)) {
+                            stack.push(k);
+                        }
+                    }
+                }
+            }
+        }
+        seen
+    };
+    let prod = reach(roots(&["dependencies", "optionalDependencies"]));
+    let dev = reach(roots(&["devDependencies"]));
+    let strip = |k: &str| pnpm_key(k, false);
+    let prod_pkgs: std::collections::HashSet<(String, String)> =
+        prod.iter().filter_map(|k| strip(k)).collect();
+    for k in &dev {
+        if let Some(p) = strip(k)
+            && !prod_pkgs.contains(&p)
+        {
+            out.insert(p);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pnpm9_dev_from_importers_and_snapshots() {
+        let lock = "\
+lockfileVersion: '9.0'
+importers:
+  .:
+    dependencies:
+      react-dom:
+        specifier: ^18.2.0
+        version: 18.2.0(react@18.2.0)
+    devDependencies:
+      jest:
+        specifier: ^29
+        version: 29.7.0
+      react:
+        specifier: ^18
+        version: 18.2.0
+packages:
+  jest@29.7.0:
+    resolution: {integrity: sha512-a}
+  jest-cli@29.7.0:
+    resolution: {integrity: sha512-b}
+  react@18.2.0:
+    resolution: {integrity: sha512-c}
+  react-dom@18.2.0:
+    resolution: {integrity: sha512-d}
+snapshots:
+  jest@29.7.0:
+    dependencies:
+      jest-cli: 29.7.0
+  jest-cli@29.7.0:
+    dependencies:
+      missing-snapshot: 1.0.0
+  react@18.2.0: {}
+  react-dom@18.2.0(react@18.2.0):
+    dependencies:
+      react: 18.2.0
+";
+        let got = parse_pnpm_lock(lock).unwrap();
+        let mut dev: Vec<&str> = got.iter().filter(|r| r.2).map(|r| r.0.as_str()).collect();
+        dev.sort();
+        // react is a dev root but also react-dom's dependency: production.
+        assert_eq!(dev, ["jest", "jest-cli"], "{got:?}");
+        assert_eq!(got.len(), 4);
+    }
 
     #[test]
     fn package_json_reads_what_the_value_reader_read() {
