@@ -164,13 +164,20 @@ pub async fn delete(ctx: &Ctx) -> KcrResult<Reply> {
         ));
     }
     let app = &ctx.app;
-    // Deleting stops its endpoint at once; the rows go in one transaction after that.
-    if !app
+    // Deleting stops its endpoint at once; the rows go in one transaction after that. The status
+    // may change under us (a new instance becomes Running in the background): read it again.
+    let mut instance = instance;
+    let mut attempts = 0;
+    while !app
         .meta
         .set_instance_status(&instance.id, &instance.status, "Deleting")
         .await?
     {
-        return Err(KcrError::not_found("InstanceId", "The instance"));
+        attempts += 1;
+        match app.meta.get_instance(&instance.id).await? {
+            Some(now) if now.status != "Deleting" && attempts < 5 => instance = now,
+            _ => return Err(KcrError::not_found("InstanceId", "The instance")),
+        }
     }
     app.caches.instances.invalidate_all();
     let digests = match app.meta.delete_instance(&instance.id).await {
