@@ -316,3 +316,61 @@ fn dir_scan_include_dev_flag() {
     assert_eq!(names(&r), ["jest", "ms"]);
     assert_eq!(r["packages"][0]["dev"], true);
 }
+
+/// The vulnerability database's malware hash feed joins the scan's blocklist.
+#[test]
+fn malware_hash_feed_from_the_database() {
+    use sha2::Digest as _;
+    let dir = tempfile::tempdir().unwrap();
+    let payload = b"berth malware feed test payload\n";
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("dropper.bin"), payload).unwrap();
+    let feed = dir.path().join("malware.txt");
+    std::fs::write(
+        &feed,
+        format!(
+            "# berth-malware-sha256 v1\n{} test dropper\n",
+            sha2::Sha256::digest(payload)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        ),
+    )
+    .unwrap();
+    let db = dir.path().join("db");
+    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(&feed)
+        .env("BERTH_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = berth_scan(&[
+        &format!("dir:{}", root.display()),
+        "--format",
+        "json",
+        "-q",
+        "--no-baseline",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        r["malware"][0]["path"], "/dropper.bin",
+        "{:#}",
+        r["malware"]
+    );
+    assert_eq!(r["malware"][0]["rule"], "sha256-blocklist");
+    assert_eq!(r["malware"][0]["description"], "test dropper");
+}

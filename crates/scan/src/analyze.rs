@@ -88,6 +88,11 @@ impl Analyzer {
                     blocklist.insert(k, (*why).to_string());
                 }
             }
+            for (hex, why) in &opts.blocklist_entries {
+                if let Some(k) = parse_sha256(hex) {
+                    blocklist.entry(k).or_insert_with(|| why.clone());
+                }
+            }
             for file in &opts.blocklists {
                 let text =
                     std::fs::read_to_string(file).map_err(|e| ScanError::io(file.display(), e))?;

@@ -63,6 +63,9 @@ pub struct ScanOptions {
     pub yara_rule_dirs: Vec<PathBuf>,
     /// Extra SHA-256 blocklist files: one `HEX [description]` per line, `#` comments.
     pub blocklists: Vec<PathBuf>,
+    /// Extra blocklist entries (hex SHA-256, description): the vulnerability database's malware
+    /// hash feed (`berth_vulndb::Database::malware_hashes`).
+    pub blocklist_entries: Vec<(String, String)>,
     pub baseline: bool,
     /// Verify layer digests while streaming (on by default; a mismatch is an error).
     pub verify_digests: bool,
@@ -81,6 +84,7 @@ impl Default for ScanOptions {
             malware: true,
             yara_rule_dirs: Vec::new(),
             blocklists: Vec::new(),
+            blocklist_entries: Vec::new(),
             baseline: true,
             verify_digests: true,
             threads: 0,

@@ -137,6 +137,12 @@ impl Database {
         &self.meta
     }
 
+    /// Known-malware SHA-256 digests (lower-case hex) with descriptions, from the malware hash
+    /// feeds imported with the advisories: the scanner adds them to its blocklist.
+    pub fn malware_hashes(&self) -> &[(String, String)] {
+        &self.store.malware
+    }
+
     /// Builds a database value from a store (used by the importer and tests).
     pub fn from_parts(meta: Metadata, store: Store) -> Database {
         let decoded = (0..store.advisory_count())

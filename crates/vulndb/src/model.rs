@@ -108,6 +108,8 @@ pub struct Store {
     /// Encoded as one byte string (a memcpy to decode, not one visit per byte).
     #[serde(with = "serde_bytes")]
     pub advisory_bytes: Vec<u8>,
+    /// Known-malware SHA-256 digests (lower-case hex) and descriptions, sorted by digest.
+    pub malware: Vec<(String, String)>,
 }
 
 impl Store {
@@ -126,6 +128,7 @@ impl Store {
             index,
             advisory_ends: ends,
             advisory_bytes: bytes,
+            malware: Vec::new(),
         })
     }
 

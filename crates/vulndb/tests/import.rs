@@ -672,3 +672,38 @@ fn severity_sources_and_the_fix_for_the_installed_branch() {
         (Severity::Negligible, SeveritySource::DebianUrgency)
     );
 }
+
+/// The malware hash feed (`# berth-malware-sha256 v1`): digests land in the database for the
+/// scanner's blocklist; a line that is not a digest is reported with its line number.
+#[test]
+fn malware_hash_feed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = write(
+        tmp.path(),
+        "malware.txt",
+        "# berth-malware-sha256 v1\n# a comment\n\nSHA256:275A021BBFB6489E54D471899F7DB9D1663FC695EC2FE2A2C4538AABF651FD0F EICAR test file\n71e7b604d18aefd839e51a39c88df8383bb4c071dc31f87f00a2b5df580d4495\nnot-a-digest dropper\n",
+    );
+    let db_dir = tmp.path().join("db");
+    let report = import(&db_dir, &[src]).unwrap();
+    assert_eq!(report.skipped, 1);
+    assert!(
+        report.problems[0].location.ends_with("malware.txt:6"),
+        "{:?}",
+        report.problems
+    );
+    assert_eq!(report.sources[0].kinds, vec!["malware-sha256"]);
+    let db = Database::open(&db_dir).unwrap();
+    assert_eq!(
+        db.malware_hashes(),
+        [
+            (
+                "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f".to_string(),
+                "EICAR test file".to_string()
+            ),
+            (
+                "71e7b604d18aefd839e51a39c88df8383bb4c071dc31f87f00a2b5df580d4495".to_string(),
+                "known malware".to_string()
+            ),
+        ]
+    );
+}

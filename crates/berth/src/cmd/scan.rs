@@ -280,6 +280,30 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<i32> {
             );
             b
         }));
+        // The database is opened before the scan: its malware hash feed joins the blocklist.
+        let mut opts = opts;
+        let mut db_warning = None;
+        let db = if skip_db {
+            None
+        } else {
+            let explicit = db_dir.is_some();
+            let dir = db_dir.unwrap_or_else(berth_vulndb::Database::default_dir);
+            match berth_vulndb::Database::open(&dir) {
+                Ok(db) => Some(db),
+                Err(e) if !explicit => {
+                    db_warning = Some(format!(
+                        "no vulnerability database ({e}); run `berth db update` or pass --db: vulnerabilities were not matched"
+                    ));
+                    None
+                }
+                Err(e) => return Err(anyhow::anyhow!("vulnerability database {}: {e}", dir.display())),
+            }
+        };
+        if let Some(db) = &db
+            && opts.malware
+        {
+            opts.blocklist_entries = db.malware_hashes().to_vec();
+        }
         let scanner = Scanner::new(opts)?;
         let mut report = match &source {
             Source::Image(src) => scanner.scan_image(src.as_ref(), &platform, &bar)?,
@@ -288,17 +312,10 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<i32> {
         if let Some(b) = &bar.0 {
             b.finish_and_clear();
         }
-        if !skip_db {
-            let explicit = db_dir.is_some();
-            let dir = db_dir.unwrap_or_else(berth_vulndb::Database::default_dir);
-            match berth_vulndb::Database::open(&dir) {
-                Ok(db) => berth_scan::vuln::match_report(&mut report, &db)?,
-                Err(e) if !explicit => report.warnings.push(format!(
-                    "no vulnerability database ({e}); run `berth db update` or pass --db: vulnerabilities were not matched"
-                )),
-                Err(e) => return Err(anyhow::anyhow!("vulnerability database {}: {e}", dir.display())),
-            }
+        if let Some(db) = &db {
+            berth_scan::vuln::match_report(&mut report, db)?;
         }
+        report.warnings.extend(db_warning);
         Ok(report)
     })
     .await

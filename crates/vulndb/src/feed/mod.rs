@@ -17,6 +17,7 @@ use crate::types::{Severity, SeveritySource};
 
 pub mod alpine;
 pub mod debian;
+pub mod malware;
 pub mod osv;
 
 /// A malformed advisory or an unusable part of one: where, and why. It was skipped.
@@ -61,6 +62,8 @@ pub struct Builder {
     advisories: Vec<Advisory>,
     by_key: HashMap<(String, String), u32>,
     index: HashMap<String, HashMap<String, Vec<Affected>>>,
+    /// Malware SHA-256 (hex) -> description, from malware hash feeds.
+    malware: BTreeMap<String, String>,
     pub report: ImportReport,
 }
 
@@ -75,6 +78,11 @@ impl Builder {
             location,
             reason: reason.into(),
         });
+    }
+
+    /// Adds a known-malware SHA-256 (lower-case hex); the first description is kept.
+    pub fn malware_hash(&mut self, hex: String, description: String) {
+        self.malware.entry(hex).or_insert(description);
     }
 
     /// Records a skipped, malformed advisory.
@@ -195,6 +203,10 @@ impl Builder {
             debian::parse_advisory_list(self, location, text);
             return Ok(Some(kind));
         }
+        if malware::sniff(text) {
+            malware::parse(self, location, text);
+            return Ok(Some("malware-sha256"));
+        }
         if debian::sniff_cve_list(text) {
             debian::parse_cve_list(self, location, text);
             return Ok(Some("debian-cve"));
@@ -205,7 +217,7 @@ impl Builder {
         }
         if explicit {
             return Err(FeedError(
-                "not a recognised feed (OSV JSON or zip, Debian tracker list, Alpine secdb)".into(),
+                "not a recognised feed (OSV JSON or zip, Debian tracker list, Alpine secdb, berth malware hashes)".into(),
             ));
         }
         Ok(None)
@@ -326,8 +338,9 @@ impl Builder {
         self.report.sources = sources;
         self.report.advisories = meta.advisories;
         self.report.affected = affected;
-        let store = Store::with_advisories(self.index, &self.advisories)
+        let mut store = Store::with_advisories(self.index, &self.advisories)
             .map_err(|e| Error::Encode(e.to_string()))?;
+        store.malware = self.malware.into_iter().collect();
         Ok((meta, store, self.report))
     }
 }
