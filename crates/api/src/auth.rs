@@ -659,31 +659,50 @@ impl Auth {
                 address_key(ip).to_string().as_bytes(),
             ])
         });
-        let reservation = self
-            .limiter
-            .reserve(client, user_key, pair_key)
-            .map_err(|secs| {
-                tracing::warn!(
-                    client = ?client,
-                    user = username,
-                    "failed-login limit reached"
-                );
-                VerifyError::Limited(secs)
-            })?;
+        // A credential that was right before is checked whatever the limits say: a client that
+        // shares its address (a NAT, a CI runner, loopback) with someone guessing passwords must
+        // not be locked out each time its cached verification expires. Only the right password
+        // makes this key, so guesses never take this path.
+        let credential = self.key_of(&[
+            b"known-credential",
+            username.as_bytes(),
+            password.as_bytes(),
+        ]);
+        let reservation = if self.limiter.known.contains_key(&credential) {
+            None
+        } else {
+            Some(
+                self.limiter
+                    .reserve(client, user_key, pair_key)
+                    .map_err(|secs| {
+                        tracing::warn!(
+                            client = ?client,
+                            user = username,
+                            "failed-login limit reached"
+                        );
+                        VerifyError::Limited(secs)
+                    })?,
+            )
+        };
         let found = hash.is_some();
         let hash = hash.unwrap_or_else(|| decoy_hash().to_string());
         let ok = match self.hasher.verify(password, hash).await {
             Ok(ok) => found && ok,
             Err(e) => {
-                self.limiter.refund(reservation);
+                if let Some(r) = reservation {
+                    self.limiter.refund(r);
+                }
                 return Err(e);
             }
         };
         if ok {
-            self.limiter.refund(reservation);
+            if let Some(r) = reservation {
+                self.limiter.refund(r);
+            }
             if let Some(pair) = pair_key {
                 self.limiter.known.insert(pair, ());
             }
+            self.limiter.known.insert(credential, ());
         }
         Ok(ok)
     }

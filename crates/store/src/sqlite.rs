@@ -164,18 +164,19 @@ impl SqliteMetadataStore {
 /// any doubt is closed (which rolls back whatever is open) and the pool opens a fresh one.
 async fn clean_after_write(conn: &mut SqliteConnection) -> std::result::Result<bool, sqlx::Error> {
     use sqlx::Connection as _;
-    if conn.is_in_transaction() {
-        tracing::warn!("closing a write connection left inside a transaction");
-        return Ok(false);
-    }
     // `BEGIN` fails inside a transaction: the one check of SQLite's state without FFI. A
-    // deferred BEGIN takes no lock, so this costs two statements and nothing else.
+    // deferred BEGIN takes no lock, so this costs two statements and nothing else. It also runs
+    // after any rollback a dropped transaction queued, so sqlx's count is settled after it.
     let probe: std::result::Result<(), sqlx::Error> = {
         use sqlx::Executor as _;
         conn.execute("BEGIN; ROLLBACK").await.map(|_| ())
     };
     if let Err(e) = probe {
         tracing::warn!(error = %e, "closing a write connection in an unknown transaction state");
+        return Ok(false);
+    }
+    if conn.is_in_transaction() {
+        tracing::warn!("closing a write connection left inside a transaction");
         return Ok(false);
     }
     Ok(true)

@@ -52,6 +52,9 @@ struct StoredVulnerability {
     installed_version: String,
     #[serde(default)]
     fixed_versions: Vec<String>,
+    /// The fix for the installed branch (reports from before it existed have only the list).
+    #[serde(default)]
+    fixed_version: Option<String>,
     severity: String,
     #[serde(default)]
     title: String,
@@ -107,7 +110,7 @@ fn reply_for(job: Option<&ScanJob>) -> KcrResult<Reply> {
                 "Severity": lvl,
                 "Feature": v.package_name,
                 "CurrentVersion": v.installed_version,
-                "RepairedVersion": v.fixed_versions.first().cloned().unwrap_or_default(),
+                "RepairedVersion": v.fixed_version.clone().or_else(|| v.fixed_versions.first().cloned()).unwrap_or_default(),
             }));
         }
     }
