@@ -2,7 +2,8 @@
 """Soak test: berth under a mixed load with hostile clients, on loopback (not run in CI).
 
 Runs the release binary for SOAK_SECS (default 600) with:
-  - pushers: random blobs (16 KiB to 2 MiB, some re-pushed) and manifests that tag them;
+  - pushers: random blobs (16 KiB to 512 KiB, some re-pushed) and manifests that tag them
+    (20 tags per repository, reused, so GC has untagged content to collect);
   - pullers: manifest GETs and blob GETs of what was pushed;
   - garbage collection every GC_SECS by the server (short grace) and `berth gc` from outside;
   - scans: scan-on-push for every image (failing fast without a vulnerability database is fine:
@@ -14,7 +15,12 @@ Every 10 s it prints the server's RSS, open files, threads and the well-behaved 
 latency over the interval. At the end every acknowledged push must still be pullable, p99 must
 stay under 100 ms and RSS under 256 MiB throughout; exit status 1 otherwise.
 
-Usage: bench/soak.py   (BERTH_BIN=target/release/berth SOAK_SECS=600 HOSTILE_SCALE=1)
+The hostile uploads come from another tenant: an instance `hostile` created through the
+management API (with the vendor SDK from .deps/venv) and one of its instance tokens, so the
+per-principal limits they run into are theirs, not the well-behaved clients'.
+
+Usage: .deps/venv/bin/python bench/soak.py
+       (BERTH_BIN=target/release/berth SOAK_SECS=600 HOSTILE_SCALE=1)
 """
 import hashlib
 import http.client
@@ -38,6 +44,8 @@ PASSWORD = "soak-password"
 AUTH = "Basic " + __import__("base64").b64encode(f"admin:{PASSWORD}".encode()).decode()
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 
+HOSTILE = {"auth": AUTH, "host": "127.0.0.1"}  # replaced by the hostile tenant's token
+
 stop = threading.Event()
 lock = threading.Lock()
 acknowledged = {}  # tag -> (manifest digest, [blob digests])
@@ -56,9 +64,9 @@ def free_port():
 PORT = free_port()
 
 
-def request(method, path, body=None, headers=None, timeout=30):
+def request(method, path, body=None, headers=None, timeout=30, auth=None):
     conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=timeout)
-    h = {"Authorization": AUTH}
+    h = {"Authorization": auth or AUTH}
     h.update(headers or {})
     try:
         conn.request(method, path, body=body, headers=h)
@@ -96,7 +104,7 @@ def pusher(n):
                 if recent and rnd.random() < 0.3:
                     data = rnd.choice(recent)  # a re-push, as clients do
                 else:
-                    data = os.urandom(rnd.randint(16 << 10, 2 << 20))
+                    data = os.urandom(rnd.randint(16 << 10, 512 << 10))
                     recent = (recent + [data])[-8:]
                 if not push_blob(repo, data):
                     raise RuntimeError("blob push refused")
@@ -112,7 +120,9 @@ def pusher(n):
                 "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
                             "digest": sha(d), "size": len(d)} for d in layers],
             }).encode()
-            tag = f"t{i}"
+            # Tags are reused, so older manifests become untagged and GC frees their blobs:
+            # the run's disk use stays bounded.
+            tag = f"t{i % 20}"
             status, _, _ = request("PUT", f"/v2/{repo}/manifests/{tag}", body=manifest,
                                    headers={"Content-Type": MANIFEST_TYPE})
             if status != 201:
@@ -160,14 +170,15 @@ def slow_bodies(count):
     while not stop.is_set():
         while len(socks) < count and not stop.is_set():
             try:
-                status, headers, _ = request("POST", "/v2/soak/slow/blobs/uploads/")
+                status, headers, _ = request("POST", "/v2/soak/slow/blobs/uploads/",
+                                             auth=HOSTILE["auth"], headers={"Host": HOSTILE["host"]})
                 if status != 202:
                     with lock:
                         counts["refused"] += 1
                     break
                 loc = headers.get("Location") or headers.get("location")
                 s = socket.create_connection(("127.0.0.1", PORT), timeout=5)
-                s.sendall((f"PATCH {loc} HTTP/1.1\r\nHost: x\r\nAuthorization: {AUTH}\r\n"
+                s.sendall((f"PATCH {loc} HTTP/1.1\r\nHost: {HOSTILE['host']}\r\nAuthorization: {HOSTILE['auth']}\r\n"
                            "Content-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n"
                            "0123456789").encode())
                 socks.append(s)
@@ -256,6 +267,32 @@ def probe(manifest_path, blob_path):
         time.sleep(0.1)
 
 
+def hostile_tenant(data_dir):
+    """An instance and an instance token for the hostile uploads, through the vendor SDK."""
+    try:
+        from kscore.session import get_session
+    except ImportError:
+        print("warning: kscore not importable (run with .deps/venv/bin/python): hostile uploads "
+              "use the admin's credentials and share its limits")
+        return
+    out = subprocess.run([BIN, "admin", "access-key", "create", "--json", "--description", "soak",
+                          "--data-dir", data_dir], capture_output=True, check=True)
+    key = json.loads(out.stdout)
+    kcr = get_session().create_client(
+        "kcrs", "cn-beijing-6", use_ssl=False, endpoint_url=f"http://127.0.0.1:{PORT}",
+        ks_access_key_id=key["AccessKeyId"], ks_secret_access_key=key["SecretAccessKey"])
+    inst = kcr.create_instance(InstanceName="hostile", InstanceType="basic")["InstanceId"]
+    for _ in range(100):
+        d = kcr.describe_instance(**{"InstanceId.1": inst})
+        if d["InstanceSet"][0]["InstanceStatus"] == "Running":
+            break
+        time.sleep(0.1)
+    tok = kcr.create_instance_token(InstanceId=inst, TokenType="Day", TokenTime=1)
+    cred = __import__("base64").b64encode(f"{tok['Username']}:{tok['Token']}".encode()).decode()
+    HOSTILE["auth"] = "Basic " + cred
+    HOSTILE["host"] = f"hostile.localhost:{PORT}"
+
+
 def proc_stats(pid):
     rss = threads = 0
     with open(f"/proc/{pid}/status") as f:
@@ -277,7 +314,8 @@ def main():
     data_dir = os.path.join(tmp, "data")
     env = {**os.environ, "BERTH_ADMIN_PASSWORD": PASSWORD, "BERTH_LOG": "warn",
            "BERTH_GC_INTERVAL_SECS": str(GC_SECS), "BERTH_GC_GRACE_SECS": "5",
-           "BERTH_SCAN_ON_PUSH": "true", "BERTH_DB_DIR": os.path.join(tmp, "no-db")}
+           "BERTH_SCAN_ON_PUSH": "true", "BERTH_DB_DIR": os.path.join(tmp, "no-db"),
+           "BERTH_BASE_DOMAIN": "localhost"}
     log = open(os.path.join(tmp, "berth.log"), "w")
     server = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{PORT}", "--data-dir", data_dir],
                               env=env, stderr=log, stdout=log)
@@ -287,6 +325,7 @@ def main():
             break
         except OSError:
             time.sleep(0.1)
+    hostile_tenant(data_dir)
     # The probe's own image, pushed first and tagged, so GC keeps it.
     blob = os.urandom(4096)
     assert push_blob("soak/probe", blob)
