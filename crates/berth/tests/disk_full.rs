@@ -95,7 +95,8 @@ async fn pushes_acknowledged_after_a_full_disk_are_kept() {
     let addr = free_addr();
     let berth = Berth::start_on(&data, &addr);
     let c = Client::new();
-    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
     assert_eq!(push_blob(&c, &berth, config).await, StatusCode::CREATED);
 
     // Leave 2 MiB of ballast to free later, then push blobs until the disk is full: the blob
@@ -118,13 +119,19 @@ async fn pushes_acknowledged_after_a_full_disk_are_kept() {
         push_manifest(&c, &berth, config, "refused").await,
         StatusCode::INSUFFICIENT_STORAGE
     );
-    assert_eq!(tag_status(&c, &berth, "refused").await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        tag_status(&c, &berth, "refused").await,
+        StatusCode::NOT_FOUND
+    );
 
     // Space comes back: every acknowledged push from now on must be kept.
     std::fs::remove_file(&ballast).unwrap();
     let tags: Vec<String> = (0..10).map(|i| format!("after-{i}")).collect();
     for tag in &tags {
-        assert_eq!(push_manifest(&c, &berth, config, tag).await, StatusCode::CREATED);
+        assert_eq!(
+            push_manifest(&c, &berth, config, tag).await,
+            StatusCode::CREATED
+        );
         assert_eq!(tag_status(&c, &berth, tag).await, StatusCode::OK, "{tag}");
     }
     // Another process can read them and write to the database meanwhile.
