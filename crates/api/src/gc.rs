@@ -72,7 +72,12 @@ pub async fn collect(
     // A file is dated by its commit, so a commit whose record is being written right now is
     // young and stays.
     for (digest, committed) in blobs.list().await? {
-        if committed < before && meta.tombstone_orphan(&digest).await? {
+        // Most files are recorded: a read rules them out, and only a file that looks orphaned
+        // takes the write transaction that re-checks and tombstones it.
+        if committed < before
+            && !meta.blob_known(&digest).await?
+            && meta.tombstone_orphan(&digest).await?
+        {
             content::finish_deletion(meta, blobs, &digest).await?;
             report.orphan_files_deleted += 1;
         }

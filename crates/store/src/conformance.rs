@@ -627,6 +627,8 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     assert!(store.gc_blob_candidates(0).await.unwrap().is_empty());
     assert!(!store.gc_forget_blob(&layer, 0).await.unwrap());
     assert!(store.gc_forget_blob(&layer, future).await.unwrap());
+    assert!(!store.blob_known(&layer).await.unwrap());
+    assert!(store.blob_known(&config).await.unwrap());
     assert_eq!(store.linked_blob(repo.id, &layer).await.unwrap(), None);
     // While its bytes are being deleted the digest cannot be linked, nor tombstoned again.
     let stones = store.tombstones().await.unwrap();

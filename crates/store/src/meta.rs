@@ -242,6 +242,9 @@ pub trait MetadataStore:
     /// tombstone on its digest in the same transaction; `true` when the caller should now delete
     /// its bytes and then [`MetadataStore::clear_tombstone`].
     async fn gc_forget_blob(&self, digest: &Digest, before: i64) -> Result<bool>;
+    /// Whether the blob is recorded at all (a read: the orphan sweep asks it of every file
+    /// before it takes the write path of [`MetadataStore::tombstone_orphan`]).
+    async fn blob_known(&self, digest: &Digest) -> Result<bool>;
     /// Puts a tombstone on a digest the store has no record of (a file nobody links); `false`
     /// when it is recorded (or already tombstoned) and its bytes must stay.
     async fn tombstone_orphan(&self, digest: &Digest) -> Result<bool>;

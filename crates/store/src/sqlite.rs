@@ -712,6 +712,14 @@ impl MetadataStore for SqliteMetadataStore {
         Ok(true)
     }
 
+    async fn blob_known(&self, digest: &Digest) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM blobs WHERE digest = $1")
+            .bind(digest.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(found.is_some())
+    }
+
     async fn tombstone_orphan(&self, digest: &Digest) -> Result<bool> {
         let mut tx = self.write.begin().await?;
         let known: Option<i64> = sqlx::query_scalar(
