@@ -278,8 +278,8 @@ pub struct Auth {
 /// memory stayed with the allocator's per-thread arenas, so a few hundred wrong passwords left
 /// the process a GiB larger. At most one buffer per permit ever exists, and they are reused.
 struct Hasher {
-    permits: tokio::sync::Semaphore,
-    pool: Mutex<Vec<Vec<Block>>>,
+    permits: Arc<tokio::sync::Semaphore>,
+    pool: Arc<Mutex<Vec<Vec<Block>>>>,
 }
 
 impl Hasher {
@@ -289,33 +289,34 @@ impl Hasher {
             n => n,
         };
         Hasher {
-            permits: tokio::sync::Semaphore::new(n),
-            pool: Mutex::new(Vec::with_capacity(n)),
+            permits: Arc::new(tokio::sync::Semaphore::new(n)),
+            pool: Arc::new(Mutex::new(Vec::with_capacity(n))),
         }
     }
 
     /// Whether `password` matches the PHC string `hash`.
     async fn verify(&self, password: &str, hash: String) -> Result<bool, VerifyError> {
-        let _permit = self
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| VerifyError::Failed("shutting down".into()))?;
-        // Holding a permit, there is a buffer in the pool or fewer buffers than permits.
-        let mut memory = lock(&self.pool).pop().unwrap_or_default();
+        let pool = self.pool.clone();
         let pass = password.to_string();
+        // The permit and the buffer live in the blocking task: a client that disconnects drops
+        // this future, not the check, so neither is freed before the hash is done (else every
+        // dropped login would start another 19 MiB check beside the ones still running).
         let checked = tokio::task::spawn_blocking(move || {
+            // Holding a permit, there is a buffer in the pool or fewer buffers than permits.
+            let mut memory = lock(&pool).pop().unwrap_or_default();
             let ok = verify_with_memory(&pass, &hash, &mut memory);
-            (ok, memory)
+            lock(&pool).push(memory);
+            drop(permit);
+            ok
         })
         .await;
-        match checked {
-            Ok((ok, memory)) => {
-                lock(&self.pool).push(memory);
-                Ok(ok)
-            }
-            Err(e) => Err(VerifyError::Failed(format!("password check failed: {e}"))),
-        }
+        checked.map_err(|e| VerifyError::Failed(format!("password check failed: {e}")))
     }
 }
 

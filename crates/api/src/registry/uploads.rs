@@ -446,9 +446,15 @@ pub async fn finish(app: &App, name: &str, id: &str, req: Request) -> ApiResult<
         let owner = upload_limits::owner(&ctx.instance.id, &ctx.principal);
         append(app, id, req, &owner).await?;
     }
-    let committed = commit(app, &repo, id, &digest).await;
-    forget_if_gone(app, id).await;
-    committed?;
+    match commit(app, &repo, id, &digest).await {
+        // Committed: the record is gone, so is the session.
+        Ok(()) => app.upload_limits.close(id),
+        // Failed: the record may or may not remain (a mismatch deletes it).
+        Err(e) => {
+            forget_if_gone(app, id).await;
+            return Err(e);
+        }
+    }
     created(name, &digest)
 }
 
