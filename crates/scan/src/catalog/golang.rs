@@ -1,6 +1,6 @@
 //! Go modules declared by `go.mod` (`dir:` scans; the modules in a binary come from its build
 //! info, read in `binary`).
-use super::{Found, declared_package, files_ending, purl};
+use super::{Found, declared_in_files, declared_package, purl};
 use crate::fs::Filesystem;
 use crate::model::PackageType;
 
@@ -84,26 +84,17 @@ pub fn parse_go_mod(text: &str) -> Vec<(String, String)> {
 }
 
 pub fn catalog_go_mod(fs: &Filesystem) -> Vec<Found> {
-    let mut out = Vec::new();
-    for e in files_ending(fs, "/go.mod") {
-        let Some(b) = super::content(e) else { continue };
-        for (module, version) in parse_go_mod(&String::from_utf8_lossy(b)) {
-            let (ns, name) = module.rsplit_once('/').unwrap_or(("", module.as_str()));
-            out.push(Found {
-                pkg: declared_package(
-                    &module,
-                    &version,
-                    PackageType::GoModule,
-                    purl::build("golang", Some(ns), name, &version, &[]),
-                    "go-module-file-cataloger",
-                    false,
-                ),
-                path: e.path.clone(),
-                layer: e.layer,
-            });
-        }
-    }
-    out
+    declared_in_files(fs, "/go.mod", parse_go_mod, |module, version| {
+        let (ns, name) = module.rsplit_once('/').unwrap_or(("", module));
+        declared_package(
+            module,
+            version,
+            PackageType::GoModule,
+            purl::build("golang", Some(ns), name, version, &[]),
+            "go-module-file-cataloger",
+            false,
+        )
+    })
 }
 
 #[cfg(test)]

@@ -105,6 +105,10 @@ pub(crate) fn read_entry(
     Ok(buf)
 }
 
+/// The largest pom.properties read, and the most read from one archive.
+const MAX_POM_BYTES: u64 = 64 << 10;
+const MAX_POM_BYTES_PER_ARCHIVE: u64 = 16 << 20;
+
 /// The packages of the archive `data` (named `path`) and of the archives nested in it. A
 /// nested archive that is too large to read (over `max_buffered_file_size`, or no room left in
 /// `budget`) is skipped with a note in `warnings`; the others are still read.
@@ -125,6 +129,7 @@ pub fn packages(
     let mut zip = zip::ZipArchive::new(Cursor::new(data)).map_err(|e| format!("zip: {e}"))?;
     let mut manifest = None;
     let mut poms = Vec::new();
+    let (mut pom_bytes, mut poms_cut) = (0u64, false);
     let mut nested = Vec::new();
     let cap = limits.max_buffered_file_size;
     for i in 0..zip.len() {
@@ -133,10 +138,21 @@ pub fn packages(
         if name == "META-INF/MANIFEST.MF" {
             manifest = Some(String::from_utf8_lossy(&read_entry(&mut f, 1 << 20)?).into_owned());
         } else if name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties") {
-            poms.push(parse_properties(&String::from_utf8_lossy(&read_entry(
-                &mut f,
-                1 << 20,
-            )?)));
+            // A few hundred bytes each in real jars; outside the memory budget, so bounded here
+            // per entry and per archive (a jar of many inflating entries is not a reason to
+            // hold gigabytes).
+            if pom_bytes >= MAX_POM_BYTES_PER_ARCHIVE {
+                if !poms_cut {
+                    warnings.push(format!(
+                        "{path}: pom.properties past the first {MAX_POM_BYTES_PER_ARCHIVE} bytes were not read"
+                    ));
+                    poms_cut = true;
+                }
+                continue;
+            }
+            let text = read_entry(&mut f, MAX_POM_BYTES)?;
+            pom_bytes += text.len() as u64;
+            poms.push(parse_properties(&String::from_utf8_lossy(&text)));
         } else if has_java_ext(&name) && !f.is_dir() {
             let declared = f.size();
             let not_read = |why: String| {
@@ -158,17 +174,20 @@ pub fn packages(
             };
             // Bounded by the declared size that was reserved: an entry that inflates past it
             // is corrupt (or a bomb).
-            let inner = read_entry(&mut f, declared)?;
+            // A corrupt nested archive costs its own packages, not the outer archive's.
+            let inner = match read_entry(&mut f, declared) {
+                Ok(inner) => inner,
+                Err(e) => {
+                    warnings.push(not_read(e));
+                    continue;
+                }
+            };
             drop(f);
             if inner.starts_with(b"PK\x03\x04") {
-                nested.extend(packages(
-                    &name,
-                    &inner,
-                    depth + 1,
-                    limits,
-                    budget,
-                    warnings,
-                )?);
+                match packages(&name, &inner, depth + 1, limits, budget, warnings) {
+                    Ok(found) => nested.extend(found),
+                    Err(e) => warnings.push(not_read(e)),
+                }
             }
         }
     }

@@ -174,6 +174,29 @@ pub(crate) fn new_package(
 }
 
 /// A package a lockfile or manifest declares; `dev` when only development needs it.
+/// The packages every file ending in `suffix` declares: `parse` gives its (name, version)
+/// pairs, `package` makes each one a (declared) package. For the lockfiles whose entries carry no
+/// development marker.
+pub(crate) fn declared_in_files(
+    fs: &Filesystem,
+    suffix: &str,
+    parse: fn(&str) -> Vec<(String, String)>,
+    package: impl Fn(&str, &str) -> Package,
+) -> Vec<Found> {
+    let mut out = Vec::new();
+    for e in files_ending(fs, suffix) {
+        let Some(b) = content(e) else { continue };
+        for (name, version) in parse(&String::from_utf8_lossy(b)) {
+            out.push(Found {
+                pkg: package(&name, &version),
+                path: e.path.clone(),
+                layer: e.layer,
+            });
+        }
+    }
+    out
+}
+
 pub(crate) fn declared_package(
     name: &str,
     version: &str,

@@ -1,6 +1,6 @@
 //! Ruby installed gems: `specifications/*.gemspec` (the normalised stubs RubyGems writes).
 //! Declared gems (`dir:` scans): `Gemfile.lock`.
-use super::{Found, declared_package, files_ending, new_package, purl};
+use super::{Found, declared_in_files, declared_package, new_package, purl};
 use crate::fs::{EntryKind, Filesystem};
 use crate::model::PackageType;
 
@@ -111,25 +111,16 @@ pub fn parse_gemfile_lock(text: &str) -> Vec<(String, String)> {
 }
 
 pub fn catalog_gemfile_lock(fs: &Filesystem) -> Vec<Found> {
-    let mut out = Vec::new();
-    for e in files_ending(fs, "/Gemfile.lock") {
-        let Some(b) = super::content(e) else { continue };
-        for (name, version) in parse_gemfile_lock(&String::from_utf8_lossy(b)) {
-            out.push(Found {
-                pkg: declared_package(
-                    &name,
-                    &version,
-                    PackageType::Gem,
-                    purl::build("gem", None, &name, &version, &[]),
-                    "ruby-gemfile-cataloger",
-                    false,
-                ),
-                path: e.path.clone(),
-                layer: e.layer,
-            });
-        }
-    }
-    out
+    declared_in_files(fs, "/Gemfile.lock", parse_gemfile_lock, |name, version| {
+        declared_package(
+            name,
+            version,
+            PackageType::Gem,
+            purl::build("gem", None, name, version, &[]),
+            "ruby-gemfile-cataloger",
+            false,
+        )
+    })
 }
 
 #[cfg(test)]
