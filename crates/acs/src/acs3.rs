@@ -324,4 +324,69 @@ mod tests {
             &bytes[..31]
         ));
     }
+
+    /// A request built by hand, its string to sign computed by tea-openapi 0.4.6's own
+    /// `get_canonical_query_string` and `get_canonicalized_headers` (header names differing in
+    /// case are one header, values trimmed and sorted): `tests/vectors` covers what the SDK
+    /// sends, this covers what it would do with repeated headers and padded values.
+    #[test]
+    fn canonicalizes_as_the_sdk() {
+        use crate::{NonceCache, Request, Secret, Verifier, time};
+        let method = http::Method::POST;
+        let uri: http::Uri = "/?B=x+y&A=%E6%B5%8B%2A~%2F%2B&C="
+            .parse()
+            .unwrap_or_default();
+        let mut headers = http::HeaderMap::new();
+        let empty_sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        for (name, value) in [
+            ("host", "http://h:1"),
+            ("x-acs-action", "ListImageRisk"),
+            ("x-acs-version", "2018-12-03"),
+            ("x-acs-date", "2025-01-02T03:04:05Z"),
+            ("x-acs-signature-nonce", "n1"),
+            ("x-acs-content-sha256", empty_sha256),
+            ("accept", "application/json"),
+            ("x-acs-foo", "b"),
+            ("x-acs-foo", " a "),
+            (
+                "authorization",
+                "ACS3-HMAC-SHA256 Credential=AK,SignedHeaders=accept;host;x-acs-action;\
+                 x-acs-content-sha256;x-acs-date;x-acs-foo;x-acs-signature-nonce;x-acs-version,\
+                 Signature=19d23ab6a5514456dee882cd791b413e3818fb31e230f76ffe45366b452a7a76",
+            ),
+        ] {
+            headers.append(name, http::HeaderValue::from_static(value));
+        }
+        let req = Request::new(&method, &uri, &headers, b"");
+        let parsed = crate::parse(&req, &Limits::default());
+        assert_eq!(
+            parsed.as_ref().map(|u| u.string_to_sign()).ok(),
+            Some(
+                "ACS3-HMAC-SHA256\n276010dfccfbcc0a20e2dfe2ae5bdcb89d5ebcb40416850e6cb29d5702e3a6d4"
+            ),
+            "{parsed:?}"
+        );
+        let secrets = std::collections::HashMap::from([("AK".to_string(), Secret::new("secret"))]);
+        let now = std::time::UNIX_EPOCH
+            + std::time::Duration::from_secs(
+                time::parse("2025-01-02T03:04:05Z")
+                    .unwrap_or_default()
+                    .unsigned_abs(),
+            );
+        let verifier = Verifier::new(Limits::default(), NonceCache::default());
+        let verified = verifier.verify(&req, &secrets, now);
+        assert_eq!(
+            verified.as_ref().map(|v| v.params().len()).ok(),
+            Some(3),
+            "{verified:?}"
+        );
+        assert_eq!(
+            verified
+                .map(|v| v.into_params())
+                .ok()
+                .and_then(|p| p.get("A").cloned())
+                .as_deref(),
+            Some("测*~/+")
+        );
+    }
 }

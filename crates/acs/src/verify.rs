@@ -494,4 +494,83 @@ mod tests {
             assert_eq!(unverified.check_time_at(now).is_ok(), ok, "{now}");
         }
     }
+
+    fn refusal(target: &str, headers: &[(&str, &str)], body: &[u8], limits: &Limits) -> String {
+        let method = http::Method::POST;
+        let uri: http::Uri = target.parse().unwrap_or_default();
+        let mut map = http::HeaderMap::new();
+        for (name, value) in headers {
+            if let (Ok(n), Ok(v)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                http::HeaderValue::from_str(value),
+            ) {
+                map.append(n, v);
+            }
+        }
+        match parse(&Request::new(&method, &uri, &map, body), limits) {
+            Ok(u) => format!("parsed {u:?}"),
+            Err(e) => format!("{}: {e}", e.code()),
+        }
+    }
+
+    #[test]
+    fn limits_are_enforced_before_anything_else() {
+        let limits = Limits {
+            max_query_bytes: 32,
+            max_body_bytes: 8,
+            max_params: 3,
+            max_header_bytes: 40,
+            ..Limits::default()
+        };
+        let form = [("content-type", "application/x-www-form-urlencoded")];
+        for (target, headers, body, expected) in [
+            (
+                "/?a=0123456789012345678901234567890",
+                &[][..],
+                &b""[..],
+                "query string exceeds 32",
+            ),
+            ("/", &form[..], &b"a=123456789"[..], "body exceeds 8"),
+            ("/?a=1&b=2&c=3&d=4", &[], b"", "more than 3 parameters"),
+            ("/?a=1&b=2", &form, b"c=3&d=4", "more than 3 parameters"),
+            (
+                "/",
+                &[(
+                    "authorization",
+                    "ACS3-HMAC-SHA256 Credential=0123456789abcdef",
+                )],
+                b"",
+                "authorization header exceeds 40",
+            ),
+            (
+                "/",
+                &[("authorization", "a"), ("authorization", "b")],
+                b"",
+                "appears more than once",
+            ),
+            (
+                "/?a=1",
+                &[("content-type", "application/json")],
+                b"{}",
+                "must be application/x-www-form-urlencoded",
+            ),
+            (
+                "/?a=1",
+                &form,
+                b"a=2",
+                "given more than once with different values",
+            ),
+            ("/?a=%zz", &[], b"", "malformed percent-encoding"),
+            ("/?a=%C3", &[], b"", "not valid UTF-8"),
+            (
+                "/?a=1",
+                &[],
+                b"",
+                "MissingParameter: The input parameter \"AccessKeyId\"",
+            ),
+        ] {
+            let got = refusal(target, headers, body, &limits);
+            assert!(got.contains(expected), "{target}: {got}");
+        }
+    }
 }
