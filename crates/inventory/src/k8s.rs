@@ -1094,5 +1094,20 @@ mod tests {
         assert_eq!(w.schedule.as_deref(), Some("0 3 * * *"));
         assert_eq!(w.replicas, None);
         assert_eq!(w.template.containers.len(), 1);
+
+        let rc: core::ReplicationController = parse(serde_json::json!({
+            "apiVersion": "v1", "kind": "ReplicationController",
+            "metadata": {"name": "legacy", "namespace": "old", "uid": "rc-1"},
+            "spec": {"replicas": 3, "selector": {"app": "legacy"},
+                "template": {"metadata": {"labels": {"app": "legacy"}},
+                    "spec": {"containers": [{"name": "c", "image": "legacy:1"}]}}}
+        }));
+        let w = replication_controller(&rc, &limits).unwrap();
+        assert_eq!(
+            (w.kind, w.replicas),
+            (WorkloadKind::ReplicationController, Some(3))
+        );
+        assert_eq!(w.selector.unwrap().match_labels["app"], "legacy");
+        assert_eq!(w.pod_labels["app"], "legacy");
     }
 }

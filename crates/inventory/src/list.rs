@@ -468,6 +468,26 @@ mod tests {
     }
 
     #[test]
+    fn admission_objects_need_no_name_yet() {
+        // At CREATE a pod from a controller has only generateName, and no uid.
+        let pod = br#"{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"web-7c9f8d6b5d-",
+            "namespace":"shop"},"spec":{"containers":[{"name":"app","image":"nginx:1.27"}]}}"#;
+        let o = parse_object(pod, &opts()).unwrap().unwrap();
+        let InventoryObject::Pod(p) = o else {
+            panic!("a pod")
+        };
+        assert_eq!((p.name.as_str(), p.uid.as_deref()), ("", None));
+        assert_eq!(p.spec.containers[0].image.written, "nginx:1.27");
+        let svc = br#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"s"}}"#;
+        assert!(parse_object(svc, &opts()).is_err());
+        let skip = ParseOptions {
+            unknown_kinds: UnknownKinds::Skip,
+            ..opts()
+        };
+        assert_eq!(parse_object(svc, &skip), Ok(None));
+    }
+
+    #[test]
     fn watch_events() {
         let ev = br#"{"type":"MODIFIED","object":{"apiVersion":"apps/v1","kind":"Deployment",
             "metadata":{"name":"web","namespace":"shop"},
