@@ -29,16 +29,16 @@
 //!   as UTF-8, as the SDK hashes them.
 use std::collections::BTreeMap;
 
-use hmac::{Hmac, Mac};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{AcsError, AcsResult};
+use crate::params::RESERVED_PARAMS;
 use crate::params::{Limits, percent_encode};
+use crate::time;
 use crate::verify::{
     MAX_ACCESS_KEY_ID_BYTES, Request, Signing, Unverified, check_nonce, header_values,
     required_header,
 };
-use crate::{RESERVED_PARAMS, time};
 
 pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";
 
@@ -234,16 +234,6 @@ pub(crate) fn parse(
     })
 }
 
-/// Whether `signature` is the HMAC-SHA256 of `string_to_sign` under `secret`, compared in
-/// constant time.
-pub(crate) fn signature_matches(secret: &[u8], string_to_sign: &str, signature: &[u8]) -> bool {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
-        return false;
-    };
-    mac.update(string_to_sign.as_bytes());
-    mac.verify_slice(signature).is_ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,10 +305,22 @@ mod tests {
         // Python: hmac.new(b"key", b"ACS3-HMAC-SHA256\nabc", hashlib.sha256).hexdigest()
         let expected = "d2aabf0cbbd8e66d6bd0d58c1a71581c1f26298c104eff8170c04cc474c14d9f";
         let bytes = hex::decode(expected).unwrap_or_default();
-        assert!(signature_matches(b"key", "ACS3-HMAC-SHA256\nabc", &bytes));
-        assert!(!signature_matches(b"key2", "ACS3-HMAC-SHA256\nabc", &bytes));
-        assert!(!signature_matches(b"key", "ACS3-HMAC-SHA256\nabd", &bytes));
-        assert!(!signature_matches(
+        assert!(crate::mac::acs3_signature_matches(
+            b"key",
+            "ACS3-HMAC-SHA256\nabc",
+            &bytes
+        ));
+        assert!(!crate::mac::acs3_signature_matches(
+            b"key2",
+            "ACS3-HMAC-SHA256\nabc",
+            &bytes
+        ));
+        assert!(!crate::mac::acs3_signature_matches(
+            b"key",
+            "ACS3-HMAC-SHA256\nabd",
+            &bytes
+        ));
+        assert!(!crate::mac::acs3_signature_matches(
             b"key",
             "ACS3-HMAC-SHA256\nabc",
             &bytes[..31]

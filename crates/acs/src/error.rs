@@ -44,7 +44,7 @@ pub enum AcsError {
     /// The (access key, nonce) pair was seen within the time window.
     #[error("Specified signature nonce was used already.")]
     SignatureNonceUsed,
-    /// The request's time is more than [`crate::MAX_SKEW_SECS`] from the server's.
+    /// The request's time is more than [`crate::time::MAX_SKEW_SECS`] from the server's.
     #[error("Specified time stamp or date value is expired.")]
     TimestampExpired,
     /// The request's time is not `YYYY-MM-DDTHH:MM:SSZ`.

@@ -37,35 +37,17 @@
 //! ACS3-RSA-SHA256, SignatureMethod other than HMAC-SHA1, XML answers (`Format=XML`).
 pub mod acs3;
 pub mod error;
+mod mac;
 pub mod nonce;
 pub mod params;
 pub mod rpc;
 pub mod time;
+mod verifier;
 mod verify;
 
 pub use error::{AcsError, AcsResult, Envelope, ErrorBody, new_request_id};
 pub use nonce::NonceCache;
-pub use params::Limits;
-pub use verify::{Request, Secret, SecretLookup, Signing, Unverified, Verified, Verifier, parse};
-
-/// How far a request's time may be from the server's, either way: 15 minutes, as the vendor
-/// allows. A nonce is remembered as long as its request stays acceptable.
-pub const MAX_SKEW_SECS: i64 = 15 * 60;
-
-/// The parameters of the v2 signature itself (plus token parameters this crate refuses): never
-/// among [`Verified::params`], and refused in an ACS3 request, which carries its signature in
-/// headers.
-pub const RESERVED_PARAMS: [&str; 12] = [
-    "AccessKeyId",
-    "Action",
-    "BearerToken",
-    "Format",
-    "SecurityToken",
-    "Signature",
-    "SignatureMethod",
-    "SignatureNonce",
-    "SignatureType",
-    "SignatureVersion",
-    "Timestamp",
-    "Version",
-];
+pub use params::{Limits, RESERVED_PARAMS};
+pub use time::MAX_SKEW_SECS;
+pub use verifier::{Verifier, parse};
+pub use verify::{Request, Secret, SecretLookup, Signing, Unverified, Verified};

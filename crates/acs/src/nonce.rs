@@ -2,8 +2,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-use crate::MAX_SKEW_SECS;
 use crate::error::{AcsError, AcsResult};
+use crate::time::MAX_SKEW_SECS;
 
 /// What one entry is counted as besides its strings (two map nodes, the key's boxes, the order
 /// index): an estimate on the high side, so `max_bytes` bounds real memory.

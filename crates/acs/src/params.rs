@@ -172,6 +172,24 @@ pub fn is_form(content_type: &str) -> bool {
     })
 }
 
+/// The parameters of the v2 signature itself (plus token parameters this crate refuses): never
+/// among [`Verified::params`], and refused in an ACS3 request, which carries its signature in
+/// headers.
+pub const RESERVED_PARAMS: [&str; 12] = [
+    "AccessKeyId",
+    "Action",
+    "BearerToken",
+    "Format",
+    "SecurityToken",
+    "Signature",
+    "SignatureMethod",
+    "SignatureNonce",
+    "SignatureType",
+    "SignatureVersion",
+    "Timestamp",
+    "Version",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,11 +24,12 @@ use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
 use crate::error::{AcsError, AcsResult};
+use crate::params::RESERVED_PARAMS;
 use crate::params::{Limits, percent_encode};
+use crate::time;
 use crate::verify::{
     MAX_ACCESS_KEY_ID_BYTES, Request, Signing, Unverified, check_nonce, header_value,
 };
-use crate::{RESERVED_PARAMS, time};
 
 pub const SIGNATURE_METHOD: &str = "HMAC-SHA1";
 pub const SIGNATURE_VERSION: &str = "1.0";
@@ -69,19 +70,6 @@ pub fn sign(secret: &str, string_to_sign: &str) -> String {
     };
     mac.update(string_to_sign.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-}
-
-/// Whether `signature` is the HMAC-SHA1 of `string_to_sign` under `secret&`, compared in
-/// constant time.
-pub(crate) fn signature_matches(secret: &[u8], string_to_sign: &str, signature: &[u8]) -> bool {
-    let mut key = Vec::with_capacity(secret.len() + 1);
-    key.extend_from_slice(secret);
-    key.push(b'&');
-    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(&key) else {
-        return false;
-    };
-    mac.update(string_to_sign.as_bytes());
-    mac.verify_slice(signature).is_ok()
 }
 
 /// Reads a v2-signed request from its merged parameters.
@@ -209,8 +197,20 @@ mod tests {
         else {
             panic!("base64");
         };
-        assert!(signature_matches(b"key", "GET&%2F&a%3D1", &raw));
-        assert!(!signature_matches(b"key", "GET&%2F&a%3D2", &raw));
-        assert!(!signature_matches(b"kez", "GET&%2F&a%3D1", &raw));
+        assert!(crate::mac::rpc_signature_matches(
+            b"key",
+            "GET&%2F&a%3D1",
+            &raw
+        ));
+        assert!(!crate::mac::rpc_signature_matches(
+            b"key",
+            "GET&%2F&a%3D2",
+            &raw
+        ));
+        assert!(!crate::mac::rpc_signature_matches(
+            b"kez",
+            "GET&%2F&a%3D1",
+            &raw
+        ));
     }
 }

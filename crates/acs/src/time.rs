@@ -92,6 +92,10 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     )
 }
 
+/// How far a request's time may be from the server's, either way: 15 minutes, as the vendor
+/// allows. A nonce is remembered as long as its request stays acceptable.
+pub const MAX_SKEW_SECS: i64 = 15 * 60;
+
 #[cfg(test)]
 mod tests {
     use super::*;

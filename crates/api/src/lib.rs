@@ -8,6 +8,7 @@ mod conn;
 pub mod content;
 mod error;
 pub mod gc;
+mod http_util;
 pub mod kcr;
 mod mac;
 mod metrics;
@@ -15,6 +16,7 @@ mod network;
 mod ops;
 mod registry;
 pub mod scanning;
+mod seal;
 mod state;
 mod upload_limits;
 pub mod webhooks;
@@ -48,7 +50,7 @@ pub enum StartError {
     #[error("server: {0}")]
     Serve(std::io::Error),
     #[error("{0}")]
-    MasterKey(#[from] kcr::keys::KeyError),
+    MasterKey(#[from] seal::KeyError),
     #[error("cannot hash the admin password: {0}")]
     Hash(String),
 }
@@ -127,7 +129,7 @@ async fn build_app(
         let hash = hash_password(&password).map_err(StartError::Hash)?;
         meta.create_user("admin", &hash, true).await?;
     }
-    let master_key = kcr::keys::MasterKey::load_or_create(&config.data_dir)?;
+    let master_key = seal::MasterKey::load_or_create(&config.data_dir)?;
     let app = Arc::new(AppState {
         master_key,
         scan_wakeup: Arc::new(tokio::sync::Notify::new()),

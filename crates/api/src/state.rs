@@ -88,7 +88,7 @@ pub struct AppState {
     pub caches: Caches,
     pub metrics: Arc<Metrics>,
     /// Seals the management API keys' secrets.
-    pub master_key: crate::kcr::keys::MasterKey,
+    pub master_key: crate::seal::MasterKey,
     /// Wakes the scan worker when a job is queued.
     pub scan_wakeup: Arc<tokio::sync::Notify>,
     /// Upload sessions and uploads in flight, counted against `limits`.

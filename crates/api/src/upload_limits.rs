@@ -9,9 +9,10 @@
 //! left by an earlier process) stop counting, and those left by an earlier process count towards
 //! the total.
 use crate::auth::Principal;
+use crate::config::LimitsConfig;
 use crate::error::{ApiError, ApiResult, Code};
-use crate::state::App;
 use axum::http::header;
+use berth_store::MetadataStore;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -100,8 +101,13 @@ impl UploadLimits {
 
     /// Reserves a new session `id` for `owner`, or refuses with 429 `TOOMANYREQUESTS`. The caller
     /// creates the session after this and calls [`UploadLimits::close`] if that fails.
-    pub async fn open(&self, app: &App, owner: &str, id: &str) -> ApiResult<()> {
-        let limits = &app.config.limits;
+    pub async fn open(
+        &self,
+        limits: &LimitsConfig,
+        meta: &dyn MetadataStore,
+        owner: &str,
+        id: &str,
+    ) -> ApiResult<()> {
         let over = |inner: &Inner| {
             if inner.per_owner.get(owner).copied().unwrap_or(0)
                 >= limits.max_upload_sessions_per_principal
@@ -136,7 +142,7 @@ impl UploadLimits {
             // One reconciliation at a time: the others count with what is known.
             inner.reconciled = Some(Instant::now());
         }
-        let stored: Option<HashSet<String>> = match app.meta.stale_uploads(i64::MAX).await {
+        let stored: Option<HashSet<String>> = match meta.stale_uploads(i64::MAX).await {
             Ok(uploads) => Some(uploads.into_iter().map(|u| u.id).collect()),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot count the stored upload sessions");
@@ -161,8 +167,7 @@ impl UploadLimits {
 
     /// Counts a request writing an upload body for `owner` until the guard is dropped, or
     /// refuses with 429 `TOOMANYREQUESTS`.
-    pub fn begin_write<'a>(&'a self, app: &App, owner: &str) -> ApiResult<InFlight<'a>> {
-        let max = app.config.limits.max_uploads_in_flight_per_principal;
+    pub fn begin_write<'a>(&'a self, max: usize, owner: &str) -> ApiResult<InFlight<'a>> {
         let mut inner = self.lock();
         let n = inner.in_flight.entry(owner.to_string()).or_default();
         if *n >= max {

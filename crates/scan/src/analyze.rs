@@ -5,10 +5,15 @@
 //! A file is read into memory only when it is within the per-file limit and its size fits in
 //! the scan's memory budget (`budget`); otherwise it is streamed past — hashed for the
 //! blocklist, searched for Go build info — and the report says it was not analysed, and why.
+// Without the YARA engine (fuzzing builds) the rule-matching half is compiled out and its
+// helpers go unused.
+#![cfg_attr(not(feature = "yara"), allow(dead_code, unused_variables, clippy::ptr_arg))]
 use std::collections::HashMap;
 use std::io::{self, Read};
+#[cfg(feature = "yara")]
 use std::path::Path;
 use std::sync::Arc;
+#[cfg(feature = "yara")]
 use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
@@ -24,6 +29,7 @@ use crate::options::{Limits, ScanOptions};
 pub const BUILTIN_RULES: &str = include_str!("../rules/builtin.yar");
 /// Secret rules, namespace `secrets`: their matches are baseline findings, not malware.
 pub const SECRET_RULES: &str = include_str!("../rules/secrets.yar");
+#[cfg(feature = "yara")]
 const SECRETS_NS: &str = "secrets";
 
 /// SHA-256 of known-bad files shipped with berth: the EICAR test file and ClamAV's test file
@@ -49,6 +55,7 @@ const MAX_ARCHIVE_INFLATED: u64 = 256 << 20;
 const MAX_SECRET_SCAN: usize = 1 << 20;
 
 pub struct Analyzer {
+    #[cfg(feature = "yara")]
     rules: Option<yara_x::Rules>,
     /// Report malware rule matches (the rules may be compiled for the secret rules alone).
     malware: bool,
@@ -58,7 +65,10 @@ pub struct Analyzer {
 
 /// A per-thread YARA scanner (yara-x scanners are not shared between threads).
 pub struct FileScanner<'r> {
+    #[cfg(feature = "yara")]
     yara: Option<yara_x::Scanner<'r>>,
+    #[cfg(not(feature = "yara"))]
+    yara: Option<std::marker::PhantomData<&'r ()>>,
     /// Keep lockfiles and manifests for the declared-package catalogers: only in `dir:` scans
     /// (an image scan reports what is installed and does not hold them).
     pub keep_declared: bool,
@@ -68,6 +78,7 @@ impl Analyzer {
     pub fn new(opts: &ScanOptions) -> Result<Analyzer> {
         // One YARA pass serves both: the malware rules and, for the baseline checks, the
         // secret rules (a second pass over every file would cost as much again).
+        #[cfg(feature = "yara")]
         let rules = if opts.malware || opts.baseline {
             Some(compile_rule_set(
                 opts.malware,
@@ -120,6 +131,7 @@ impl Analyzer {
             }
         }
         Ok(Analyzer {
+            #[cfg(feature = "yara")]
             rules,
             blocklist,
             malware: opts.malware,
@@ -129,11 +141,14 @@ impl Analyzer {
 
     pub fn file_scanner(&self) -> FileScanner<'_> {
         FileScanner {
+            #[cfg(feature = "yara")]
             yara: self.rules.as_ref().map(|r| {
                 let mut s = yara_x::Scanner::new(r);
                 s.set_timeout(Duration::from_secs(10));
                 s
             }),
+            #[cfg(not(feature = "yara"))]
+            yara: None,
             keep_declared: false,
         }
     }
@@ -259,6 +274,7 @@ impl Analyzer {
         let mut d = Derived::default();
         let mut sum = None;
         // YARA first: its rule names the malware; the blocklist only knows the hash.
+        #[cfg(feature = "yara")]
         if let Some(s) = scanner.yara.as_mut() {
             match s.scan(data) {
                 Ok(results) => {
@@ -502,6 +518,7 @@ fn secret_value_allowed(value: &str) -> bool {
 /// The secrets a secret rule matched in `data`, each as "KIND VALUE (line N)" with the value
 /// masked: the report must not become the leak. The rule found a prefix; the credential's
 /// shape after it is checked here (`secret_at`).
+#[cfg(feature = "yara")]
 fn secret_hits(rule: &yara_x::Rule<'_, '_>, data: &[u8], out: &mut Vec<String>) {
     let mut kind = rule.identifier().to_string();
     for (key, value) in rule.metadata() {
@@ -625,11 +642,13 @@ fn mask(value: &str) -> String {
 
 /// Compiles the built-in rules (namespace `berth`) and every `*.yar`/`*.yara` file of the user's
 /// directories (namespace = file stem).
+#[cfg(feature = "yara")]
 pub fn compile_rules(dirs: &[std::path::PathBuf]) -> Result<yara_x::Rules> {
     compile_rule_set(true, false, dirs)
 }
 
 /// The malware rules (built-in and `dirs`) and/or the secret rules (namespace `secrets`).
+#[cfg(feature = "yara")]
 pub fn compile_rule_set(
     malware: bool,
     secrets: bool,

@@ -521,7 +521,7 @@ fn fs_finding(check: &'static Check, e: &FileEntry, detail: String) -> Finding {
 }
 
 /// The finding for a tar entry skipped because it leads out of the root (`layer::read_layer`).
-pub fn unsafe_entry(entry: &crate::layer::UnsafeEntry, layer: usize) -> Finding {
+pub fn unsafe_entry(entry: &crate::fs::UnsafeEntry, layer: usize) -> Finding {
     let detail = match &entry.link_target {
         Some(target) => format!(
             "hard link {:?} -> {target:?}: the target leads out of the image root; entry skipped",

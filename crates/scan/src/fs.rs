@@ -237,6 +237,16 @@ fn join(parts: &[String]) -> String {
     }
 }
 
+/// A tar entry that was not read because extracting it would write outside the image root:
+/// its name leads out with `..`, or it is a hard link to such a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsafeEntry {
+    /// The entry name as written in the tar (lossy UTF-8, cut at 512 characters).
+    pub path: String,
+    /// For a hard link: its target as written in the tar.
+    pub link_target: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use berth_oci::{Digest, Hasher};
 use crate::analyze::Analyzer;
 use crate::budget::MemoryBudget;
 use crate::error::LayerProblem;
-use crate::fs::{Change, EntryKind, FileEntry};
+use crate::fs::{Change, EntryKind, FileEntry, UnsafeEntry};
 use crate::options::Limits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,16 +65,6 @@ impl Totals {
 /// Unsafe entries listed one by one per layer; beyond this they are only counted (a layer of a
 /// million `../x` entries must not make a million findings).
 pub const MAX_LISTED_UNSAFE_ENTRIES: usize = 100;
-
-/// A tar entry that was not read because extracting it would write outside the image root:
-/// its name leads out with `..`, or it is a hard link to such a path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnsafeEntry {
-    /// The entry name as written in the tar (lossy UTF-8, cut at 512 characters).
-    pub path: String,
-    /// For a hard link: its target as written in the tar.
-    pub link_target: Option<String>,
-}
 
 /// The outcome of reading one layer.
 #[derive(Debug, Default)]

@@ -1,6 +1,7 @@
 //! The metadata store on SQLite (WAL). Writes go through a one-connection pool, so writers queue
 //! in-process instead of failing with SQLITE_BUSY; reads use a pool of their own.
 use crate::meta::*;
+use crate::tenants::{Instance, Namespace, Repository};
 use crate::{Result, StoreError, now_millis};
 use async_trait::async_trait;
 use berth_oci::Digest;

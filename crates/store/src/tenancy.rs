@@ -1,7 +1,7 @@
 //! Tenancy: instances and their quotas, instance access tokens, management API keys, and the
 //! listings the management API pages through (namespaces, repositories, images).
 use crate::Result;
-use crate::meta::{Instance, Namespace};
+use crate::tenants::{Instance, Namespace, Repository};
 use async_trait::async_trait;
 use berth_oci::Digest;
 
@@ -182,7 +182,7 @@ pub trait TenancyStore: Send + Sync {
         offset: u32,
         limit: u32,
     ) -> Result<(Vec<RepositoryInfo>, u64)>;
-    async fn get_repository_by_id(&self, id: i64) -> Result<Option<crate::Repository>>;
+    async fn get_repository_by_id(&self, id: i64) -> Result<Option<Repository>>;
     async fn set_repository_description(
         &self,
         repository_id: i64,

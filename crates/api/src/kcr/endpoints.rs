@@ -8,8 +8,8 @@ use berth_store::{DnsCreate, DnsStatus, EndpointCreate, NewInternalEndpoint};
 use serde_json::{Value, json};
 use std::net::IpAddr;
 
+use super::context::{Ctx, Reply};
 use super::error::{KcrError, KcrResult};
-use super::{Ctx, Reply};
 use crate::network::{self, PRIVATE_DOMAIN, SubnetRejection};
 
 const MAX_VPC_ID_BYTES: usize = 128;

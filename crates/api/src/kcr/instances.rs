@@ -2,8 +2,8 @@
 use berth_store::{Instance, InstanceFilter, NewInstance};
 use serde_json::{Value, json};
 
+use super::context::{Ctx, Reply, page, time};
 use super::error::{KcrError, KcrResult};
-use super::{Ctx, Reply, page, time};
 use crate::state::AppState;
 
 const MILLIS_PER_MONTH: i64 = 30 * 24 * 3600 * 1000;

@@ -5,6 +5,7 @@
 //! Every response carries `RequestId` (the request id of the access log). Errors use the seed's
 //! format and codes ([`error`]); each action runs in one store transaction where it writes, so a
 //! failure leaves nothing half-created.
+mod context;
 pub mod error;
 pub mod keys;
 pub mod openapi;
@@ -20,80 +21,24 @@ mod scans;
 mod tokens;
 mod webhooks;
 
+pub use context::{API_VERSION, Ctx, Reply, SERVICE, opt_time, page, time};
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use berth_store::{Instance, Namespace};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::state::App;
 use error::{KcrError, KcrResult};
 use params::Params;
 
-pub const API_VERSION: &str = "2021-11-09";
-/// The service name in SigV4 credential scopes.
-pub const SERVICE: &str = "kcrs";
 /// The largest body of a request whose signature was verified before its body was read.
 const MAX_BODY_BYTES: usize = 1 << 20;
 /// The largest body read before the signature can be verified (no `x-amz-content-sha256`, so
 /// the signature covers the body's hash): this much is what anyone who knows an access key id
 /// can make the server buffer.
 const MAX_UNVERIFIED_BODY_BYTES: usize = 64 << 10;
-
-/// What a handler returns: the response fields besides `RequestId`.
-pub type Reply = Map<String, Value>;
-
-/// One management request, authenticated and parsed.
-pub struct Ctx {
-    pub app: App,
-    pub params: Params,
-    /// The access key id that signed the request.
-    pub caller: String,
-    pub request_id: String,
-}
-
-impl Ctx {
-    /// The instance named by the required `InstanceId`.
-    pub async fn instance(&self) -> KcrResult<Instance> {
-        let id = self.params.required("InstanceId")?;
-        match self.app.meta.get_instance(id).await? {
-            Some(i) if i.status != "Deleting" => Ok(i),
-            _ => Err(KcrError::not_found("InstanceId", "The instance")),
-        }
-    }
-
-    /// The namespace named by the required `Namespace`, in `instance`.
-    pub async fn namespace(&self, instance: &Instance) -> KcrResult<Namespace> {
-        let name = self.params.required("Namespace")?;
-        self.app
-            .meta
-            .get_namespace(&instance.id, name)
-            .await?
-            .ok_or_else(|| KcrError::not_found("Namespace", "The namespace"))
-    }
-}
-
-/// Times as the seed writes them: `2022-06-20 16:02:09` (UTC).
-pub fn time(millis: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(millis)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
-}
-
-pub fn opt_time(millis: Option<i64>) -> Value {
-    millis.map_or(Value::Null, |m| Value::String(time(m)))
-}
-
-/// A paged list reply: `TotalCount`, `MaxResults`, `Marker` and the items under `set`.
-pub fn page(paging: params::Paging, total: u64, set: &str, items: Vec<Value>) -> Reply {
-    let mut reply = Reply::new();
-    reply.insert("TotalCount".into(), json!(total));
-    reply.insert("MaxResults".into(), json!(paging.max_results));
-    reply.insert("Marker".into(), json!(paging.next_marker(total)));
-    reply.insert(set.into(), Value::Array(items));
-    reply
-}
 
 fn respond(request_id: &str, result: KcrResult<Reply>) -> Response {
     let (status, body) = match result {
@@ -325,33 +270,4 @@ async fn route(ctx: &Ctx, action: &str) -> KcrResult<Reply> {
         "DeleteWebhookTrigger" => webhooks::delete(ctx).await,
         _ => Err(KcrError::invalid_value("Action")),
     }
-}
-
-/// Tells webhook triggers that an image or tag was deleted through this API (as the OCI DELETE
-/// endpoint does).
-async fn notify_delete(
-    ctx: &Ctx,
-    target: &repositories::Target,
-    tag: Option<&str>,
-    digest: &berth_oci::Digest,
-) {
-    tracing::info!(
-        instance = %target.instance.id,
-        namespace = %target.namespace.name,
-        repository = %target.repository.name,
-        tag = tag.unwrap_or(""),
-        %digest,
-        caller = %ctx.caller,
-        "image deleted through the management API"
-    );
-    crate::webhooks::notify(
-        &ctx.app,
-        crate::webhooks::WebhookEvent::new(
-            crate::webhooks::EventType::DeleteImage,
-            &target.instance,
-            &target.repository,
-            tag,
-            Some(digest),
-        ),
-    );
 }

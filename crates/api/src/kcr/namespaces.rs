@@ -3,8 +3,8 @@
 use berth_store::{CreateNamespaceOutcome, DeleteNamespaceOutcome};
 use serde_json::json;
 
+use super::context::{Ctx, Reply, page, time};
 use super::error::{KcrError, KcrResult};
-use super::{Ctx, Reply, page, time};
 
 /// 2-63 lowercase letters and digits, not starting with a digit.
 pub fn valid_namespace_name(name: &str) -> bool {

@@ -5,8 +5,8 @@ use berth_oci::Digest;
 use berth_store::{Instance, Namespace, Repository};
 use serde_json::json;
 
+use super::context::{Ctx, Reply, page, time};
 use super::error::{KcrError, KcrResult};
-use super::{Ctx, Reply, page, time};
 
 const MAX_DESC_CHARS: usize = 256;
 
@@ -146,7 +146,7 @@ pub async fn delete_image(ctx: &Ctx) -> KcrResult<Reply> {
         .manifests
         .invalidate(&(t.repository.id, digest.clone()));
     ctx.app.caches.tags.invalidate_all();
-    super::notify_delete(ctx, &t, None, &digest).await;
+    notify_delete(ctx, &t, None, &digest).await;
     Ok(Reply::new())
 }
 
@@ -173,6 +173,30 @@ pub async fn delete_tag(ctx: &Ctx) -> KcrResult<Reply> {
         .caches
         .tags
         .invalidate(&(t.repository.id, tag.clone()));
-    super::notify_delete(ctx, &t, Some(&tag), &digest).await;
+    notify_delete(ctx, &t, Some(&tag), &digest).await;
     Ok(Reply::new())
+}
+
+/// Tells webhook triggers that an image or tag was deleted through this API (as the OCI DELETE
+/// endpoint does).
+async fn notify_delete(ctx: &Ctx, target: &Target, tag: Option<&str>, digest: &berth_oci::Digest) {
+    tracing::info!(
+        instance = %target.instance.id,
+        namespace = %target.namespace.name,
+        repository = %target.repository.name,
+        tag = tag.unwrap_or(""),
+        %digest,
+        caller = %ctx.caller,
+        "image deleted through the management API"
+    );
+    crate::webhooks::notify(
+        &ctx.app,
+        crate::webhooks::WebhookEvent::new(
+            crate::webhooks::EventType::DeleteImage,
+            &target.instance,
+            &target.repository,
+            tag,
+            Some(digest),
+        ),
+    );
 }

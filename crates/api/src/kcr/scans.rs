@@ -6,9 +6,9 @@ use berth_store::{ManifestSelector, ScanJob};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::context::{Ctx, Reply, opt_time};
 use super::error::{KcrError, KcrResult};
 use super::repositories::target;
-use super::{Ctx, Reply, opt_time};
 
 async fn image(ctx: &Ctx) -> KcrResult<(super::repositories::Target, Digest)> {
     let digest: Digest = ctx

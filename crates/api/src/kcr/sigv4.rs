@@ -66,7 +66,7 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// Decoded `(name, value)` pairs of a raw query string, with form semantics (`+` is a space),
 /// as the clients build them.
 pub fn query_pairs(query: &str) -> Vec<(String, String)> {
-    crate::registry::query_pairs(Some(query))
+    crate::http_util::query_pairs(Some(query))
 }
 
 /// Percent-encodes all but the unreserved characters, as SigV4 canonical forms require.
@@ -112,7 +112,7 @@ fn parse_credential(value: &str) -> KcrResult<Credential> {
 /// carries none.
 pub fn parse(req: &Request<'_>) -> KcrResult<Option<Signature>> {
     let pairs = query_pairs(req.query);
-    let query_value = |name: &str| crate::registry::query_one(&pairs, name);
+    let query_value = |name: &str| crate::http_util::query_one(&pairs, name);
     if let Some(auth) = header(req.headers, "authorization") {
         return parse_header(auth, req.headers).map(Some);
     }

@@ -9,8 +9,8 @@ use berth_store::{AccessToken, now_millis};
 use rand::RngCore;
 use serde_json::json;
 
+use super::context::{Ctx, Reply, opt_time, page, time};
 use super::error::{KcrError, KcrResult};
-use super::{Ctx, Reply, opt_time, page, time};
 
 const MAX_DESC_BYTES: usize = 256;
 const MAX_HOURS: i64 = 24 * 365 * 10;

@@ -14,8 +14,8 @@ use berth_store::{
 };
 use serde_json::{Value, json};
 
+use super::context::{Ctx, Reply, page, time};
 use super::error::{KcrError, KcrResult};
-use super::{Ctx, Reply, page, time};
 use crate::webhooks::{self, EventType, TriggerError};
 
 const NAME: &str = "Trigger.TriggerName";

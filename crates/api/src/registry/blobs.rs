@@ -1,5 +1,5 @@
 //! Blob GET/HEAD (with ranges) and DELETE.
-use super::{authorize, parse_digest};
+use super::access::{authorize, parse_digest};
 use crate::auth::Action;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::state::App;

@@ -1,7 +1,8 @@
 //! Content discovery: tags list, catalog, referrers.
-use super::{authorize, challenge, parse_digest, principal, query_one, query_pairs};
+use super::access::{authorize, challenge, parse_digest, principal};
 use crate::auth::{Action, Principal};
 use crate::error::{ApiError, ApiResult, Code};
+use crate::http_util::{query_one, query_pairs};
 use crate::state::App;
 use axum::body::Body;
 use axum::extract::Request;
@@ -67,7 +68,7 @@ pub async fn tags(app: &App, name: &str, req: Request) -> ApiResult<Response> {
 }
 
 pub async fn catalog(app: &App, req: Request) -> ApiResult<Response> {
-    let instance = super::instance_for(app, req.headers()).await?;
+    let instance = super::access::instance_for(app, req.headers()).await?;
     let principal = principal(app, req.headers(), &instance).await?;
     // The catalog names every repository of the instance, private ones included: a bearer token
     // lists it only when issued for `registry:catalog:*`, not because its subject could have

@@ -1,9 +1,8 @@
 //! Manifests: GET/HEAD by tag or digest, PUT (with `tag` parameters and `subject`), DELETE.
-use super::{
-    authorize, ensure_repository, lookup_namespace, parse_digest, query_multi, query_pairs,
-};
+use super::access::{authorize, ensure_repository, lookup_namespace, parse_digest};
 use crate::auth::Action;
 use crate::error::{ApiError, ApiResult, Code};
+use crate::http_util::{query_multi, query_pairs};
 use crate::state::App;
 use crate::webhooks::{EventType, WebhookEvent};
 use axum::body::Body;

@@ -2,9 +2,10 @@
 //! short-lived bearer token carrying exactly the repository actions the caller is allowed.
 //! `scope` may be repeated, and one value may hold several scopes separated by spaces (as a
 //! challenge for a cross-repository mount names them).
-use super::{base_url, lookup_namespace, namespace_of, query_multi, query_pairs};
+use super::access::{base_url, lookup_namespace};
 use crate::auth::{AccessEntry, Action, Principal, parse_scopes};
 use crate::error::{ApiError, ApiResult, Code};
+use crate::http_util::{namespace_of, query_multi, query_pairs};
 use crate::state::App;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header;
@@ -12,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 
 pub async fn token(State(app): State<App>, req: Request) -> Response {
-    let client = super::client_of(&app, &req);
+    let client = super::access::client_of(&app, &req);
     match crate::auth::for_client(client, issue(&app, req)).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
@@ -21,7 +22,7 @@ pub async fn token(State(app): State<App>, req: Request) -> Response {
 
 async fn issue(app: &App, req: Request) -> ApiResult<Response> {
     let headers = req.headers();
-    let instance = super::instance_for(app, headers).await?;
+    let instance = super::access::instance_for(app, headers).await?;
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

@@ -1,12 +1,12 @@
 //! Blob uploads: monolithic (POST+PUT, or POST with `digest`), chunked and streamed PATCH,
 //! status, cancel, and cross-repository mounts. Upload state lives in the metadata store and the
 //! blob store, so an upload survives a restart of the server.
-use super::{
+use super::access::{
     RepoCtx, authorize, ensure_repository, lookup_namespace, lookup_repository, parse_digest,
-    query_one, query_pairs,
 };
 use crate::auth::Action;
 use crate::error::{ApiError, ApiResult, Code};
+use crate::http_util::{query_one, query_pairs};
 use crate::metrics::RouteLabels;
 use crate::state::App;
 use crate::upload_limits;
@@ -140,7 +140,9 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 /// Opens an upload session for `owner`, within the session limits.
 async fn new_upload(app: &App, repo: &Repository, owner: &str) -> ApiResult<String> {
     let id = uuid::Uuid::new_v4().to_string();
-    app.upload_limits.open(app, owner, &id).await?;
+    app.upload_limits
+        .open(&app.config.limits, app.meta.as_ref(), owner, &id)
+        .await?;
     let created = async {
         app.blobs.upload_start(&id).await?;
         app.meta
@@ -184,7 +186,9 @@ async fn discard(app: &App, id: &str) {
 /// one longer than its Content-Range: that chunk is undone whole, since the client meant other
 /// bytes than it sent.
 async fn append(app: &App, id: &str, req: Request, owner: &str) -> ApiResult<u64> {
-    let _in_flight = app.upload_limits.begin_write(app, owner)?;
+    let _in_flight = app
+        .upload_limits
+        .begin_write(app.config.limits.max_uploads_in_flight_per_principal, owner)?;
     let current =
         app.blobs.upload_size(id).await?.ok_or_else(|| {
             ApiError::new(Code::BlobUploadUnknown, format!("upload {id} is unknown"))
@@ -336,7 +340,7 @@ async fn try_mount(
             if berth_oci::validate_repository(from).is_err() {
                 return Ok(None);
             }
-            let public = lookup_namespace(app, instance, super::namespace_of(from))
+            let public = lookup_namespace(app, instance, crate::http_util::namespace_of(from))
                 .await?
                 .is_some_and(|ns| ns.public);
             if !ctx

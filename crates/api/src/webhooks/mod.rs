@@ -108,7 +108,7 @@ impl WebhookEvent {
             instance_id: instance.id.clone(),
             instance_name: instance.name.clone(),
             namespace_id: repository.namespace_id,
-            namespace: crate::registry::namespace_of(&repository.name).to_string(),
+            namespace: crate::http_util::namespace_of(&repository.name).to_string(),
             repository: repository.name.clone(),
             tag: tag.map(str::to_string),
             digest: digest.map(|d| d.to_string()),

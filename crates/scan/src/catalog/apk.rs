@@ -1,5 +1,5 @@
 //! apk: `/lib/apk/db/installed`. A package's layer is the layer of the first file it owns.
-use super::{Found, new_package, purl};
+use super::common::{Found, new_package, purl};
 use crate::fs::Filesystem;
 use crate::model::{Distro, PackageType};
 
@@ -46,7 +46,7 @@ pub fn catalog(fs: &Filesystem, distro: Option<&Distro>) -> Vec<Found> {
     let mut out = Vec::new();
     for db in ["/lib/apk/db/installed", "/usr/lib/apk/db/installed"] {
         let Some(e) = fs.get(db) else { continue };
-        let Some(text) = super::content(e) else {
+        let Some(text) = super::common::content(e) else {
             continue;
         };
         let ns = distro

@@ -7,7 +7,7 @@ use std::io::Read;
 
 use serde::Deserialize;
 
-use super::{new_package, purl};
+use super::common::{new_package, purl};
 use crate::model::{Package, PackageType};
 
 const GO_MAGIC: &[u8] = b"\xff Go buildinf:";

@@ -1,7 +1,7 @@
 //! dpkg: `/var/lib/dpkg/status` and distroless' `/var/lib/dpkg/status.d/*`. A package's layer is
 //! the layer of its `/var/lib/dpkg/info/NAME[:ARCH].list` (written when it was installed), falling
 //! back to the status file's.
-use super::{Found, field, new_package, purl, rfc822_fields};
+use super::common::{Found, field, new_package, purl, rfc822_fields};
 use crate::fs::{EntryKind, Filesystem};
 use crate::model::{Distro, PackageType};
 

@@ -1,6 +1,6 @@
 //! Go modules declared by `go.mod` (`dir:` scans; the modules in a binary come from its build
 //! info, read in `binary`).
-use super::{Found, declared_in_files, declared_package, purl};
+use super::common::{Found, declared_in_files, declared_package, purl};
 use crate::fs::Filesystem;
 use crate::model::PackageType;
 

@@ -5,7 +5,7 @@
 //! are read one at a time (a war of many large jars holds one of them at once, not all).
 use std::io::{Cursor, Read};
 
-use super::{field, new_package, purl, rfc822_fields};
+use super::common::{field, new_package, purl, rfc822_fields};
 use crate::budget::{MemoryBudget, Wait};
 use crate::model::{Package, PackageType};
 use crate::options::Limits;

@@ -6,7 +6,7 @@
 //! dependency's own development, not what is installed: skipped, as Syft does.
 use serde_json::Value;
 
-use super::{Found, declared_package, files_ending, new_package, purl};
+use super::common::{Found, declared_package, files_ending, new_package, purl};
 use crate::fs::Filesystem;
 use crate::model::PackageType;
 
@@ -308,7 +308,9 @@ pub fn parse_lock(b: &[u8]) -> Result<Vec<(String, String, bool)>, String> {
 pub fn catalog(fs: &Filesystem) -> Vec<Found> {
     let mut out = Vec::new();
     for e in files_ending(fs, "/package.json") {
-        let Some(b) = super::content(e) else { continue };
+        let Some(b) = super::common::content(e) else {
+            continue;
+        };
         let Some((name, version, licenses)) = parse_package_json(b) else {
             continue;
         };
@@ -337,7 +339,9 @@ pub fn catalog_locks(fs: &Filesystem, warnings: &mut Vec<String>) -> Vec<Found> 
         .chain(files_ending(fs, "/pnpm-lock.yaml"))
         .filter(|e| !e.path.contains("/node_modules/"));
     for e in locks {
-        let Some(b) = super::content(e) else { continue };
+        let Some(b) = super::common::content(e) else {
+            continue;
+        };
         let parsed = if e.path.ends_with("/yarn.lock") {
             // The project's manifest next to it says which dependencies are for development.
             let dir = e.path.trim_end_matches("/yarn.lock");
@@ -345,7 +349,7 @@ pub fn catalog_locks(fs: &Filesystem, warnings: &mut Vec<String>) -> Vec<Found> 
             // hostile 60 MB one costs GBs as a `Value`) and nothing is marked.
             let manifest = fs
                 .get(&format!("{dir}/package.json"))
-                .and_then(super::content)
+                .and_then(super::common::content)
                 .filter(|m| m.len() <= 1 << 20)
                 .and_then(|m| serde_json::from_slice::<Value>(m).ok());
             Ok(parse_yarn_lock_dev(

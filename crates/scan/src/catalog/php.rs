@@ -2,7 +2,7 @@
 //! `composer.lock` (`packages` and `packages-dev`; declared, read in `dir:` scans only).
 use serde_json::Value;
 
-use super::{Found, files_ending, new_package, purl};
+use super::common::{Found, files_ending, new_package, purl};
 use crate::fs::Filesystem;
 use crate::model::{Evidence, PackageType};
 
@@ -87,7 +87,9 @@ fn catalog_files(
 ) -> Vec<Found> {
     let mut out = Vec::new();
     for e in files_ending(fs, suffix) {
-        let Some(b) = super::content(e) else { continue };
+        let Some(b) = super::common::content(e) else {
+            continue;
+        };
         match parse(b) {
             Ok(list) => {
                 for (name, version, licenses, dev) in list {

@@ -3,7 +3,9 @@
 //! packages (`dir:` scans): `poetry.lock`, `Pipfile.lock`, `requirements*.txt`.
 use serde_json::Value;
 
-use super::{Found, declared_package, field, files_ending, new_package, purl, rfc822_fields};
+use super::common::{
+    Found, declared_package, field, files_ending, new_package, purl, rfc822_fields,
+};
 use crate::fs::Filesystem;
 use crate::model::PackageType;
 
@@ -47,7 +49,9 @@ pub fn catalog(fs: &Filesystem) -> Vec<Found> {
         .chain(files_ending(fs, ".egg-info/PKG-INFO"))
         .chain(files_ending(fs, ".egg-info").filter(|e| e.path.contains("-packages/")));
     for e in candidates {
-        let Some(b) = super::content(e) else { continue };
+        let Some(b) = super::common::content(e) else {
+            continue;
+        };
         let Some((name, version, licenses)) = parse_metadata(&String::from_utf8_lossy(b)) else {
             continue;
         };
@@ -182,7 +186,9 @@ pub fn catalog_declared(fs: &Filesystem, warnings: &mut Vec<String>) -> Vec<Foun
         let base = e.path.rsplit('/').next().unwrap_or(&e.path);
         let parsed = match base {
             "poetry.lock" | "Pipfile.lock" => {
-                let Some(b) = super::content(e) else { continue };
+                let Some(b) = super::common::content(e) else {
+                    continue;
+                };
                 if base == "poetry.lock" {
                     parse_poetry_lock(&String::from_utf8_lossy(b))
                         .map(|l| (l, "python-poetry-lock-cataloger"))
@@ -191,7 +197,9 @@ pub fn catalog_declared(fs: &Filesystem, warnings: &mut Vec<String>) -> Vec<Foun
                 }
             }
             _ if is_requirements_file(base) => {
-                let Some(b) = super::content(e) else { continue };
+                let Some(b) = super::common::content(e) else {
+                    continue;
+                };
                 let dev = is_dev_requirements(base);
                 let list = parse_requirements(&String::from_utf8_lossy(b))
                     .into_iter()

@@ -4,7 +4,7 @@
 //! - NDB `Packages.db` (SUSE): slot pages pointing at blobs.
 //!
 //! Every parser is bounds-checked: a corrupt database yields an error, never a panic.
-use super::{Found, new_package, purl};
+use super::common::{Found, new_package, purl};
 use crate::fs::Filesystem;
 use crate::model::{Distro, PackageType};
 
@@ -266,7 +266,7 @@ pub fn catalog(fs: &Filesystem, distro: Option<&Distro>, warnings: &mut Vec<Stri
     };
     let dq = purl::distro_qualifier(distro);
     for e in fs.iter().filter(|e| is_rpmdb(&e.path)) {
-        let Some(db) = super::content(e) else {
+        let Some(db) = super::common::content(e) else {
             continue;
         };
         // Packages and Packages.db may both exist during a migration; sqlite wins if present.

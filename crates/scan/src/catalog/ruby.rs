@@ -1,6 +1,6 @@
 //! Ruby installed gems: `specifications/*.gemspec` (the normalised stubs RubyGems writes).
 //! Declared gems (`dir:` scans): `Gemfile.lock`.
-use super::{Found, declared_in_files, declared_package, new_package, purl};
+use super::common::{Found, declared_in_files, declared_package, new_package, purl};
 use crate::fs::{EntryKind, Filesystem};
 use crate::model::PackageType;
 
@@ -50,7 +50,9 @@ pub fn catalog(fs: &Filesystem) -> Vec<Found> {
             && e.path.ends_with(".gemspec")
             && e.path.contains("/specifications/")
     }) {
-        let Some(b) = super::content(e) else { continue };
+        let Some(b) = super::common::content(e) else {
+            continue;
+        };
         let Some((name, version, licenses)) = parse_gemspec(&String::from_utf8_lossy(b)) else {
             continue;
         };

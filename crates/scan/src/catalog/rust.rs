@@ -2,7 +2,7 @@
 //! crate of every target and platform, most of which a given binary does not contain; the
 //! crates in a binary come from its cargo-auditable data, read in `binary`). Cargo.lock does not
 //! mark dev-dependencies, so none is dropped as development-only.
-use super::{Found, declared_package, files_ending, purl};
+use super::common::{Found, declared_package, files_ending, purl};
 use crate::fs::Filesystem;
 use crate::model::PackageType;
 
@@ -28,7 +28,9 @@ pub fn parse_cargo_lock(text: &str) -> Result<Vec<(String, String, Option<String
 pub fn catalog(fs: &Filesystem, warnings: &mut Vec<String>) -> Vec<Found> {
     let mut out = Vec::new();
     for e in files_ending(fs, "/Cargo.lock") {
-        let Some(b) = super::content(e) else { continue };
+        let Some(b) = super::common::content(e) else {
+            continue;
+        };
         match parse_cargo_lock(&String::from_utf8_lossy(b)) {
             Ok(list) => {
                 for (name, version, _source) in list {

@@ -166,10 +166,10 @@ pub fn render(r: &Report) -> Value {
         "$schema": "http://cyclonedx.org/schema/bom-1.5.schema.json",
         "bomFormat": "CycloneDX",
         "specVersion": "1.5",
-        "serialNumber": format!("urn:uuid:{}", super::content_uuid(r)),
+        "serialNumber": format!("urn:uuid:{}", super::document::content_uuid(r)),
         "version": 1,
         "metadata": {
-            "timestamp": super::now_rfc3339(),
+            "timestamp": super::document::now_rfc3339(),
             "tools": {"components": [{"type": "application", "name": r.scanner.name, "version": r.scanner.version}]},
             "component": subject,
         },

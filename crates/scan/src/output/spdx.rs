@@ -61,9 +61,9 @@ pub fn render(r: &Report) -> Value {
         "dataLicense": "CC0-1.0",
         "SPDXID": "SPDXRef-DOCUMENT",
         "name": r.source.name,
-        "documentNamespace": format!("https://berth.invalid/spdx/{}", super::content_uuid(r)),
+        "documentNamespace": format!("https://berth.invalid/spdx/{}", super::document::content_uuid(r)),
         "creationInfo": {
-            "created": super::now_rfc3339(),
+            "created": super::document::now_rfc3339(),
             "creators": [format!("Tool: {}-{}", r.scanner.name, r.scanner.version)],
         },
         "packages": packages,

@@ -5,7 +5,7 @@
 use serde_json::Value;
 use yaml_rust2::Yaml;
 
-use super::{Builder, FeedError};
+use super::builder::{Builder, FeedError};
 use crate::matcher::alpine_namespace;
 use crate::model::{Advisory, Affected, Event};
 use crate::types::{Severity, SeveritySource};

@@ -18,7 +18,7 @@
 //! `<postponed>`, `<ignored>`, `<end-of-life>`, `<undetermined>` mean affected with no fix.
 //! In the CVE list a line without a release is unstable's; it also stands for every release
 //! that has no line of its own (the tracker's own reading).
-use super::Builder;
+use super::builder::Builder;
 use crate::matcher::debian_namespace;
 use crate::model::{Advisory, Affected, Event};
 use crate::types::{Severity, SeveritySource};

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use std::str::FromStr;
 
-use super::Builder;
+use super::builder::Builder;
 use crate::matcher::{alpine_namespace, debian_namespace, lang_namespace, normal_form};
 use crate::model::{Advisory, Affected, Event};
 use crate::types::{Cvss, Ecosystem, Severity, SeveritySource};

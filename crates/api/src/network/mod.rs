@@ -16,15 +16,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+mod policy;
+
+pub use policy::Policy;
+
 /// The one value of the seed's `InternalEndpointDns`.
 pub(crate) const PRIVATE_DOMAIN: &str = "PrivateDomain";
-
-/// Which client networks may reach an instance, parsed once per cache lifetime.
-#[derive(Debug, Default)]
-pub struct Policy {
-    restricted: bool,
-    nets: Vec<IpNet>,
-}
 
 async fn policy(app: &App, instance_id: &str) -> ApiResult<Arc<Policy>> {
     if let Some(hit) = app.caches.allow_lists.get(instance_id) {
