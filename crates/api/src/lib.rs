@@ -5,9 +5,8 @@
 mod auth;
 pub mod config;
 mod conn;
-pub mod content;
+mod effects;
 mod error;
-pub mod gc;
 mod http_util;
 pub mod kcr;
 mod mac;
@@ -15,11 +14,15 @@ mod metrics;
 mod network;
 mod ops;
 mod registry;
+pub mod runtime;
+mod sas;
 pub mod scanning;
 mod seal;
 mod state;
 mod upload_limits;
 pub mod webhooks;
+
+pub use berth_registry::{content, gc};
 
 pub use auth::hash_password;
 pub use conn::raise_fd_limit;
@@ -130,6 +133,8 @@ async fn build_app(
         meta.create_user("admin", &hash, true).await?;
     }
     let master_key = seal::MasterKey::load_or_create(&config.data_dir)?;
+    let caches = Arc::new(state::Caches::default());
+    let registry = berth_registry::Registry::new(meta.clone(), blobs.clone(), caches.clone());
     let app = Arc::new(AppState {
         master_key,
         scan_wakeup: Arc::new(tokio::sync::Notify::new()),
@@ -138,10 +143,14 @@ async fn build_app(
         meta,
         blobs,
         default_instance: Arc::new(instance),
-        caches: state::Caches::default(),
+        registry,
+        caches,
+        allow_lists: Default::default(),
         metrics: Arc::new(metrics::Metrics::default()),
         upload_limits: Default::default(),
+        runtime: Default::default(),
     });
+    effects::register(&app);
     Ok((
         app,
         Bootstrap {
@@ -177,7 +186,8 @@ pub fn router(app: App) -> Router {
     // keep what arrived); without it a stalled client holds its request open for ever.
     let body_idle = Duration::from_secs(app.config.limits.body_idle_timeout_secs);
     Router::new()
-        .route("/", any(kcr::dispatch))
+        .route("/", any(sas::root))
+        .merge(runtime::routes())
         .route("/openapi.json", get(kcr::openapi::serve))
         .route("/v2", any(registry::dispatch))
         .route("/v2/", any(registry::dispatch))

@@ -1,83 +1,11 @@
-//! The application state shared by every handler, and the caches on the hot read paths.
+//! The application state shared by every handler.
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use berth_oci::Digest;
-use berth_store::{BlobStore, Instance, MetadataStore, Namespace, Repository, StoredManifest};
+pub use berth_registry::Caches;
+use berth_registry::Registry;
+use berth_store::{BlobStore, Instance, MetadataStore};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
-
-/// Caches in front of the metadata store. Manifests by digest are immutable, so they can stay
-/// long; everything mutable has a short lifetime and is invalidated on every local write, so a
-/// change made through this process is seen at once and one made elsewhere within seconds.
-pub struct Caches {
-    /// Instances by name, for Host-based routing.
-    pub instances: moka::sync::Cache<String, Option<Arc<Instance>>>,
-    pub namespaces: moka::sync::Cache<(String, String), Option<Arc<Namespace>>>,
-    pub repositories: moka::sync::Cache<(String, String), Option<Arc<Repository>>>,
-    pub tags: moka::sync::Cache<(i64, String), Digest>,
-    pub manifests: moka::sync::Cache<(i64, Digest), Arc<StoredManifest>>,
-    pub blob_links: moka::sync::Cache<(i64, Digest), u64>,
-    /// Per instance: the networks its internal endpoints admit.
-    pub allow_lists: moka::sync::Cache<String, Arc<crate::network::Policy>>,
-    /// Bumped by every invalidation of `allow_lists`: a policy read from the store before a
-    /// change and cached after it would reopen a just-restricted instance.
-    pub allow_list_generation: std::sync::atomic::AtomicU64,
-}
-
-impl Default for Caches {
-    fn default() -> Self {
-        let short = Duration::from_secs(5);
-        Caches {
-            instances: moka::sync::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(short)
-                .build(),
-            namespaces: moka::sync::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(short)
-                .build(),
-            repositories: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(short)
-                .build(),
-            tags: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(short)
-                .build(),
-            manifests: moka::sync::Cache::builder()
-                .weigher(|_, m: &Arc<StoredManifest>| {
-                    u32::try_from(m.content.len()).unwrap_or(u32::MAX)
-                })
-                .max_capacity(128 << 20)
-                .time_to_live(Duration::from_secs(600))
-                .build(),
-            blob_links: moka::sync::Cache::builder()
-                .max_capacity(1_000_000)
-                .time_to_live(Duration::from_secs(30))
-                .build(),
-            allow_lists: moka::sync::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(short)
-                .build(),
-            allow_list_generation: std::sync::atomic::AtomicU64::new(0),
-        }
-    }
-}
-
-impl Caches {
-    pub fn clear(&self) {
-        self.instances.invalidate_all();
-        self.namespaces.invalidate_all();
-        self.repositories.invalidate_all();
-        self.tags.invalidate_all();
-        self.manifests.invalidate_all();
-        self.blob_links.invalidate_all();
-        self.allow_list_generation.fetch_add(1, Ordering::SeqCst);
-        self.allow_lists.invalidate_all();
-    }
-}
 
 pub struct AppState {
     pub config: Config,
@@ -85,7 +13,12 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     pub auth: Auth,
     pub default_instance: Arc<Instance>,
-    pub caches: Caches,
+    /// Shared with `registry`, which invalidates what its operations change.
+    pub caches: Arc<Caches>,
+    /// The domain operations: every write path that has side effects goes through it.
+    pub registry: Registry,
+    /// Private network access: the instances' allow-lists.
+    pub allow_lists: crate::network::AllowListCache,
     pub metrics: Arc<Metrics>,
     /// Seals the management API keys' secrets.
     pub master_key: crate::seal::MasterKey,
@@ -93,6 +26,17 @@ pub struct AppState {
     pub scan_wakeup: Arc<tokio::sync::Notify>,
     /// Upload sessions and uploads in flight, counted against `limits`.
     pub upload_limits: crate::upload_limits::UploadLimits,
+    /// The runtime inventory's parsed snapshots and the image-risk surface's verifier.
+    pub runtime: crate::runtime::state::RuntimeState,
 }
 
 pub type App = Arc<AppState>;
+
+impl AppState {
+    /// Forgets everything cached (after a change whose reach is wide: an instance deleted, a
+    /// garbage collection).
+    pub fn clear_caches(&self) {
+        self.caches.clear();
+        self.allow_lists.clear();
+    }
+}

@@ -192,18 +192,20 @@ pub async fn delete(ctx: &Ctx) -> KcrResult<Reply> {
             return Err(e.into());
         }
     };
-    app.caches.clear();
+    app.clear_caches();
     if delete_blobs {
         // The instance is gone whatever happens here; content that stays is GC's to collect.
         for digest in digests {
             // Content another instance still links stays.
             let deleted = match app.meta.forget_unlinked_blob(&digest).await {
                 // Under the tombstone forgetting set: a push linking it now waits for this.
-                Ok(true) => {
-                    crate::content::finish_deletion(app.meta.as_ref(), app.blobs.as_ref(), &digest)
-                        .await
-                        .map(|_| ())
-                }
+                Ok(true) => berth_registry::content::finish_deletion(
+                    app.meta.as_ref(),
+                    app.blobs.as_ref(),
+                    &digest,
+                )
+                .await
+                .map(|_| ()),
                 Ok(false) => Ok(()),
                 Err(e) => Err(e),
             };

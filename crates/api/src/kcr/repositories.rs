@@ -135,18 +135,13 @@ pub async fn delete_image(ctx: &Ctx) -> KcrResult<Reply> {
     let t = target(ctx).await?;
     if !ctx
         .app
-        .meta
-        .delete_manifest(t.repository.id, &digest)
+        .registry
+        .delete_manifest(&t.instance, &t.repository, &digest)
         .await?
     {
         return Err(KcrError::not_found("ImageId", "The image"));
     }
-    ctx.app
-        .caches
-        .manifests
-        .invalidate(&(t.repository.id, digest.clone()));
-    ctx.app.caches.tags.invalidate_all();
-    notify_delete(ctx, &t, None, &digest).await;
+    audit_delete(ctx, &t, None, &digest);
     Ok(Reply::new())
 }
 
@@ -158,28 +153,17 @@ pub async fn delete_tag(ctx: &Ctx) -> KcrResult<Reply> {
     let t = target(ctx).await?;
     let digest = ctx
         .app
-        .meta
-        .manifest_meta(
-            t.repository.id,
-            &berth_store::ManifestSelector::Tag(tag.clone()),
-        )
+        .registry
+        .delete_tag(&t.instance, &t.repository, &tag)
         .await?
-        .map(|m| m.digest)
         .ok_or_else(|| KcrError::not_found("TagName", "The tag"))?;
-    if !ctx.app.meta.delete_tag(t.repository.id, &tag).await? {
-        return Err(KcrError::not_found("TagName", "The tag"));
-    }
-    ctx.app
-        .caches
-        .tags
-        .invalidate(&(t.repository.id, tag.clone()));
-    notify_delete(ctx, &t, Some(&tag), &digest).await;
+    audit_delete(ctx, &t, Some(&tag), &digest);
     Ok(Reply::new())
 }
 
-/// Tells webhook triggers that an image or tag was deleted through this API (as the OCI DELETE
-/// endpoint does).
-async fn notify_delete(ctx: &Ctx, target: &Target, tag: Option<&str>, digest: &berth_oci::Digest) {
+/// Records who deleted an image or tag through this API (the webhooks are the registry's
+/// events: `crate::effects`).
+fn audit_delete(ctx: &Ctx, target: &Target, tag: Option<&str>, digest: &berth_oci::Digest) {
     tracing::info!(
         instance = %target.instance.id,
         namespace = %target.namespace.name,
@@ -188,15 +172,5 @@ async fn notify_delete(ctx: &Ctx, target: &Target, tag: Option<&str>, digest: &b
         %digest,
         caller = %ctx.caller,
         "image deleted through the management API"
-    );
-    crate::webhooks::notify(
-        &ctx.app,
-        crate::webhooks::WebhookEvent::new(
-            crate::webhooks::EventType::DeleteImage,
-            &target.instance,
-            &target.repository,
-            tag,
-            Some(digest),
-        ),
     );
 }

@@ -18,16 +18,16 @@ use std::sync::atomic::Ordering;
 
 mod policy;
 
-pub use policy::Policy;
+pub use policy::{AllowListCache, Policy};
 
 /// The one value of the seed's `InternalEndpointDns`.
 pub(crate) const PRIVATE_DOMAIN: &str = "PrivateDomain";
 
 async fn policy(app: &App, instance_id: &str) -> ApiResult<Arc<Policy>> {
-    if let Some(hit) = app.caches.allow_lists.get(instance_id) {
+    if let Some(hit) = app.allow_lists.lists.get(instance_id) {
         return Ok(hit);
     }
-    let generation = app.caches.allow_list_generation.load(Ordering::SeqCst);
+    let generation = app.allow_lists.generation.load(Ordering::SeqCst);
     let list = app.meta.allow_list(instance_id).await?;
     let nets = list
         .cidrs
@@ -47,13 +47,11 @@ async fn policy(app: &App, instance_id: &str) -> ApiResult<Arc<Policy>> {
     });
     // An invalidation since the read means the policy may be stale: it must not stay cached.
     // Checked again after the insert, since an invalidation may land between check and insert.
-    let caches = &app.caches;
-    if caches.allow_list_generation.load(Ordering::SeqCst) == generation {
-        caches
-            .allow_lists
-            .insert(instance_id.to_string(), policy.clone());
-        if caches.allow_list_generation.load(Ordering::SeqCst) != generation {
-            caches.allow_lists.invalidate(instance_id);
+    let cache = &app.allow_lists;
+    if cache.generation.load(Ordering::SeqCst) == generation {
+        cache.lists.insert(instance_id.to_string(), policy.clone());
+        if cache.generation.load(Ordering::SeqCst) != generation {
+            cache.lists.invalidate(instance_id);
         }
     }
     Ok(policy)
@@ -61,10 +59,8 @@ async fn policy(app: &App, instance_id: &str) -> ApiResult<Arc<Policy>> {
 
 /// Forgets the cached allow-list of an instance after its endpoints changed.
 pub(crate) fn invalidate(app: &App, instance_id: &str) {
-    app.caches
-        .allow_list_generation
-        .fetch_add(1, Ordering::SeqCst);
-    app.caches.allow_lists.invalidate(instance_id);
+    app.allow_lists.generation.fetch_add(1, Ordering::SeqCst);
+    app.allow_lists.lists.invalidate(instance_id);
 }
 
 fn canonical(ip: IpAddr) -> IpAddr {

@@ -1,26 +1,20 @@
 //! Manifests: GET/HEAD by tag or digest, PUT (with `tag` parameters and `subject`), DELETE.
-use super::access::{authorize, ensure_repository, lookup_namespace, parse_digest};
+use super::access::{authorize, ensure_repository, parse_digest};
 use crate::auth::Action;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::http_util::{query_multi, query_pairs};
 use crate::state::App;
-use crate::webhooks::{EventType, WebhookEvent};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{Method, StatusCode, header};
 use axum::response::Response;
 use berth_oci::manifest::MAX_MANIFEST_BYTES;
 use berth_oci::{Digest, ManifestError, ParsedManifest, media_types};
-use berth_store::{
-    ManifestRef, ManifestSelector, NewManifest, PutManifestOutcome, RefKind, StoredManifest,
-};
+use berth_store::{ManifestRef, NewManifest, PutManifestOutcome, RefKind, StoredManifest};
 use http_body_util::BodyExt;
 use std::sync::Arc;
 
-enum Reference {
-    Tag(String),
-    Digest(Digest),
-}
+use berth_registry::ManifestReference as Reference;
 
 fn parse_reference(reference: &str) -> ApiResult<Reference> {
     if reference.contains(':') {
@@ -35,46 +29,13 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(Code::Internal, e.to_string())
 }
 
-/// Resolves a reference through the caches to the stored manifest.
+/// Resolves a reference through the registry's caches to the stored manifest.
 async fn resolve(
     app: &App,
     repo_id: i64,
     reference: &Reference,
 ) -> ApiResult<Option<Arc<StoredManifest>>> {
-    let digest = match reference {
-        Reference::Digest(d) => d.clone(),
-        Reference::Tag(t) => {
-            let key = (repo_id, t.clone());
-            match app.caches.tags.get(&key) {
-                Some(d) => d,
-                None => {
-                    let Some(meta) = app
-                        .meta
-                        .manifest_meta(repo_id, &ManifestSelector::Tag(t.clone()))
-                        .await?
-                    else {
-                        return Ok(None);
-                    };
-                    app.caches.tags.insert(key, meta.digest.clone());
-                    meta.digest
-                }
-            }
-        }
-    };
-    let key = (repo_id, digest.clone());
-    if let Some(m) = app.caches.manifests.get(&key) {
-        return Ok(Some(m));
-    }
-    let Some(m) = app
-        .meta
-        .get_manifest(repo_id, &ManifestSelector::Digest(digest))
-        .await?
-    else {
-        return Ok(None);
-    };
-    let m = Arc::new(m);
-    app.caches.manifests.insert(key, m.clone());
-    Ok(Some(m))
+    Ok(app.registry.resolve_manifest(repo_id, reference).await?)
 }
 
 pub async fn get(app: &App, name: &str, reference: &str, req: Request) -> ApiResult<Response> {
@@ -246,28 +207,15 @@ pub async fn put(app: &App, name: &str, reference: &str, req: Request) -> ApiRes
             ));
         }
     }
-    for t in &tags {
-        app.caches.tags.insert((repo.id, t.clone()), digest.clone());
-    }
-    if is_scannable_image(&parsed) {
-        let on_push = app.config.scan.on_push
-            || lookup_namespace(app, &ctx.instance.id, &ctx.namespace)
-                .await?
-                .is_some_and(|ns| ns.scan_on_push);
-        if on_push && let Err(e) = crate::scanning::enqueue(app, &repo, &digest).await {
-            tracing::error!(%digest, error = %e, "cannot queue the scan of a pushed image");
-        }
-    }
-    crate::webhooks::notify(
-        app,
-        WebhookEvent::new(
-            EventType::PushImage,
+    app.registry
+        .manifest_pushed(
             &ctx.instance,
             &repo,
-            tags.first().map(String::as_str),
-            Some(&digest),
-        ),
-    );
+            &digest,
+            &tags,
+            is_scannable_image(&parsed),
+        )
+        .await;
     let mut builder = Response::builder()
         .status(StatusCode::CREATED)
         .header(header::LOCATION, format!("/v2/{name}/manifests/{digest}"))
@@ -286,26 +234,13 @@ pub async fn delete(app: &App, name: &str, reference: &str, req: Request) -> Api
     let ctx = authorize(app, req.headers(), name, &[Action::Delete]).await?;
     let parsed = parse_reference(reference)?;
     let repo = ctx.existing()?;
-    // What a deleted tag pointed at, for the DeleteImage webhook.
-    let tag_digest = match &parsed {
-        Reference::Tag(_) => resolve(app, repo.id, &parsed)
-            .await?
-            .map(|m| m.meta.digest.clone()),
-        Reference::Digest(_) => None,
-    };
     let deleted = match &parsed {
-        Reference::Digest(d) => {
-            let ok = app.meta.delete_manifest(repo.id, d).await?;
-            app.caches.manifests.invalidate(&(repo.id, d.clone()));
-            // Tags that pointed at it are gone too.
-            app.caches.tags.invalidate_all();
-            ok
-        }
-        Reference::Tag(t) => {
-            let ok = app.meta.delete_tag(repo.id, t).await?;
-            app.caches.tags.invalidate(&(repo.id, t.clone()));
-            ok
-        }
+        Reference::Digest(d) => app.registry.delete_manifest(&ctx.instance, repo, d).await?,
+        Reference::Tag(t) => app
+            .registry
+            .delete_tag(&ctx.instance, repo, t)
+            .await?
+            .is_some(),
     };
     if !deleted {
         return Err(ApiError::new(
@@ -313,21 +248,6 @@ pub async fn delete(app: &App, name: &str, reference: &str, req: Request) -> Api
             format!("manifest {reference} is not in {name}"),
         ));
     }
-    crate::webhooks::notify(
-        app,
-        match &parsed {
-            Reference::Tag(t) => WebhookEvent::new(
-                EventType::DeleteImage,
-                &ctx.instance,
-                repo,
-                Some(t),
-                tag_digest.as_ref(),
-            ),
-            Reference::Digest(d) => {
-                WebhookEvent::new(EventType::DeleteImage, &ctx.instance, repo, None, Some(d))
-            }
-        },
-    );
     Response::builder()
         .status(StatusCode::ACCEPTED)
         .header(header::CONTENT_LENGTH, 0)

@@ -3,7 +3,7 @@
 //! Repository names contain slashes, so one handler takes every `/v2/...` path and splits it on
 //! the last endpoint marker (`/manifests/`, `/blobs/`, ...): what follows a marker never contains
 //! a slash, so the split is unambiguous.
-mod access;
+pub(crate) mod access;
 mod blobs;
 mod listing;
 mod manifests;

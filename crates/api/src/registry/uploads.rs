@@ -299,7 +299,8 @@ async fn commit(app: &App, repo: &Repository, id: &str, digest: &Digest) -> ApiR
             ));
         }
     };
-    crate::content::link(app.meta.as_ref(), app.blobs.as_ref(), repo.id, digest, size).await?;
+    berth_registry::content::link(app.meta.as_ref(), app.blobs.as_ref(), repo.id, digest, size)
+        .await?;
     if app.blobs.stat(digest).await? != Some(size) {
         tracing::info!(%digest, "a garbage collection took the bytes during the push; restored");
         if app.blobs.upload_commit(id, digest).await? != (CommitOutcome::Committed { size }) {
@@ -370,7 +371,7 @@ pub async fn start(app: &App, name: &str, req: Request) -> ApiResult<Response> {
             && app.blobs.stat(&digest).await? == Some(size)
         {
             let repo = ensure_repository(app, &ctx).await?;
-            let linked = crate::content::link(
+            let linked = berth_registry::content::link(
                 app.meta.as_ref(),
                 app.blobs.as_ref(),
                 repo.id,

@@ -1,10 +1,10 @@
 //! Internal endpoints over real HTTP on 127.0.0.1: source-network enforcement on the OCI API,
 //! and the private DNS zone file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use berth_store::{EndpointStatus, NewInternalEndpoint};
-use common::{TestServer, error_code};
+use common::{TestApp, TestServer, error_code};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -27,13 +27,13 @@ async fn allow(s: &TestServer, vpc: &str, cidr: &str, ip: &str) {
     meta.set_endpoint_status(&id, vpc, ip, EndpointStatus::Running)
         .await
         .unwrap();
-    s.app.caches.clear();
+    s.app.clear_caches();
 }
 
 async fn disallow(s: &TestServer, vpc: &str, ip: &str) {
     let id = s.app.default_instance.id.clone();
     assert!(s.app.meta.delete_endpoint(&id, vpc, ip).await.unwrap());
-    s.app.caches.clear();
+    s.app.clear_caches();
 }
 
 async fn pull_status(s: &TestServer) -> (StatusCode, String) {
@@ -54,7 +54,10 @@ async fn pull_status(s: &TestServer) -> (StatusCode, String) {
 
 #[tokio::test]
 async fn restricted_instance_refuses_clients_outside_its_networks() {
-    let s = TestServer::start_with(|c| c.network.always_allowed.clear()).await;
+    let s = TestApp::new()
+        .config(|c| c.network.always_allowed.clear())
+        .start()
+        .await;
     s.push_image("team/app", "v1", b"layer").await;
     assert_eq!(pull_status(&s).await.0, StatusCode::OK);
 
@@ -93,7 +96,7 @@ async fn restricted_instance_refuses_clients_outside_its_networks() {
 
 #[tokio::test]
 async fn loopback_is_always_allowed_by_default() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     s.push_image("team/app", "v1", b"layer").await;
     allow(&s, "vpc-1", "10.0.0.0/8", "10.0.0.1").await;
     assert_eq!(pull_status(&s).await.0, StatusCode::OK);
@@ -101,7 +104,10 @@ async fn loopback_is_always_allowed_by_default() {
 
 #[tokio::test]
 async fn forwarded_for_is_believed_only_from_trusted_proxies() {
-    let s = TestServer::start_with(|c| c.network.always_allowed.clear()).await;
+    let s = TestApp::new()
+        .config(|c| c.network.always_allowed.clear())
+        .start()
+        .await;
     s.push_image("team/app", "v1", b"layer").await;
     allow(&s, "vpc-1", "10.0.0.0/8", "10.0.0.1").await;
     // 127.0.0.1 is no trusted proxy here: its header changes nothing.
@@ -113,11 +119,13 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
-    let s = TestServer::start_with(|c| {
-        c.network.always_allowed.clear();
-        c.network.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-    })
-    .await;
+    let s = TestApp::new()
+        .config(|c| {
+            c.network.always_allowed.clear();
+            c.network.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        })
+        .start()
+        .await;
     allow(&s, "vpc-1", "10.0.0.0/8", "10.0.0.1").await;
     for (xff, want) in [
         ("10.1.2.3", StatusCode::OK),
@@ -293,8 +301,10 @@ async fn get_zone(s: &TestServer, id: &str, query: &str) -> (StatusCode, String)
 
 #[tokio::test]
 async fn zone_file_serves_running_records_to_administrators() {
-    let s =
-        TestServer::start_with(|c| c.management.base_domain = Some("registry.corp".into())).await;
+    let s = TestApp::new()
+        .config(|c| c.management.base_domain = Some("registry.corp".into()))
+        .start()
+        .await;
     let id = s.app.default_instance.id.clone();
     let meta = &s.app.meta;
 
@@ -449,11 +459,13 @@ async fn dns_settled(kcr: &common::kcr::Kcr, instance: &str, vpc: &str, ip: &str
 
 #[tokio::test]
 async fn internal_endpoints_restrict_pulls_and_publish_dns() {
-    let s = TestServer::start_with(|c| {
-        c.network.always_allowed.clear();
-        subnets(c);
-    })
-    .await;
+    let s = TestApp::new()
+        .config(|c| {
+            c.network.always_allowed.clear();
+            subnets(c);
+        })
+        .start()
+        .await;
     s.push_image("team/app", "v1", b"layer").await;
     let kcr = s.kcr().await;
     let id = s.app.default_instance.id.clone();
@@ -656,11 +668,13 @@ async fn internal_endpoints_restrict_pulls_and_publish_dns() {
 
 #[tokio::test]
 async fn restriction_is_per_instance() {
-    let s = TestServer::start_with(|c| {
-        c.network.always_allowed.clear();
-        c.management.base_domain = Some("reg.test".into());
-    })
-    .await;
+    let s = TestApp::new()
+        .config(|c| {
+            c.network.always_allowed.clear();
+            c.management.base_domain = Some("reg.test".into());
+        })
+        .start()
+        .await;
     let kcr = s.kcr().await;
     let team = kcr.running_instance("team").await;
     kcr.call(
@@ -692,7 +706,7 @@ async fn restriction_is_per_instance() {
 
 #[tokio::test]
 async fn internal_endpoint_actions_validate_their_parameters() {
-    let s = TestServer::start_with(subnets).await;
+    let s = TestApp::new().config(subnets).start().await;
     let kcr = s.kcr().await;
     let id = s.app.default_instance.id.clone();
     let inst = id.as_str();

@@ -1,0 +1,184 @@
+//! The registry's operations over the stores, with their caches and events.
+use crate::caches::Caches;
+use crate::events::{EventSink, RegistryEvent};
+use berth_oci::Digest;
+use berth_store::{
+    BlobStore, Instance, ManifestSelector, MetadataStore, Repository, StoreError, StoredManifest,
+};
+use std::sync::{Arc, RwLock};
+
+/// A manifest named by tag or by digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestReference {
+    Tag(String),
+    Digest(Digest),
+}
+
+pub struct Registry {
+    meta: Arc<dyn MetadataStore>,
+    blobs: Arc<dyn BlobStore>,
+    caches: Arc<Caches>,
+    /// Registered at startup, before the first request; read on every write.
+    sinks: RwLock<Vec<Arc<dyn EventSink>>>,
+}
+
+impl Registry {
+    pub fn new(
+        meta: Arc<dyn MetadataStore>,
+        blobs: Arc<dyn BlobStore>,
+        caches: Arc<Caches>,
+    ) -> Registry {
+        Registry {
+            meta,
+            blobs,
+            caches,
+            sinks: RwLock::new(Vec::new()),
+        }
+    }
+
+    pub fn add_sink(&self, sink: Arc<dyn EventSink>) {
+        self.sinks
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(sink);
+    }
+
+    pub fn caches(&self) -> &Caches {
+        &self.caches
+    }
+
+    pub fn blobs(&self) -> &dyn BlobStore {
+        self.blobs.as_ref()
+    }
+
+    /// Tells every sink, in registration order.
+    pub async fn emit(&self, event: RegistryEvent<'_>) {
+        let sinks = self.sinks.read().unwrap_or_else(|p| p.into_inner()).clone();
+        for sink in sinks {
+            sink.on_event(&event).await;
+        }
+    }
+
+    /// The manifest a reference names, through the caches (tag → digest for a few seconds,
+    /// digest → bytes for long: they are immutable).
+    pub async fn resolve_manifest(
+        &self,
+        repository_id: i64,
+        reference: &ManifestReference,
+    ) -> Result<Option<Arc<StoredManifest>>, StoreError> {
+        let digest = match reference {
+            ManifestReference::Digest(d) => d.clone(),
+            ManifestReference::Tag(t) => {
+                let key = (repository_id, t.clone());
+                match self.caches.tags.get(&key) {
+                    Some(d) => d,
+                    None => {
+                        let Some(meta) = self
+                            .meta
+                            .manifest_meta(repository_id, &ManifestSelector::Tag(t.clone()))
+                            .await?
+                        else {
+                            return Ok(None);
+                        };
+                        self.caches.tags.insert(key, meta.digest.clone());
+                        meta.digest
+                    }
+                }
+            }
+        };
+        let key = (repository_id, digest.clone());
+        if let Some(m) = self.caches.manifests.get(&key) {
+            return Ok(Some(m));
+        }
+        let Some(m) = self
+            .meta
+            .get_manifest(repository_id, &ManifestSelector::Digest(digest))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let m = Arc::new(m);
+        self.caches.manifests.insert(key, m.clone());
+        Ok(Some(m))
+    }
+
+    /// After a manifest was stored: caches its tags and announces the push.
+    pub async fn manifest_pushed(
+        &self,
+        instance: &Instance,
+        repository: &Repository,
+        digest: &Digest,
+        tags: &[String],
+        scannable: bool,
+    ) {
+        for t in tags {
+            self.caches
+                .tags
+                .insert((repository.id, t.clone()), digest.clone());
+        }
+        self.emit(RegistryEvent::ManifestPushed {
+            instance,
+            repository,
+            digest,
+            tags,
+            scannable,
+        })
+        .await;
+    }
+
+    /// Deletes a manifest by digest, with the tags that pointed at it; `false` if it was not
+    /// there.
+    pub async fn delete_manifest(
+        &self,
+        instance: &Instance,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> Result<bool, StoreError> {
+        let deleted = self.meta.delete_manifest(repository.id, digest).await?;
+        self.caches
+            .manifests
+            .invalidate(&(repository.id, digest.clone()));
+        // Tags that pointed at it are gone too.
+        self.caches.tags.invalidate_all();
+        if deleted {
+            self.emit(RegistryEvent::ManifestDeleted {
+                instance,
+                repository,
+                digest,
+            })
+            .await;
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes a tag; the digest it pointed at, or `None` if there was no such tag.
+    pub async fn delete_tag(
+        &self,
+        instance: &Instance,
+        repository: &Repository,
+        tag: &str,
+    ) -> Result<Option<Digest>, StoreError> {
+        let Some(meta) = self
+            .meta
+            .manifest_meta(repository.id, &ManifestSelector::Tag(tag.to_string()))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let deleted = self.meta.delete_tag(repository.id, tag).await?;
+        self.caches
+            .tags
+            .invalidate(&(repository.id, tag.to_string()));
+        if !deleted {
+            return Ok(None);
+        }
+        self.emit(RegistryEvent::TagDeleted {
+            instance,
+            repository,
+            tag,
+            digest: &meta.digest,
+        })
+        .await;
+        Ok(Some(meta.digest))
+    }
+}
