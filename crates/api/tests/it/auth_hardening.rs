@@ -3,11 +3,11 @@
 //! logins are rate-limited, mount challenges name the source, and related fixes (manifest
 //! nesting, webhook targets and header values).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use berth_api::config::Config;
 use berth_oci::Digest;
-use common::{ADMIN_PASSWORD, TestServer, error_code};
+use common::{ADMIN_PASSWORD, TestApp, TestServer, error_code};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -44,7 +44,7 @@ fn challenge_of(r: &reqwest::Response) -> String {
 
 #[tokio::test]
 async fn a_repository_token_does_not_list_the_catalog() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     s.push_image("private/secret", "v1", b"secret layer").await;
     s.push_image("a/x", "v1", b"x layer").await;
     // The admin asks for pull on one repository: the token is for that, not for the catalog.
@@ -85,7 +85,7 @@ async fn a_repository_token_does_not_list_the_catalog() {
 
 #[tokio::test]
 async fn a_bearer_token_never_mounts_without_from() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let secret = s.push_blob("private/secret", b"private bytes").await;
     let t = token(&s, true, &["repository:a/x:pull,push"]).await;
     let r = s
@@ -123,7 +123,7 @@ async fn a_bearer_token_never_mounts_without_from() {
 
 #[tokio::test]
 async fn an_anonymous_token_stops_pulling_when_the_namespace_turns_private() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     s.push_image("pub/app", "v1", b"layer").await;
     let ns = s
         .app
@@ -161,7 +161,7 @@ async fn an_anonymous_token_stops_pulling_when_the_namespace_turns_private() {
 
 #[tokio::test]
 async fn a_mount_challenge_names_the_source_and_its_token_mounts() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let digest = s.push_blob("src/repo", b"shared layer").await;
     let path = format!("/v2/dst/repo/blobs/uploads/?mount={digest}&from=src/repo");
     let r = s.anon(Method::POST, &path).send().await.unwrap();
@@ -217,7 +217,10 @@ async fn a_mount_challenge_names_the_source_and_its_token_mounts() {
 
 #[tokio::test]
 async fn a_mount_from_a_source_the_subject_may_not_pull_falls_back_to_an_upload() {
-    let s = TestServer::start_with(|c| c.auth.anonymous_push = true).await;
+    let s = TestApp::new()
+        .config(|c| c.auth.anonymous_push = true)
+        .start()
+        .await;
     let digest = s.push_blob("src/repo", b"private layer").await;
     let inst = s.app.default_instance.id.clone();
     let open = s.app.meta.ensure_namespace(&inst, "open").await.unwrap();
@@ -250,13 +253,15 @@ async fn a_mount_from_a_source_the_subject_may_not_pull_falls_back_to_an_upload(
 /// Wrong passwords from one client address: a burst is verified, the rest is refused at once.
 #[tokio::test]
 async fn failed_logins_are_rate_limited_per_address_and_per_user() {
-    let s = TestServer::start_with(|c: &mut Config| {
-        c.network.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-        c.auth.credential_cache_secs = 1;
-        // Allowances refill slowly enough that none comes back during the test.
-        c.auth.failed_login_window_secs = 3600;
-    })
-    .await;
+    let s = TestApp::new()
+        .config(|c: &mut Config| {
+            c.network.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+            c.auth.credential_cache_secs = 1;
+            // Allowances refill slowly enough that none comes back during the test.
+            c.auth.failed_login_window_secs = 3600;
+        })
+        .start()
+        .await;
     let per_address = s.app.config.auth.failed_logins_per_address as usize;
     let per_user = s.app.config.auth.failed_logins_per_user as usize;
     assert!(per_address > 0 && per_user > per_address);
@@ -362,7 +367,7 @@ async fn failed_logins_are_rate_limited_per_address_and_per_user() {
 /// clients cannot read JSON nested 10,000 deep).
 #[tokio::test]
 async fn deeply_nested_manifests_are_refused() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let config =
         br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
     let cd = s.push_blob("deep/app", config).await;
@@ -404,7 +409,7 @@ async fn deeply_nested_manifests_are_refused() {
 
 #[tokio::test]
 async fn webhook_targets_in_special_purpose_blocks_are_refused() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let kcr = s.kcr().await;
     let inst = s.app.default_instance.id.clone();
     s.app.meta.ensure_namespace(&inst, "hooks").await.unwrap();
@@ -433,7 +438,10 @@ async fn webhook_targets_in_special_purpose_blocks_are_refused() {
 
 #[tokio::test]
 async fn read_only_keys_see_webhook_header_values_masked() {
-    let s = TestServer::start_with(|c| c.webhooks.allow_private_targets = true).await;
+    let s = TestApp::new()
+        .config(|c| c.webhooks.allow_private_targets = true)
+        .start()
+        .await;
     let kcr = s.kcr().await;
     let reader = s.kcr_with(true).await;
     let inst = s.app.default_instance.id.clone();
@@ -493,7 +501,7 @@ async fn read_only_keys_see_webhook_header_values_masked() {
 async fn digests_of_pushed_layers_are_not_guessable_across_repositories() {
     // A regression guard for the mount fix: a token for one repository that names another
     // repository's digest in `from` without pull access there gets no mount.
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let secret: Digest = s.push_blob("private/secret", b"another secret").await;
     let t = token(&s, true, &["repository:a/x:pull,push"]).await;
     let r = s

@@ -1,9 +1,10 @@
-//! The memory that wrong passwords cost, over real HTTP. Alone in its test binary: it reads the
-//! process's resident size, which other tests running alongside would disturb.
+//! The memory that wrong passwords cost, over real HTTP. It reads the process's resident size,
+//! which other tests running alongside would disturb: it relies on nextest running each test in
+//! a process of its own (under `cargo test`, run it alone: `cargo test --test it auth_memory`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
-use common::TestServer;
+use common::TestApp;
 use reqwest::{Method, StatusCode};
 
 /// The resident set size of this process, in MiB (Linux).
@@ -17,11 +18,13 @@ fn rss_mib() -> Option<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn wrong_passwords_reuse_a_bounded_pool_of_argon2_memory() {
     // No rate limit here: every attempt is verified, so what is measured is the hashing itself.
-    let s = TestServer::start_with(|c| {
-        c.auth.failed_logins_per_address = 0;
-        c.auth.failed_logins_per_user = 0;
-    })
-    .await;
+    let s = TestApp::new()
+        .config(|c| {
+            c.auth.failed_logins_per_address = 0;
+            c.auth.failed_logins_per_user = 0;
+        })
+        .start()
+        .await;
     let r = s.admin(Method::GET, "/v2/").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let Some(before) = rss_mib() else {

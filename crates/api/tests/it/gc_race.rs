@@ -4,12 +4,12 @@
 //! The blob store is the real one, wrapped so that a deletion waits between GC's decision and
 //! the unlink: the window that 16 pushing threads hit by chance becomes one every run hits.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use async_trait::async_trait;
 use berth_oci::Digest;
 use berth_store::{BlobStore, BlobStream, CommitOutcome, Result};
-use common::TestServer;
+use common::{TestApp, TestServer};
 use reqwest::{Method, StatusCode};
 use std::ops::Range;
 use std::sync::Arc;
@@ -63,17 +63,15 @@ impl BlobStore for SlowDelete {
 
 async fn server() -> (TestServer, mpsc::UnboundedReceiver<Digest>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let s = TestServer::start_wrapped(
-        tempfile::tempdir().unwrap(),
-        |_| {},
-        |inner| {
+    let s = TestApp::new()
+        .wrap_blobs(|inner| {
             Arc::new(SlowDelete {
                 inner,
                 deleting: tx,
             })
-        },
-    )
-    .await;
+        })
+        .start()
+        .await;
     (s, rx)
 }
 

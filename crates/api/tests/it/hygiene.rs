@@ -3,11 +3,11 @@
 //!
 //! Every test configures small limits (a 1 s timeout, 20 connections) so that it runs in seconds.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use berth_api::config::Config;
 use berth_oci::Digest;
-use common::{ADMIN_PASSWORD, TestServer, error_code};
+use common::{ADMIN_PASSWORD, TestApp, TestServer, error_code};
 use reqwest::{Method, StatusCode};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -160,7 +160,7 @@ fn stalled_uploads_hold_no_threads() {
     // Hangs are reported, not waited out: every step has a deadline, and the runtime is shut
     // down without waiting for threads that a broken server would keep blocked.
     let outcome: Result<(), &str> = rt.block_on(async {
-        let s = TestServer::start().await;
+        let s = TestApp::new().start().await;
         let digest = s.push_blob("team/base", b"a layer everyone pulls").await;
         let hash = berth_api::hash_password("late-password").unwrap();
         s.app.meta.create_user("late", &hash, false).await.unwrap();
@@ -215,7 +215,10 @@ fn stalled_uploads_hold_no_threads() {
 /// bytes that arrived stay.
 #[tokio::test]
 async fn an_idle_body_times_out_and_the_upload_keeps_what_arrived() {
-    let s = TestServer::start_with(|c| c.limits.body_idle_timeout_secs = 1).await;
+    let s = TestApp::new()
+        .limits(|l| l.body_idle_timeout_secs = 1)
+        .start()
+        .await;
     let data: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
     let digest = Digest::sha256_of(&data);
     let loc = location(&s, "idle/app").await;
@@ -250,7 +253,7 @@ async fn an_idle_body_times_out_and_the_upload_keeps_what_arrived() {
 /// the excess in the upload. Now: 416, and the upload is as it was before the chunk.
 #[tokio::test]
 async fn a_chunk_longer_than_its_range_is_refused_whole() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let data = b"0123456789abcdef".to_vec();
     let digest = Digest::sha256_of(&data);
     let loc = location(&s, "long/app").await;
@@ -303,11 +306,13 @@ async fn a_chunk_longer_than_its_range_is_refused_whole() {
 /// makes room.
 #[tokio::test]
 async fn upload_sessions_are_limited_per_principal_and_in_total() {
-    let s = TestServer::start_with(|c| {
-        c.limits.max_upload_sessions_per_principal = 3;
-        c.limits.max_upload_sessions = 5;
-    })
-    .await;
+    let s = TestApp::new()
+        .limits(|l| {
+            l.max_upload_sessions_per_principal = 3;
+            l.max_upload_sessions = 5;
+        })
+        .start()
+        .await;
     let hash = berth_api::hash_password("ops-password").unwrap();
     s.app.meta.create_user("ops", &hash, true).await.unwrap();
     let mut mine = Vec::new();
@@ -374,7 +379,10 @@ async fn upload_sessions_are_limited_per_principal_and_in_total() {
 /// Requests writing upload bodies are limited per principal: stalled ones cannot pile up.
 #[tokio::test]
 async fn uploads_in_flight_are_limited_per_principal() {
-    let s = TestServer::start_with(|c| c.limits.max_uploads_in_flight_per_principal = 2).await;
+    let s = TestApp::new()
+        .limits(|l| l.max_uploads_in_flight_per_principal = 2)
+        .start()
+        .await;
     let mut stalled = Vec::new();
     for _ in 0..2 {
         let loc = location(&s, "busy/app").await;
@@ -416,7 +424,10 @@ async fn uploads_in_flight_are_limited_per_principal() {
 /// told 503 with Retry-After at once, and served again once others close.
 #[tokio::test]
 async fn connections_over_the_limit_are_told_503() {
-    let s = TestServer::start_with(|c| c.limits.max_connections = 20).await;
+    let s = TestApp::new()
+        .limits(|l| l.max_connections = 20)
+        .start()
+        .await;
     let addr = host(&s);
     let mut idle = Vec::new();
     for _ in 0..20 {
@@ -450,7 +461,10 @@ async fn connections_over_the_limit_are_told_503() {
 /// a request head that never ends, or an idle keep-alive connection, stayed for ever.
 #[tokio::test]
 async fn idle_and_slow_connections_are_closed() {
-    let s = TestServer::start_with(|c| c.limits.header_read_timeout_secs = 1).await;
+    let s = TestApp::new()
+        .limits(|l| l.header_read_timeout_secs = 1)
+        .start()
+        .await;
     let addr = host(&s);
     let mut silent = TcpStream::connect(&addr).await.unwrap();
     let mut slow = TcpStream::connect(&addr).await.unwrap();
@@ -484,7 +498,10 @@ async fn idle_and_slow_connections_are_closed() {
 /// closes.
 #[tokio::test]
 async fn request_heads_over_the_limit_get_431() {
-    let s = TestServer::start_with(|c| c.limits.max_header_bytes = 16 << 10).await;
+    let s = TestApp::new()
+        .limits(|l| l.max_header_bytes = 16 << 10)
+        .start()
+        .await;
     let addr = host(&s);
     let mut conn = TcpStream::connect(&addr).await.unwrap();
     conn.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n").as_bytes())
@@ -635,7 +652,7 @@ mod management {
     /// body being read (the clients here never send it, and get their answer at once).
     #[tokio::test]
     async fn requests_are_authenticated_before_their_body_is_read() {
-        let s = TestServer::start().await;
+        let s = TestApp::new().start().await;
         let kcr = s.kcr().await;
         let url = format!("{}/", s.base);
         let host_header = [("host", host(&s))];

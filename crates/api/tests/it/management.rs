@@ -1,11 +1,11 @@
 //! The management API (seed `kcr-container-registry-openapi.txt`) over real HTTP: signing,
 //! parameter rules, every action of instances, tokens, namespaces, repositories, images and tags.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use aws_sigv4::http_request::SignableBody;
-use common::TestServer;
 use common::kcr::form;
+use common::{TestApp, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
@@ -25,7 +25,7 @@ async fn raw(server: &TestServer, method: Method, path: &str, body: &str) -> (u1
 
 #[tokio::test]
 async fn signatures_are_checked_with_the_seed_errors() {
-    let server = TestServer::start().await;
+    let server = TestApp::new().start().await;
     let kcr = server.kcr().await;
 
     // No signature at all.
@@ -182,7 +182,7 @@ async fn signatures_are_checked_with_the_seed_errors() {
 
 #[tokio::test]
 async fn requests_follow_the_parameter_rules() {
-    let server = TestServer::start().await;
+    let server = TestApp::new().start().await;
     let kcr = server.kcr().await;
     // Methods, actions, versions.
     let url = format!(
@@ -285,10 +285,12 @@ async fn requests_follow_the_parameter_rules() {
 
 #[tokio::test]
 async fn instances_lifecycle_usage_and_paging() {
-    let server = TestServer::start_with(|c| {
-        c.management.base_domain = Some("registry.test".into());
-    })
-    .await;
+    let server = TestApp::new()
+        .config(|c| {
+            c.management.base_domain = Some("registry.test".into());
+        })
+        .start()
+        .await;
     let kcr = server.kcr().await;
     for bad in ["a", "1abc", "Abc", "a-b", &"a".repeat(31)] {
         kcr.fails(
@@ -458,11 +460,13 @@ async fn instances_lifecycle_usage_and_paging() {
 
 #[tokio::test]
 async fn tokens_log_in_to_their_own_instance_and_stop_at_once() {
-    let server = TestServer::start_with(|c| {
-        // Written absolute and in capitals: matched as a DNS name.
-        c.management.base_domain = Some("LocalHost.".into());
-    })
-    .await;
+    let server = TestApp::new()
+        .config(|c| {
+            // Written absolute and in capitals: matched as a DNS name.
+            c.management.base_domain = Some("LocalHost.".into());
+        })
+        .start()
+        .await;
     let kcr = server.kcr().await;
     let inst = kcr.running_instance("team").await;
     let described = kcr
@@ -741,7 +745,7 @@ async fn tokens_log_in_to_their_own_instance_and_stop_at_once() {
 
 #[tokio::test]
 async fn namespaces_repositories_images_and_tags() {
-    let server = TestServer::start().await;
+    let server = TestApp::new().start().await;
     let kcr = server.kcr().await;
     let default = kcr.call("DescribeInstance", &[]).await["InstanceSet"][0]["InstanceId"]
         .as_str()
@@ -1052,7 +1056,7 @@ async fn namespaces_repositories_images_and_tags() {
 
 #[tokio::test]
 async fn pushes_respect_the_instance_quotas() {
-    let server = TestServer::start().await;
+    let server = TestApp::new().start().await;
     let kcr = server.kcr().await;
     let default = server.app.default_instance.id.clone();
     // Quotas are per instance; lower this one's namespace quota to 2 through the store.
@@ -1133,7 +1137,7 @@ async fn query_string_signatures_are_accepted_until_they_expire() {
         SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
     };
     use aws_sigv4::sign::v4;
-    let server = TestServer::start().await;
+    let server = TestApp::new().start().await;
     let kcr = server.kcr().await;
     let host = server.base.trim_start_matches("http://").to_string();
     let presign = |at: SystemTime, expires: u64| {

@@ -1,9 +1,9 @@
 //! The OCI Distribution API over real HTTP on 127.0.0.1: every endpoint and its errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use berth_oci::{Algorithm, Digest};
-use common::{ADMIN_PASSWORD, TestServer, error_code};
+use common::{ADMIN_PASSWORD, TestApp, error_code};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -14,7 +14,7 @@ const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+
 
 #[tokio::test]
 async fn base_endpoint_and_auth_challenges() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let r = s.anon(Method::GET, "/v2/").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let challenge = r.headers()["www-authenticate"]
@@ -52,7 +52,7 @@ async fn base_endpoint_and_auth_challenges() {
 
 #[tokio::test]
 async fn token_flow_grants_only_allowed_scopes() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     // Admin gets pull+push; the token works as a bearer credential.
     let r = s
         .admin(
@@ -126,7 +126,7 @@ async fn token_flow_grants_only_allowed_scopes() {
 
 #[tokio::test]
 async fn anonymous_access_follows_namespace_visibility() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     s.push_image("pub/app", "v1", b"layer").await;
     let r = s
         .anon(Method::GET, "/v2/pub/app/manifests/v1")
@@ -167,7 +167,10 @@ async fn anonymous_access_follows_namespace_visibility() {
 
 #[tokio::test]
 async fn anonymous_push_only_when_configured() {
-    let s = TestServer::start_with(|c| c.auth.anonymous_push = true).await;
+    let s = TestApp::new()
+        .config(|c| c.auth.anonymous_push = true)
+        .start()
+        .await;
     let r = s
         .anon(Method::POST, "/v2/open/app/blobs/uploads/")
         .send()
@@ -182,7 +185,7 @@ async fn anonymous_push_only_when_configured() {
 
 #[tokio::test]
 async fn invalid_names_and_digests() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let long = "a".repeat(256);
     assert_eq!(s.raw_status("GET", "/v2/a/../b/tags/list").await, 400);
     assert_eq!(s.raw_status("GET", "/v2/a/./b/manifests/latest").await, 400);
@@ -226,7 +229,7 @@ async fn invalid_names_and_digests() {
 
 #[tokio::test]
 async fn monolithic_single_request_and_blob_reads() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let data = b"0123456789abcdef".to_vec();
     let digest = Digest::sha256_of(&data);
     // POST with digest: one request.
@@ -333,7 +336,7 @@ async fn monolithic_single_request_and_blob_reads() {
 
 #[tokio::test]
 async fn sha512_and_zero_byte_blobs() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let d512 = Digest::of(Algorithm::Sha512, b"sha512 content");
     let r = s
         .admin(Method::POST, &format!("/v2/r/blobs/uploads/?digest={d512}"))
@@ -371,7 +374,7 @@ async fn sha512_and_zero_byte_blobs() {
 
 #[tokio::test]
 async fn chunked_upload_status_order_and_cancel() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let data: Vec<u8> = (0..30_000u32).map(|i| (i % 251) as u8).collect();
     let digest = Digest::sha256_of(&data);
     let r = s
@@ -486,7 +489,7 @@ async fn chunked_upload_status_order_and_cancel() {
 
 #[tokio::test]
 async fn cross_repository_mounts() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let digest = s.push_blob("src/repo", b"shared layer").await;
     let r = s
         .admin(
@@ -542,7 +545,7 @@ fn descriptor(media_type: &str, bytes: &[u8]) -> Value {
 
 #[tokio::test]
 async fn manifests_of_every_kind() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let (m, d) = s.push_image("img/app", "v1", b"layer one").await;
     // GET by tag and by digest, HEAD.
     for reference in ["v1".to_string(), d.to_string()] {
@@ -649,7 +652,7 @@ async fn manifests_of_every_kind() {
 
 #[tokio::test]
 async fn manifest_validation_errors() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let config = b"{}";
     let cd = s.push_blob("v/app", config).await;
     let missing = Digest::sha256_of(b"missing layer");
@@ -735,7 +738,7 @@ async fn manifest_validation_errors() {
 
 #[tokio::test]
 async fn subject_and_referrers() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let (_, subject) = s.push_image("ref/app", "v1", b"image layer").await;
     let empty = b"{}";
     s.push_blob("ref/app", empty).await;
@@ -833,7 +836,7 @@ async fn subject_and_referrers() {
 
 #[tokio::test]
 async fn tags_and_catalog_paging() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     for (repo, tags) in [
         ("a/one", vec!["t1", "t2", "t3"]),
         ("b/two", vec!["x"]),
@@ -902,7 +905,7 @@ async fn tags_and_catalog_paging() {
 
 #[tokio::test]
 async fn deletes() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let (m, d) = s.push_image("del/app", "v1", b"to delete").await;
     s.put_manifest("del/app", "v2", OCI_MANIFEST, &m).await;
     // Tag delete keeps the manifest.
@@ -969,7 +972,7 @@ async fn deletes() {
 
 #[tokio::test]
 async fn garbage_collection_keeps_live_and_young_content() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let (_, keep) = s.push_image("gc/app", "keep", b"kept layer").await;
     let (_, drop) = s.push_image("gc/app", "drop", b"dropped layer").await;
     s.admin(Method::DELETE, "/v2/gc/app/manifests/drop")
@@ -1027,7 +1030,7 @@ async fn garbage_collection_keeps_live_and_young_content() {
 
 #[tokio::test]
 async fn operations_endpoints() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     s.push_image("ops/app", "v1", b"metrics layer").await;
     let r = s.anon(Method::GET, "/healthz").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -1050,7 +1053,7 @@ async fn operations_endpoints() {
 #[tokio::test]
 async fn a_body_shorter_than_its_content_length_stores_nothing() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let data = vec![7u8; 1000];
     let digest = Digest::sha256_of(&data);
     let auth = base64_basic("admin", ADMIN_PASSWORD);
@@ -1084,7 +1087,7 @@ fn base64_basic(user: &str, pass: &str) -> String {
 
 #[tokio::test]
 async fn a_linked_blob_whose_file_is_gone_is_unknown_to_head_and_get() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let digest = s.push_blob("lost/repo", b"bytes that vanish").await;
     let hex = digest.hex();
     let file = s.dir.path().join("blobs/sha256").join(&hex[..2]).join(hex);
@@ -1102,7 +1105,7 @@ async fn a_linked_blob_whose_file_is_gone_is_unknown_to_head_and_get() {
 
 #[tokio::test]
 async fn uploads_expire_from_their_last_append_not_their_start() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     let r = s
         .admin(Method::POST, "/v2/slow/app/blobs/uploads/")
         .send()

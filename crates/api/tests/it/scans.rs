@@ -1,12 +1,11 @@
 //! StartImageScan / DescribeImageScan over real HTTP: a pushed Alpine image with a vulnerable
 //! package is scanned from the blob store and matched against a database built from real
 //! Alpine secdb data (the vulndb fixtures).
-#![cfg(feature = "scanner")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use berth_store::{EnqueueOutcome, ScanStore as _};
-use common::TestServer;
+use common::TestApp;
 use std::io::Write;
 use std::time::Duration;
 
@@ -41,7 +40,10 @@ async fn alpine_db() -> tempfile::TempDir {
 async fn a_pushed_image_is_scanned_from_the_store() {
     let db = alpine_db().await;
     let db_dir = db.path().to_path_buf();
-    let server = TestServer::start_with(move |c| c.scan.db_dir = Some(db_dir)).await;
+    let server = TestApp::new()
+        .config(move |c| c.scan.db_dir = Some(db_dir))
+        .start()
+        .await;
     let kcr = server.kcr().await;
     let instance = server.app.default_instance.id.clone();
     let i = instance.as_str();
@@ -116,7 +118,7 @@ async fn a_pushed_image_is_scanned_from_the_store() {
 
 #[tokio::test]
 async fn one_scan_at_a_time_per_digest_and_interrupted_jobs_fail() {
-    let server = TestServer::start().await;
+    let server = TestApp::new().start().await;
     let (_, digest) = server
         .push_image("team/app", "v1", b"not scanned here")
         .await;
@@ -243,7 +245,11 @@ async fn a_scan_interrupted_by_a_stop_fails_at_the_next_start_and_is_not_run_aga
     };
     let empty_db = tempfile::tempdir().unwrap();
     let db_dir = empty_db.path().to_path_buf();
-    let server = TestServer::start_in(dir, move |c| c.scan.db_dir = Some(db_dir)).await;
+    let server = TestApp::new()
+        .data_dir(dir)
+        .config(move |c| c.scan.db_dir = Some(db_dir))
+        .start()
+        .await;
     let meta = server.app.meta.clone();
     let mut jobs = (None, None);
     for _ in 0..300 {
@@ -282,7 +288,10 @@ async fn a_scan_interrupted_by_a_stop_fails_at_the_next_start_and_is_not_run_aga
 async fn images_are_scanned_on_push_where_asked() {
     let db = alpine_db().await;
     let db_dir = db.path().to_path_buf();
-    let server = TestServer::start_with(move |c| c.scan.db_dir = Some(db_dir)).await;
+    let server = TestApp::new()
+        .config(move |c| c.scan.db_dir = Some(db_dir))
+        .start()
+        .await;
     let kcr = server.kcr().await;
     let i = server.app.default_instance.id.clone();
     let meta = server.app.meta.clone();

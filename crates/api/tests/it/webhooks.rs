@@ -1,7 +1,7 @@
 //! Webhook deliveries over real HTTP: a berth server on 127.0.0.1 posts to a receiver on
 //! 127.0.0.1 that answers with scripted statuses.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use berth_api::config::Config;
 use berth_api::webhooks::sign;
 use berth_store::{DeliveryStatus, NewWebhookTrigger, WebhookDelivery, WebhookHeader};
-use common::TestServer;
+use common::{TestApp, TestServer};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -133,7 +133,7 @@ fn statuses(log: &[WebhookDelivery]) -> Vec<DeliveryStatus> {
 
 #[tokio::test]
 async fn engine_retries_until_success_and_signs_every_attempt() {
-    let s = TestServer::start_with(fast).await;
+    let s = TestApp::new().config(fast).start().await;
     let rx = Receiver::start(&[500, 503]).await;
     let t = trigger_in_store(&s, "hooks", &rx.url, &["PushImage"], true).await;
     let (_, digest) = s.push_image("hooks/app", "v1", b"layer").await;
@@ -195,11 +195,13 @@ async fn engine_retries_until_success_and_signs_every_attempt() {
 
 #[tokio::test]
 async fn engine_gives_up_after_max_attempts() {
-    let s = TestServer::start_with(|c| {
-        fast(c);
-        c.webhooks.max_attempts = 2;
-    })
-    .await;
+    let s = TestApp::new()
+        .config(|c| {
+            fast(c);
+            c.webhooks.max_attempts = 2;
+        })
+        .start()
+        .await;
     let rx = Receiver::start(&[500, 500, 500]).await;
     let t = trigger_in_store(&s, "hooks", &rx.url, &["PushImage"], true).await;
     s.push_image("hooks/app", "v1", b"layer").await;
@@ -224,12 +226,14 @@ async fn engine_gives_up_after_max_attempts() {
 #[tokio::test]
 async fn private_targets_are_refused_at_delivery_time() {
     // Created behind the API's back (as if allowed when created): delivery checks again.
-    let s = TestServer::start_with(|c| {
-        fast(c);
-        c.webhooks.allow_private_targets = false;
-        c.webhooks.max_attempts = 1;
-    })
-    .await;
+    let s = TestApp::new()
+        .config(|c| {
+            fast(c);
+            c.webhooks.allow_private_targets = false;
+            c.webhooks.max_attempts = 1;
+        })
+        .start()
+        .await;
     let rx = Receiver::start(&[]).await;
     let t = trigger_in_store(&s, "hooks", &rx.url, &["PushImage"], true).await;
     s.push_image("hooks/app", "v1", b"layer").await;
@@ -243,7 +247,7 @@ async fn private_targets_are_refused_at_delivery_time() {
 
 #[tokio::test]
 async fn engine_fires_delete_and_skips_disabled_and_unsubscribed_triggers() {
-    let s = TestServer::start_with(fast).await;
+    let s = TestApp::new().config(fast).start().await;
     let rx = Receiver::start(&[]).await;
     let off = Receiver::start(&[]).await;
     let delete = trigger_in_store(&s, "hooks", &rx.url, &["DeleteImage"], true).await;
@@ -338,7 +342,7 @@ async fn pending_attempts_survive_a_restart() {
         .await
         .unwrap();
     }
-    let s = TestServer::start_in(dir, fast).await;
+    let s = TestApp::new().data_dir(dir).config(fast).start().await;
     let log = wait_for_log(&s, trigger_id, 1).await;
     assert_eq!(log[0].status, DeliveryStatus::Success);
     assert_eq!(log[0].attempt, 2);
@@ -380,7 +384,7 @@ async fn wait_for_api_log(kcr: &common::kcr::Kcr, inst: &str, ns: &str, id: &str
 
 #[tokio::test]
 async fn api_trigger_fails_twice_then_succeeds_with_three_log_entries() {
-    let s = TestServer::start_with(fast).await;
+    let s = TestApp::new().config(fast).start().await;
     let kcr = s.kcr().await;
     let inst = namespace(&s, "hooks").await;
     let rx = Receiver::start(&[500, 500]).await;
@@ -495,7 +499,7 @@ async fn api_trigger_fails_twice_then_succeeds_with_three_log_entries() {
 
 #[tokio::test]
 async fn api_crud_paging_and_validation() {
-    let s = TestServer::start_with(fast).await;
+    let s = TestApp::new().config(fast).start().await;
     let kcr = s.kcr().await;
     let inst = namespace(&s, "hooks").await;
     namespace(&s, "other").await;
@@ -702,7 +706,7 @@ async fn api_crud_paging_and_validation() {
 
 #[tokio::test]
 async fn api_private_targets_are_refused_unless_allowed() {
-    let s = TestServer::start().await;
+    let s = TestApp::new().start().await;
     assert!(!s.app.config.webhooks.allow_private_targets);
     let kcr = s.kcr().await;
     let inst = namespace(&s, "hooks").await;
@@ -767,7 +771,7 @@ async fn api_private_targets_are_refused_unless_allowed() {
 
 #[tokio::test]
 async fn api_disabled_trigger_is_not_fired_and_delete_image_is() {
-    let s = TestServer::start_with(fast).await;
+    let s = TestApp::new().config(fast).start().await;
     let kcr = s.kcr().await;
     let inst = namespace(&s, "hooks").await;
     let rx = Receiver::start(&[]).await;
@@ -832,7 +836,7 @@ async fn api_disabled_trigger_is_not_fired_and_delete_image_is() {
 
 #[tokio::test]
 async fn api_delete_repo_tag_and_delete_images_fire_delete_image() {
-    let s = TestServer::start_with(fast).await;
+    let s = TestApp::new().config(fast).start().await;
     let kcr = s.kcr().await;
     let inst = namespace(&s, "hooks").await;
     let rx = Receiver::start(&[]).await;
@@ -889,7 +893,7 @@ async fn api_delete_repo_tag_and_delete_images_fire_delete_image() {
 async fn api_json_body_as_the_kingsoftcloud_sdk_sends_it() {
     // ksyun.client.kcrs.v20211109 posts CreateWebhookTrigger as a JSON object with a nested
     // Trigger, Action and Version in the query.
-    let s = TestServer::start_with(fast).await;
+    let s = TestApp::new().config(fast).start().await;
     let kcr = s.kcr().await;
     let inst = namespace(&s, "hooks").await;
     let body = json!({

@@ -1,51 +1,90 @@
-//! A berth server on 127.0.0.1 for one test, over real HTTP.
+//! A berth server on 127.0.0.1 for one test, over real HTTP: [`TestApp`] configures and starts
+//! it, [`TestServer`] is the running server with request helpers.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-use berth_api::config::Config;
+use berth_api::config::{Config, LimitsConfig};
 use berth_oci::Digest;
+use berth_store::BlobStore;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 pub mod kcr;
 
 pub const ADMIN_PASSWORD: &str = "admin-secret-for-tests";
 
-pub struct TestServer {
-    pub base: String,
-    pub client: Client,
-    pub app: berth_api::App,
-    pub dir: tempfile::TempDir,
+/// A berth server to start for one test: `TestApp::new()`, then chained options, then
+/// `.start().await`. Without options: a fresh data directory, the default configuration with
+/// background GC off, and the admin password [`ADMIN_PASSWORD`].
+#[must_use = "a TestApp does nothing until .start().await"]
+pub struct TestApp<'a> {
+    dir: Option<tempfile::TempDir>,
+    tweaks: Vec<ConfigTweak<'a>>,
+    wrap: Option<BlobsWrap<'a>>,
 }
 
-impl TestServer {
-    pub async fn start() -> TestServer {
-        Self::start_with(|_| {}).await
+type ConfigTweak<'a> = Box<dyn FnOnce(&mut Config) + 'a>;
+type BlobsWrap<'a> = Box<dyn FnOnce(Arc<dyn BlobStore>) -> Arc<dyn BlobStore> + 'a>;
+
+impl Default for TestApp<'_> {
+    fn default() -> Self {
+        TestApp::new()
+    }
+}
+
+impl<'a> TestApp<'a> {
+    pub fn new() -> Self {
+        TestApp {
+            dir: None,
+            tweaks: Vec::new(),
+            wrap: None,
+        }
     }
 
-    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
-        Self::start_in(tempfile::tempdir().unwrap(), tweak).await
+    /// Changes the configuration; tweaks apply in the order given, after the test defaults.
+    pub fn config(mut self, tweak: impl FnOnce(&mut Config) + 'a) -> Self {
+        self.tweaks.push(Box::new(tweak));
+        self
     }
 
-    /// A server on an existing data directory (a restart, when another server used it).
-    pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestServer {
-        Self::start_wrapped(dir, tweak, |b| b).await
+    /// Changes the connection, upload and size limits (`[limits]`).
+    pub fn limits(self, tweak: impl FnOnce(&mut LimitsConfig) + 'a) -> Self {
+        self.config(move |c| tweak(&mut c.limits))
     }
 
-    /// A server whose blob store is `wrap`ped (to observe or slow down its operations).
-    pub async fn start_wrapped(
-        dir: tempfile::TempDir,
-        tweak: impl FnOnce(&mut Config),
-        wrap: impl FnOnce(
-            std::sync::Arc<dyn berth_store::BlobStore>,
-        ) -> std::sync::Arc<dyn berth_store::BlobStore>,
-    ) -> TestServer {
+    /// Serves an existing data directory (a restart, when another server used it).
+    pub fn data_dir(mut self, dir: tempfile::TempDir) -> Self {
+        self.dir = Some(dir);
+        self
+    }
+
+    /// Wraps the blob store (to observe or slow down its operations).
+    pub fn wrap_blobs(
+        mut self,
+        wrap: impl FnOnce(Arc<dyn BlobStore>) -> Arc<dyn BlobStore> + 'a,
+    ) -> Self {
+        self.wrap = Some(Box::new(wrap));
+        self
+    }
+
+    /// Builds the app on its stores and serves it on a free port of 127.0.0.1.
+    pub async fn start(self) -> TestServer {
+        let dir = match self.dir {
+            Some(dir) => dir,
+            None => tempfile::tempdir().unwrap(),
+        };
         let mut config = Config {
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
         };
         config.gc.interval_secs = 0;
-        tweak(&mut config);
+        for tweak in self.tweaks {
+            tweak(&mut config);
+        }
         let (meta, blobs) = berth_api::open_stores(&config).await.unwrap();
-        let blobs = wrap(blobs);
+        let blobs = match self.wrap {
+            Some(wrap) => wrap(blobs),
+            None => blobs,
+        };
         let (app, boot) = berth_api::build(config, meta, blobs, Some(ADMIN_PASSWORD.into()))
             .await
             .unwrap();
@@ -68,7 +107,17 @@ impl TestServer {
             dir,
         }
     }
+}
 
+/// A running server (from [`TestApp::start`]) and a client for it.
+pub struct TestServer {
+    pub base: String,
+    pub client: Client,
+    pub app: berth_api::App,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
