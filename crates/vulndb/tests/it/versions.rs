@@ -142,7 +142,7 @@ fn rpm_rpmvercmp_table() {
 
 #[test]
 fn apk_tools_vectors() {
-    let text = include_str!("fixtures/versions/apk-version.data");
+    let text = include_str!("../fixtures/versions/apk-version.data");
     let mut n = 0;
     let mut bad = vec![];
     for line in text
