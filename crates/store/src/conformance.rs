@@ -692,6 +692,7 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     let counts = store.counts().await.unwrap();
     assert_eq!(counts.repositories, 2);
     assert_eq!(counts.manifests, 0);
+    runtime_store(store).await;
 }
 
 /// Internal endpoints, their DNS records and the allow-list they make.
@@ -1244,4 +1245,259 @@ pub async fn webhook_store(store: &dyn MetadataStore) {
         store.list_webhook_triggers(ns.id, 0, 10).await.unwrap().1,
         2
     );
+}
+
+/// Clusters, their credentials and snapshots, and the digest → stored image lookup of the
+/// runtime inventory. Called at the end of [`metadata_store`], so every backend runs it.
+pub async fn runtime_store(store: &dyn MetadataStore) {
+    let cluster = |id: &str, name: &str| ClusterRecord {
+        id: id.into(),
+        name: name.into(),
+        cluster_type: "ManagedKubernetes".into(),
+        region: "eu-west-1".into(),
+        kubernetes_version: Some("v1.31.2".into()),
+        protection: "unprotected".into(),
+        created_at: 1,
+    };
+    assert!(store.list_clusters().await.unwrap().is_empty());
+    let prod = cluster("c-prod", "prod");
+    assert!(store.create_cluster(&prod).await.unwrap());
+    assert!(!store.create_cluster(&prod).await.unwrap(), "one of an id");
+    assert!(
+        !store
+            .create_cluster(&cluster("c-other", "prod"))
+            .await
+            .unwrap(),
+        "one of a name"
+    );
+    let stage = ClusterRecord {
+        created_at: 2,
+        kubernetes_version: None,
+        ..cluster("c-stage", "stage")
+    };
+    assert!(store.create_cluster(&stage).await.unwrap());
+    assert_eq!(
+        store.list_clusters().await.unwrap(),
+        vec![prod.clone(), stage.clone()]
+    );
+    assert_eq!(store.get_cluster("c-stage").await.unwrap(), Some(stage));
+    assert_eq!(store.get_cluster("nope").await.unwrap(), None);
+
+    // Credentials: found by their hash while live, whichever cluster asks.
+    let cred = |id: &str, cluster_id: &str, hash: &str| ClusterCredential {
+        id: id.into(),
+        cluster_id: cluster_id.into(),
+        token_hash: hash.into(),
+        description: "agent".into(),
+        created_at: 3,
+        revoked_at: None,
+    };
+    let a = cred("cc-a", "c-prod", &"a".repeat(64));
+    assert!(store.create_cluster_credential(&a).await.unwrap());
+    assert!(
+        !store
+            .create_cluster_credential(&cred("cc-x", "c-none", &"x".repeat(64)))
+            .await
+            .unwrap(),
+        "no credential for a cluster that does not exist"
+    );
+    assert!(
+        !store
+            .create_cluster_credential(&cred("cc-y", "c-stage", &"a".repeat(64)))
+            .await
+            .unwrap(),
+        "hashes are unique"
+    );
+    let b = cred("cc-b", "c-stage", &"b".repeat(64));
+    assert!(store.create_cluster_credential(&b).await.unwrap());
+    assert_eq!(
+        store
+            .verify_cluster_credential(&a.token_hash)
+            .await
+            .unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(
+        store
+            .verify_cluster_credential(&"c".repeat(64))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        !store
+            .revoke_cluster_credential("c-stage", "cc-a")
+            .await
+            .unwrap(),
+        "revoked through its own cluster only"
+    );
+    assert!(
+        store
+            .revoke_cluster_credential("c-prod", "cc-a")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_cluster_credential("c-prod", "cc-a")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .verify_cluster_credential(&a.token_hash)
+            .await
+            .unwrap(),
+        None
+    );
+    let listed = store.list_cluster_credentials("c-prod").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].revoked_at.is_some());
+
+    // Snapshots: replaced whole; compare-and-set on the version.
+    assert_eq!(store.snapshot("c-prod").await.unwrap(), None);
+    assert_eq!(
+        store.replace_snapshot("c-none", "{}", None).await.unwrap(),
+        SnapshotWrite::NoCluster
+    );
+    assert_eq!(
+        store
+            .replace_snapshot("c-prod", r#"{"n":1}"#, Some(1))
+            .await
+            .unwrap(),
+        SnapshotWrite::Conflict { current: 0 }
+    );
+    assert_eq!(
+        store
+            .replace_snapshot("c-prod", r#"{"n":1}"#, Some(0))
+            .await
+            .unwrap(),
+        SnapshotWrite::Written { version: 1 }
+    );
+    assert_eq!(
+        store
+            .replace_snapshot("c-prod", r#"{"n":2}"#, None)
+            .await
+            .unwrap(),
+        SnapshotWrite::Written { version: 2 }
+    );
+    assert_eq!(
+        store
+            .replace_snapshot("c-prod", r#"{"n":3}"#, Some(1))
+            .await
+            .unwrap(),
+        SnapshotWrite::Conflict { current: 2 }
+    );
+    let snap = store.snapshot("c-prod").await.unwrap().unwrap();
+    assert_eq!((snap.document.as_str(), snap.version), (r#"{"n":2}"#, 2));
+    store
+        .replace_snapshot("c-stage", r#"{"s":1}"#, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.snapshot_versions().await.unwrap(),
+        vec![("c-prod".to_string(), 2), ("c-stage".to_string(), 1)]
+    );
+    let all = store.all_snapshots().await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|s| s.cluster_id.as_str())
+            .collect::<Vec<_>>(),
+        ["c-prod", "c-stage"]
+    );
+    // Deleting a cluster takes its snapshot and credentials along.
+    assert!(store.delete_cluster("c-stage").await.unwrap());
+    assert!(!store.delete_cluster("c-stage").await.unwrap());
+    assert_eq!(store.snapshot("c-stage").await.unwrap(), None);
+    assert_eq!(
+        store
+            .verify_cluster_credential(&b.token_hash)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .list_cluster_credentials("c-stage")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Running digests → stored images, with tags and the newest successful scan.
+    let inst = store.ensure_default_instance("default").await.unwrap();
+    let (ns, repo) = store
+        .ensure_repository_path(&inst.id, "rt", "rt/app")
+        .await
+        .unwrap();
+    store.set_namespace_public(ns.id, true).await.unwrap();
+    let layer = Digest::sha256_of(b"runtime layer");
+    store.link_blob(repo.id, &layer, 13).await.unwrap();
+    let m = manifest("runtime image", vec![blob_ref(&layer, 13)], None);
+    assert_eq!(
+        store
+            .put_manifest(repo.id, &m, &["v2".into(), "v1".into()])
+            .await
+            .unwrap(),
+        PutManifestOutcome::Stored
+    );
+    let (_, other) = store
+        .ensure_repository_path(&inst.id, "rt", "rt/copy")
+        .await
+        .unwrap();
+    store.link_blob(other.id, &layer, 13).await.unwrap();
+    store.put_manifest(other.id, &m, &[]).await.unwrap();
+    let absent = Digest::sha256_of(b"not stored");
+    let found = store
+        .images_by_digest(&[m.digest.clone(), absent.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        found
+            .iter()
+            .map(|i| (i.repository.as_str(), i.tags.clone()))
+            .collect::<Vec<_>>(),
+        [
+            ("rt/app", vec!["v1".to_string(), "v2".to_string()]),
+            ("rt/copy", vec![])
+        ]
+    );
+    assert!(found.iter().all(|i| i.namespace == "rt"
+        && i.namespace_public
+        && i.instance_id == inst.id
+        && i.instance_name == inst.name
+        && i.latest_scan_id.is_none()));
+    let scan = match store
+        .enqueue_scan(&inst.id, repo.id, &m.digest)
+        .await
+        .unwrap()
+    {
+        EnqueueOutcome::Queued(id) | EnqueueOutcome::InFlight(id) => id,
+    };
+    let claimed = store.claim_scan().await.unwrap().unwrap();
+    assert_eq!(claimed.id, scan);
+    store
+        .finish_scan(
+            scan,
+            SCAN_SUCCESS,
+            Some(r#"{"vulnerabilities":[]}"#),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let found = store
+        .images_by_digest(std::slice::from_ref(&m.digest))
+        .await
+        .unwrap();
+    assert!(
+        found.iter().all(|i| i.latest_scan_id == Some(scan)),
+        "a digest's scan counts in every repository holding it"
+    );
+    assert_eq!(
+        store.scan_result(scan).await.unwrap().as_deref(),
+        Some(r#"{"vulnerabilities":[]}"#)
+    );
+    assert_eq!(store.scan_result(-1).await.unwrap(), None);
+    assert!(store.images_by_digest(&[]).await.unwrap().is_empty());
 }

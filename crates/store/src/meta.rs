@@ -107,6 +107,7 @@ pub trait MetadataStore:
     + crate::EndpointStore
     + crate::ScanStore
     + crate::WebhookStore
+    + crate::RuntimeStore
     + Send
     + Sync
     + 'static

@@ -14,6 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 mod endpoints;
+mod runtime;
 mod webhooks;
 
 /// Schema migrations, applied in order, each once.
@@ -23,6 +24,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("sqlite/0003_webhooks.sql")),
     (4, include_str!("sqlite/0004_endpoints.sql")),
     (5, include_str!("sqlite/0005_blob_tombstones.sql")),
+    (6, include_str!("sqlite/0006_runtime.sql")),
 ];
 
 mod scans;
