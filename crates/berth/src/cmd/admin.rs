@@ -1,4 +1,5 @@
-//! `berth admin ...`: operator commands on a data directory (management API keys, scan-on-push).
+//! `berth admin ...`: operator commands on a data directory (management API keys, scan-on-push,
+//! clusters).
 use berth_api::kcr::keys::{self, MasterKey};
 use clap::{Args, Subcommand};
 
@@ -11,6 +12,9 @@ pub enum AdminCommand {
     AccessKey(AccessKeyCommand),
     /// Scan every image pushed into a namespace (or stop doing so).
     ScanOnPush(ScanOnPushArgs),
+    /// Kubernetes clusters that report their inventory, and their credentials.
+    #[command(subcommand)]
+    Cluster(super::cluster::ClusterCommand),
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +72,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<i32> {
     let command = match command {
         AdminCommand::AccessKey(c) => c,
         AdminCommand::ScanOnPush(a) => return scan_on_push(a).await,
+        AdminCommand::Cluster(c) => return super::cluster::run(c).await,
     };
     let server = match &command {
         AccessKeyCommand::Create(a) => &a.server,

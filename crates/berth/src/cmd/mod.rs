@@ -1,5 +1,6 @@
 //! One module per subcommand family; each owns its clap arguments and its `run`.
 pub mod admin;
+pub mod cluster;
 pub mod db;
 #[cfg(feature = "scanner")]
 pub mod scan;

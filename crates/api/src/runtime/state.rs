@@ -1,0 +1,37 @@
+//! What the runtime and image-risk surfaces keep in memory: one field of [`crate::AppState`].
+//! Data only (no handlers), so every module of both surfaces may name it.
+use std::sync::Arc;
+
+use berth_inventory::ClusterSnapshot;
+use berth_inventory::risk::ImageRisk;
+
+/// What berth's image-risk surface reads of one finished scan report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanFacts {
+    pub risk: ImageRisk,
+    /// The image's config digest (`source.configDigest`), its "image ID".
+    pub config_digest: Option<String>,
+}
+
+pub struct RuntimeState {
+    /// Verifies the image-risk surface's signatures; holds its nonce cache.
+    pub acs: berth_acs::Verifier,
+    /// Parsed snapshots by cluster id, with the version they were parsed from.
+    pub snapshots: moka::sync::Cache<String, (i64, Arc<ClusterSnapshot>)>,
+    /// What a scan found, by scan id (a finished scan never changes).
+    pub scans: moka::sync::Cache<i64, Arc<ScanFacts>>,
+    /// Serialises this process's snapshot writes (each is read, change, compare-and-set; the
+    /// store's compare-and-set still guards against other processes).
+    pub writes: tokio::sync::Mutex<()>,
+}
+
+impl Default for RuntimeState {
+    fn default() -> Self {
+        RuntimeState {
+            acs: berth_acs::Verifier::default(),
+            snapshots: moka::sync::Cache::builder().max_capacity(256).build(),
+            scans: moka::sync::Cache::builder().max_capacity(100_000).build(),
+            writes: tokio::sync::Mutex::new(()),
+        }
+    }
+}
