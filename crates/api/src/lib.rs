@@ -16,6 +16,7 @@ mod ops;
 mod registry;
 pub mod runtime;
 mod sas;
+#[cfg(feature = "scanner")]
 pub mod scanning;
 mod seal;
 mod state;
@@ -245,6 +246,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    #[cfg(feature = "scanner")]
     tokio::spawn(scanning::run_worker(app.clone()));
     let interval = app.config.gc.interval_secs;
     if interval > 0 {

@@ -1,7 +1,7 @@
 //! The image scan queue: jobs persisted in the metadata store (queued jobs survive a restart),
 //! one at a time per repository and digest, run by a background worker with the scanner and the
-//! vulnerability database of their own crates. Without the `scanner` feature the queue still
-//! records jobs, and the worker fails them with a clear reason.
+//! vulnerability database of their own crates. A build without the `scanner` feature has no
+//! queue worker at all (this module is compiled out; StartImageScan is refused).
 //!
 //! A job that was running when the process stopped fails at the next start instead of running
 //! again: the worker cannot tell a restart from a scan that took the server down (a hostile
@@ -101,13 +101,12 @@ async fn scan(
     scan_stored(app, Arc::new(repository), digest.clone()).await
 }
 
-#[cfg(feature = "scanner")]
 async fn scan_stored(
     app: &App,
     repository: Arc<Repository>,
     digest: Digest,
 ) -> Result<(String, Option<String>), String> {
-    use berth_scan::source::berth::StoredImageSource;
+    use berth_registry::scan_source::StoredImageSource;
     use berth_scan::{NoProgress, PlatformSpec, ScanOptions, Scanner};
     let handle = tokio::runtime::Handle::current();
     let meta = app.meta.clone();
@@ -143,13 +142,4 @@ async fn scan_stored(
     })
     .await
     .map_err(|e| format!("the scan task failed: {e}"))?
-}
-
-#[cfg(not(feature = "scanner"))]
-async fn scan_stored(
-    _app: &App,
-    _repository: Arc<Repository>,
-    _digest: Digest,
-) -> Result<(String, Option<String>), String> {
-    Err("this berth was built without the scanner (feature `scanner`)".into())
 }

@@ -14,6 +14,8 @@ pub mod caches;
 pub mod content;
 pub mod events;
 pub mod gc;
+#[cfg(feature = "scanner")]
+pub mod scan_source;
 mod service;
 
 pub use caches::Caches;

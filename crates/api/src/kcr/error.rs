@@ -135,6 +135,11 @@ impl KcrError {
         )
     }
 
+    /// An action this build cannot perform (a registry-only build asked to scan).
+    pub fn unsupported_operation(detail: impl Into<String>) -> KcrError {
+        KcrError::new(StatusCode::BAD_REQUEST, "UnsupportedOperation", detail)
+    }
+
     pub fn service_unavailable(detail: impl std::fmt::Display) -> KcrError {
         KcrError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

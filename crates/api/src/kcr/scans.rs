@@ -29,10 +29,21 @@ async fn image(ctx: &Ctx) -> KcrResult<(super::repositories::Target, Digest)> {
     Ok((t, digest))
 }
 
+#[cfg(feature = "scanner")]
 pub async fn start(ctx: &Ctx) -> KcrResult<Reply> {
     let (t, digest) = image(ctx).await?;
     crate::scanning::enqueue(&ctx.app, &t.repository, &digest).await?;
     Ok(Reply::new())
+}
+
+/// A registry-only build has no scanner: the image is checked, then the request refused (no job
+/// is queued that could only fail).
+#[cfg(not(feature = "scanner"))]
+pub async fn start(ctx: &Ctx) -> KcrResult<Reply> {
+    image(ctx).await?;
+    Err(KcrError::unsupported_operation(
+        "This berth was built without the image scanner (feature `scanner`).",
+    ))
 }
 
 /// What DescribeImageScan reads of a stored report (the scanner's JSON schema).

@@ -3,8 +3,8 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use berth_registry::scan_source::StoredImageSource;
 use berth_scan::output::Format;
-use berth_scan::source::berth::StoredImageSource;
 use berth_scan::source::registry::{Credentials, RegistryOptions, RegistrySource};
 use berth_scan::source::{DockerArchiveSource, OciDirSource};
 use berth_scan::{ImageSource, PlatformSpec, Progress, Report, ScanOptions, Scanner, Severity};

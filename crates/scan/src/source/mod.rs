@@ -10,7 +10,6 @@ use berth_oci::{Descriptor, Digest, ManifestKind, ParsedManifest};
 
 use crate::error::{Result, ScanError};
 
-pub mod berth;
 pub mod registry;
 
 /// Largest manifest or config the scanner loads.

@@ -1,12 +1,14 @@
 //! `StoredImageSource`: images written straight into a real `SqliteMetadataStore` and
 //! `FsBlobStore` in a temp dir (no HTTP), then scanned from the stores.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// The scanner tests' image builder, shared rather than copied.
+#[path = "../../scan/tests/it/common/mod.rs"]
 mod common;
 
 use std::sync::Arc;
 
 use berth_oci::Digest;
-use berth_scan::source::berth::StoredImageSource;
+use berth_registry::scan_source::StoredImageSource;
 use berth_scan::{ImageSource, NoProgress, PlatformSpec, Scanner};
 use berth_store::{
     BlobStore, CommitOutcome, FsBlobStore, ManifestRef, MetadataStore, NewManifest,

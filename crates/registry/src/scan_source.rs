@@ -1,5 +1,6 @@
-//! `berth:REPOSITORY@DIGEST`: an image stored in berth itself, read straight from its metadata
-//! and blob stores (no HTTP, no authentication: the caller decides who may scan what).
+//! `berth:REPOSITORY@DIGEST` (with the `scanner` feature): an image stored in berth itself, read
+//! straight from its metadata and blob stores, as the scanner's [`ImageSource`]. It lives here,
+//! beside the stores it reads, so the scanner stays a library that knows no berth store (no HTTP, no authentication: the caller decides who may scan what).
 //!
 //! Tenancy: only blobs linked into the repository are read (`MetadataStore::linked_blob`), and
 //! manifests are looked up within the repository, so a scan of one repository can never read
@@ -18,8 +19,8 @@ use berth_store::{BlobStore, ManifestSelector, MetadataStore};
 use tokio::runtime::Handle;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
-use super::{ImageSource, MAX_JSON};
-use crate::error::{Result, ScanError};
+use berth_scan::source::{ImageSource, MAX_JSON};
+use berth_scan::{Result, ScanError};
 
 /// An image (manifest or index) stored in berth's own stores.
 pub struct StoredImageSource {
