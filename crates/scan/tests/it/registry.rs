@@ -1,7 +1,7 @@
 //! Registry pulls over real HTTP on loopback: a tiny registry that demands the Docker bearer-token
 //! flow and serves a two-platform index.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,6 +1,6 @@
 //! Layer reading: compression, whiteouts, limits, hostile and broken input, and the sources.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use berth_scan::{Limits, NoProgress, PlatformSpec, ScanError, ScanOptions, Scanner};
 use common::*;

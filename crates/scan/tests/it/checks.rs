@@ -1,6 +1,6 @@
 //! Malware and baseline checks: one test per check.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use berth_scan::{ScanOptions, Severity};
 use common::*;

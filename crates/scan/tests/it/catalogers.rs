@@ -1,6 +1,6 @@
 //! One test per cataloger, each on an image the test builds.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use berth_scan::catalog::rpm;
 use common::*;

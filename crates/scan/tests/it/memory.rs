@@ -3,7 +3,7 @@
 //! the scan kept 4 GiB and the server was OOM-killed. These tests build the same shapes at a
 //! small scale, with the limits scaled down to match (1 MiB per file, a few MiB in all).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use std::io::Write;
 

@@ -1,7 +1,7 @@
 //! Vulnerability matching through berth_vulndb, suppression, and every output format validated
 //! against its JSON schema (fixtures/schemas, schema/report-1.0.schema.json).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use berth_scan::output::{Format, render};
 use berth_scan::suppress;
@@ -285,6 +285,15 @@ fn table_output_groups_and_colours() {
     }
     assert!(!plain.contains("\x1b["));
     assert!(render(&r, Format::Table, true).contains("\x1b[1;31m"));
+}
+
+/// The table as a person reads it, for the sample report: packages, every kind of finding, the
+/// layers. The image is an OCI layout in a temp dir: its path is the one part that varies.
+#[test]
+fn table_output_snapshot() {
+    let r = sample_report();
+    let table = render(&r, Format::Table, false).replace(&r.source.name, "[oci-dir]");
+    insta::assert_snapshot!("table", table);
 }
 
 /// A `dir:` scan with one installed package that a lockfile also declares, one declared only
