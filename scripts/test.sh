@@ -10,6 +10,12 @@ scripts/install-deps.sh
 export PATH="$PWD/.deps/venv/bin:$PATH"
 export BERTH_TEST_PYTHON="$PWD/.deps/venv/bin/python"
 export BERTH_TEST_NODE_MODULES="$PWD/.deps/node/node_modules"
+# Snapshot tests (insta): a missing or changed snapshot fails and nothing is written, whatever
+# the environment says (INSTA_UPDATE=always or INSTA_FORCE_PASS=1 would let any output pass).
+# To accept a reviewed change, run that test alone with INSTA_UPDATE=always.
+export INSTA_UPDATE=no INSTA_FORCE_PASS=0
+# Snapshot files are found from the workspace root (without it insta asks `cargo metadata`).
+export INSTA_WORKSPACE_ROOT="$PWD"
 if [ $# -eq 0 ]; then
   cargo fmt --all -- --check
   python3 scripts/module-cycles.py
