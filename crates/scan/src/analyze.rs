@@ -7,7 +7,10 @@
 //! blocklist, searched for Go build info — and the report says it was not analysed, and why.
 // Without the YARA engine (fuzzing builds) the rule-matching half is compiled out and its
 // helpers go unused.
-#![cfg_attr(not(feature = "yara"), allow(dead_code, unused_variables, clippy::ptr_arg))]
+#![cfg_attr(
+    not(feature = "yara"),
+    allow(dead_code, unused_variables, clippy::ptr_arg)
+)]
 use std::collections::HashMap;
 use std::io::{self, Read};
 #[cfg(feature = "yara")]
