@@ -2,7 +2,7 @@
 //! kingsoftcloud-sdk-python, installed by scripts/install-deps.sh), and a skopeo login with a
 //! token from CreateInstanceToken, against the real binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use berth_oci::Digest;
 use common::{ADMIN_PASSWORD, Berth, access_key, free_addr, run, run_ok, test_python};

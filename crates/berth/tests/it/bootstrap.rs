@@ -1,7 +1,7 @@
 //! Only `berth serve` creates the admin user: a command run first on a fresh data directory must
 //! not leave an admin whose generated password was never shown.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use common::{ADMIN_PASSWORD, Berth};
 use std::process::Command;

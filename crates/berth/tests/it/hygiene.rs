@@ -1,7 +1,7 @@
 //! The real binary: SIGTERM ends the server within its grace period whatever clients do, and its
 //! log is plain, short lines when it goes to a file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use common::ADMIN_PASSWORD;
 use std::io::{Read, Write};

@@ -5,7 +5,7 @@
 //! Mounts a tmpfs, so it needs that privilege (CI runs as root); `BERTH_SKIP_PRIVILEGED_TESTS=1`
 //! skips it elsewhere.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use berth_oci::Digest;
 use common::{ADMIN_PASSWORD, Berth, free_addr, run_ok};

@@ -1,6 +1,6 @@
 //! Uploads survive restarts; a SIGKILL during pushes never leaves a partial or corrupt blob.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use berth_oci::Digest;
 use common::{ADMIN_PASSWORD, Berth};

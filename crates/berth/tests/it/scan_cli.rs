@@ -1,9 +1,8 @@
 //! `berth scan` end to end with the real binary: an image pushed over HTTP to a real `berth
 //! serve`, scanned over the registry API while the server runs, then straight from the data
 //! directory (`berth:`) after it stopped; and the same image as an OCI layout (`oci-dir:`).
-#![cfg(feature = "scanner")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use std::io::Write as _;
 use std::path::Path;

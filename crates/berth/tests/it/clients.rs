@@ -1,7 +1,7 @@
 //! Real clients against the real binary: skopeo, podman and oras-py (installed by
 //! scripts/install-deps.sh). A missing client fails the test: CI installs them all.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
+use crate::common;
 
 use berth_oci::Digest;
 use common::{ADMIN_PASSWORD, Berth, run_ok};
