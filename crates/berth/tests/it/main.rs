@@ -11,5 +11,7 @@ mod crash;
 mod disk_full;
 mod hygiene;
 #[cfg(feature = "scanner")]
+mod sas;
+#[cfg(feature = "scanner")]
 mod scan_cli;
 mod sdk_clients;

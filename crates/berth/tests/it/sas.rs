@@ -15,7 +15,6 @@
 //!    `berth scan` reports of the same images list, plus the signature and parameter refusals.
 //!
 //! Needs the scanner (the default feature `scanner`): images are scanned on push.
-#![cfg(feature = "scanner")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read as _, Write as _};
@@ -28,7 +27,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const ADMIN_PASSWORD: &str = "sas-test-password";
-const FIXTURE: &str = include_str!("fixtures/sas/cluster.json");
+const FIXTURE: &str = include_str!("../fixtures/sas/cluster.json");
 
 struct Berth {
     child: Child,
