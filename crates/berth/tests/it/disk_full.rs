@@ -113,16 +113,34 @@ async fn pushes_acknowledged_after_a_full_disk_are_kept() {
             break;
         }
     }
-    // A clear answer, not a generic failure; and a metadata write now fails the same way.
+    // A clear answer, not a generic failure.
     assert_eq!(refused, Some(StatusCode::INSUFFICIENT_STORAGE));
+    // Fill what is left, then push manifests until the database itself runs out of room. SQLite
+    // may still commit a few into space its WAL already holds: each such 201 must be kept like
+    // any other, and the first refusal must be the same clear 507.
+    fill_up(&fs.path().join("filler"));
+    let mut acknowledged_while_full = Vec::new();
+    let mut metadata_refused = None;
+    for i in 0..5000u32 {
+        let tag = format!("full-{i}");
+        let status = push_manifest(&c, &berth, config, &tag).await;
+        if status == StatusCode::CREATED {
+            acknowledged_while_full.push(tag);
+        } else {
+            metadata_refused = Some((status, tag));
+            break;
+        }
+    }
+    let (status, refused_tag) = metadata_refused.expect("the database never ran out of room");
+    assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE);
     assert_eq!(
-        push_manifest(&c, &berth, config, "refused").await,
-        StatusCode::INSUFFICIENT_STORAGE
-    );
-    assert_eq!(
-        tag_status(&c, &berth, "refused").await,
+        tag_status(&c, &berth, &refused_tag).await,
         StatusCode::NOT_FOUND
     );
+    for tag in &acknowledged_while_full {
+        assert_eq!(tag_status(&c, &berth, tag).await, StatusCode::OK, "{tag}");
+    }
+    std::fs::remove_file(fs.path().join("filler")).unwrap();
 
     // Space comes back: every acknowledged push from now on must be kept.
     std::fs::remove_file(&ballast).unwrap();
@@ -147,7 +165,23 @@ async fn pushes_acknowledged_after_a_full_disk_are_kept() {
     berth.kill();
     let berth = Berth::start_on(&data, &addr);
     let c = Client::new();
-    for tag in &tags {
+    for tag in tags.iter().chain(&acknowledged_while_full) {
         assert_eq!(tag_status(&c, &berth, tag).await, StatusCode::OK, "{tag}");
     }
+}
+
+/// Writes zeros to `path` until the file system refuses.
+fn fill_up(path: &std::path::Path) {
+    use std::io::Write as _;
+    let mut f = std::fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 64 << 10];
+    loop {
+        match f.write(&chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    // Whatever is left is smaller than a chunk: take it byte by byte.
+    while matches!(f.write(&[0u8]), Ok(1)) {}
+    let _ = f.sync_all();
 }
