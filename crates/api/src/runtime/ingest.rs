@@ -142,6 +142,14 @@ async fn snapshot(app: App, cluster_id: &str, req: Request) -> Result<serde_json
     let (parts, body) = req.into_parts();
     let record = authenticate(&app, &parts.headers, cluster_id).await?;
     let options = parse_options(parts.uri.query())?;
+    // Held until the parsed document is written: the body and its parse are the memory bounded.
+    let _turn = app
+        .runtime
+        .snapshot_bodies
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| RuntimeError::invalid("the server is shutting down"))?;
     let bytes = read_body(&parts.headers, body, options.limits.max_document_bytes).await?;
     let cluster = cluster_model(&record);
     let (loaded, document) = tokio::task::spawn_blocking(move || {

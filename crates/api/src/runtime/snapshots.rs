@@ -43,6 +43,16 @@ pub async fn load(
     let Some(version) = version else {
         return Ok(None);
     };
+    cached_or_parsed(app, record, version).await
+}
+
+/// The parsed snapshot of `record` at `version`: the cached one, or the stored document parsed
+/// and cached. `None` when the cluster's snapshot went away meanwhile.
+async fn cached_or_parsed(
+    app: &App,
+    record: &ClusterRecord,
+    version: i64,
+) -> Result<Option<(i64, Arc<ClusterSnapshot>)>, StoreError> {
     if let Some((v, s)) = app.runtime.snapshots.get(&record.id)
         && v == version
     {
@@ -85,21 +95,9 @@ pub async fn load_all(app: &App) -> Result<Vec<Arc<ClusterSnapshot>>, StoreError
             // Deleted between the two reads.
             continue;
         };
-        if let Some((v, s)) = app.runtime.snapshots.get(&id)
-            && v == version
-        {
-            out.push(s);
-            continue;
+        if let Some((_, snapshot)) = cached_or_parsed(app, record, version).await? {
+            out.push(snapshot);
         }
-        let Some(stored) = app.meta.snapshot(&id).await? else {
-            continue;
-        };
-        let version = stored.version;
-        let snapshot = Arc::new(parse(stored, record).await?);
-        app.runtime
-            .snapshots
-            .insert(id.clone(), (version, snapshot.clone()));
-        out.push(snapshot);
     }
     Ok(out)
 }

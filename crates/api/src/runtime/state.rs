@@ -23,7 +23,13 @@ pub struct RuntimeState {
     /// Serialises this process's snapshot writes (each is read, change, compare-and-set; the
     /// store's compare-and-set still guards against other processes).
     pub writes: tokio::sync::Mutex<()>,
+    /// Snapshot bodies held in memory at once (each up to the document limit, 64 MiB, and its
+    /// parse a few times that): more uploads wait for a turn instead of exhausting memory.
+    pub snapshot_bodies: Arc<tokio::sync::Semaphore>,
 }
+
+/// Snapshot uploads read and parsed at the same time.
+pub const CONCURRENT_SNAPSHOT_BODIES: usize = 2;
 
 impl Default for RuntimeState {
     fn default() -> Self {
@@ -32,6 +38,7 @@ impl Default for RuntimeState {
             snapshots: moka::sync::Cache::builder().max_capacity(256).build(),
             scans: moka::sync::Cache::builder().max_capacity(100_000).build(),
             writes: tokio::sync::Mutex::new(()),
+            snapshot_bodies: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_SNAPSHOT_BODIES)),
         }
     }
 }
