@@ -3,7 +3,7 @@ use crate::caches::Caches;
 use crate::events::{EventSink, RegistryEvent};
 use berth_oci::Digest;
 use berth_store::{
-    BlobStore, Instance, ManifestSelector, MetadataStore, Repository, StoreError, StoredManifest,
+    Instance, ManifestSelector, MetadataStore, Repository, StoreError, StoredManifest,
 };
 use std::sync::{Arc, RwLock};
 
@@ -16,21 +16,15 @@ pub enum ManifestReference {
 
 pub struct Registry {
     meta: Arc<dyn MetadataStore>,
-    blobs: Arc<dyn BlobStore>,
     caches: Arc<Caches>,
     /// Registered at startup, before the first request; read on every write.
     sinks: RwLock<Vec<Arc<dyn EventSink>>>,
 }
 
 impl Registry {
-    pub fn new(
-        meta: Arc<dyn MetadataStore>,
-        blobs: Arc<dyn BlobStore>,
-        caches: Arc<Caches>,
-    ) -> Registry {
+    pub fn new(meta: Arc<dyn MetadataStore>, caches: Arc<Caches>) -> Registry {
         Registry {
             meta,
-            blobs,
             caches,
             sinks: RwLock::new(Vec::new()),
         }
@@ -41,14 +35,6 @@ impl Registry {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .push(sink);
-    }
-
-    pub fn caches(&self) -> &Caches {
-        &self.caches
-    }
-
-    pub fn blobs(&self) -> &dyn BlobStore {
-        self.blobs.as_ref()
     }
 
     /// Tells every sink, in registration order.
