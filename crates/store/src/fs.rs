@@ -1,172 +1,52 @@
-//! Blobs on the local filesystem.
+//! Blobs on the local filesystem: [`FsDriver`] keeps each [`Key`] as the file `<root>/<key>`, and
+//! [`FsBlobStore`] is the upload layer over it.
 //!
-//! Layout under the root: `blobs/<alg>/<2 hex>/<hex>` for content, `uploads/<uuid>` for uploads
-//! in progress. An upload becomes a blob only by `link(2)` after its digest was verified and its
-//! bytes fsynced, so a crash at any moment leaves either no blob or the complete one; leftover
-//! uploads are expired by garbage collection.
-use crate::blob::{BlobStore, BlobStream, CommitOutcome};
-use crate::{Result, StoreError};
+//! Invariant: a file appears under a key only by `link(2)` of a file whose bytes and mtime were
+//! fsynced first, followed by an fsync of the directories it and its new parents were created
+//! in, so a crash at any moment leaves either no file or the complete one. Which files may be
+//! linked (verified uploads only) is the layer's business (`crate::blobwriter`); leftover uploads
+//! are expired by garbage collection.
+//!
+//! Boundary: this file knows paths, fsync and hard links, not digests or hashes.
+use crate::blob::BlobStream;
+use crate::blobwriter::{BLOBS, LayeredBlobStore, UPLOADS};
+use crate::driver::{ByteDriver, Key, Stat};
 use async_trait::async_trait;
-use berth_oci::{Algorithm, Digest, Hasher};
+use bytes::Bytes;
 use futures::StreamExt;
-use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::{self, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 const READ_CHUNK: usize = 256 * 1024;
 
-/// The running SHA-256 of an upload, so that committing does not read the bytes again.
-struct HashState {
-    size: u64,
-    hasher: Hasher,
-    /// The size and hash before the last append, so that [`BlobStore::upload_truncate`] can
-    /// undo that append without reading the upload again.
-    undo: Option<(u64, Hasher)>,
-}
+/// The blob store on local disk (`blobs/<alg>/<2 hex>/<hex>`, `uploads/<uuid>` under its root).
+pub type FsBlobStore = LayeredBlobStore<FsDriver>;
 
-/// Appended bytes are written in batches of this size, each by a short blocking task, while the
-/// next batch is received: no thread waits for the network.
-const WRITE_BATCH: usize = 512 * 1024;
-
-fn clone_hasher(h: &Hasher) -> Hasher {
-    match h {
-        Hasher::Sha256(s) => Hasher::Sha256(s.clone()),
-        Hasher::Sha512(s) => Hasher::Sha512(s.clone()),
-    }
-}
-
-/// An append's hold on its upload: the upload's lock (with the hash state) and its file. It moves
-/// into the blocking task that writes a batch and back, so a request dropped while a batch is
-/// being written still releases the lock only after that write, with the hash state matching
-/// the file.
-struct Appender {
-    guard: tokio::sync::OwnedMutexGuard<Option<HashState>>,
-    path: PathBuf,
-    file: Option<std::fs::File>,
-}
-
-impl Appender {
-    /// Writes and hashes `batch` (on a blocking thread). After a failed write the file may hold
-    /// bytes the hash has not seen: the state is dropped, to be rebuilt from the file.
-    fn write(&mut self, batch: &[u8]) -> std::io::Result<()> {
-        let result = (|| {
-            let file = match &mut self.file {
-                Some(f) => f,
-                None => self
-                    .file
-                    .insert(std::fs::OpenOptions::new().append(true).open(&self.path)?),
-            };
-            file.write_all(batch)
-        })();
-        match (&result, self.guard.as_mut()) {
-            (Ok(()), Some(state)) => {
-                state.hasher.update(batch);
-                state.size += batch.len() as u64;
-            }
-            _ => *self.guard = None,
-        }
-        result
-    }
-}
-
-type Written = (Appender, Vec<u8>, std::io::Result<()>);
-
-/// Writes one batch on a blocking thread; hands back the appender and the emptied buffer.
-fn write_batch(mut appender: Appender, mut batch: Vec<u8>) -> tokio::task::JoinHandle<Written> {
-    tokio::task::spawn_blocking(move || {
-        let result = appender.write(&batch);
-        batch.clear();
-        (appender, batch, result)
-    })
-}
-
-type UploadSlot = Arc<tokio::sync::Mutex<Option<HashState>>>;
-
-pub struct FsBlobStore {
-    root: PathBuf,
-    uploads: Mutex<HashMap<String, UploadSlot>>,
-    /// Committed uploads still staged: id to the digest and size they were verified as.
-    verified: Mutex<HashMap<String, (Digest, u64)>>,
-}
-
-impl FsBlobStore {
-    /// Opens (creating if needed) a blob store rooted at `root`.
-    pub fn open(root: impl Into<PathBuf>) -> Result<FsBlobStore> {
+impl LayeredBlobStore<FsDriver> {
+    /// Opens (creating if needed) a blob store rooted at `root`. The top directories are made
+    /// now, so that a root that cannot be written fails at start rather than at the first push.
+    pub fn open(root: impl Into<PathBuf>) -> crate::Result<FsBlobStore> {
         let root = root.into();
-        std::fs::create_dir_all(root.join("blobs"))?;
-        std::fs::create_dir_all(root.join("uploads"))?;
-        Ok(FsBlobStore {
-            root,
-            uploads: Mutex::new(HashMap::new()),
-            verified: Mutex::new(HashMap::new()),
-        })
-    }
-
-    fn blob_path(&self, d: &Digest) -> PathBuf {
-        let hex = d.hex();
-        self.root
-            .join("blobs")
-            .join(d.algorithm().as_str())
-            .join(&hex[..2])
-            .join(hex)
-    }
-
-    fn upload_path(&self, id: &str) -> Result<PathBuf> {
-        // Ids become file names: only canonical UUIDs are allowed.
-        let parsed = uuid::Uuid::parse_str(id).map_err(|_| StoreError::UploadUnknown(id.into()))?;
-        if parsed.hyphenated().to_string() != id {
-            return Err(StoreError::UploadUnknown(id.into()));
-        }
-        Ok(self.root.join("uploads").join(id))
-    }
-
-    fn slot(&self, id: &str) -> UploadSlot {
-        let mut map = self.uploads.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(id.to_string()).or_default().clone()
-    }
-
-    fn forget(&self, id: &str) {
-        let mut map = self.uploads.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(id);
-        drop(map);
-        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-        verified.remove(id);
-    }
-
-    /// The digest and size an upload was verified as by an earlier commit, so that committing
-    /// it again (after a racing deletion) does not read the bytes again.
-    fn verified_as(&self, id: &str) -> Option<(Digest, u64)> {
-        let verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-        verified.get(id).cloned()
-    }
-
-    fn remember_verified(&self, id: &str, digest: Digest, size: u64) {
-        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-        verified.insert(id.to_string(), (digest, size));
+        std::fs::create_dir_all(root.join(BLOBS))?;
+        std::fs::create_dir_all(root.join(UPLOADS))?;
+        Ok(LayeredBlobStore::new(FsDriver { root }))
     }
 }
 
-fn hash_file(path: &Path, algorithm: Algorithm) -> std::io::Result<HashState> {
-    let mut f = std::fs::File::open(path)?;
-    let mut hasher = algorithm.hasher();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        size += n as u64;
+/// A [`ByteDriver`] over a directory.
+pub struct FsDriver {
+    root: PathBuf,
+}
+
+impl FsDriver {
+    fn path(&self, key: &Key) -> PathBuf {
+        // A key's segments are plain names (no `..`, no separators): the path stays under root.
+        let mut path = self.root.clone();
+        path.extend(key.segments());
+        path
     }
-    Ok(HashState {
-        size,
-        hasher,
-        undo: None,
-    })
 }
 
 fn mtime_millis(meta: &std::fs::Metadata) -> i64 {
@@ -177,53 +57,110 @@ fn mtime_millis(meta: &std::fs::Metadata) -> i64 {
         .unwrap_or(0)
 }
 
-/// A committed upload shares its file with the blob (a hard link) until it is cancelled: writing
-/// to it would change a stored blob under its digest, for every repository that links it.
-fn refuse_committed(id: &str, meta: &std::fs::Metadata) -> Result<()> {
+fn stat_of(meta: &std::fs::Metadata) -> Stat {
     use std::os::unix::fs::MetadataExt;
-    if meta.nlink() > 1 {
-        return Err(StoreError::UploadUnknown(id.into()));
+    Stat {
+        size: meta.len(),
+        modified: mtime_millis(meta),
+        // A committed upload shares its inode with the blob until it is cancelled.
+        shared: meta.nlink() > 1,
     }
-    Ok(())
 }
 
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+fn sync_dir(dir: &Path) -> io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
-        .map_err(StoreError::Io)
+/// Creates `dir` and any missing parents up to `root`, fsyncing the directory each new one was
+/// made in: a linked file is durable only if every directory on its path is.
+fn create_dirs_durably(root: &Path, dir: &Path) -> io::Result<()> {
+    if dir.is_dir() || dir == root {
+        return Ok(());
+    }
+    let parent = dir.parent().unwrap_or(root);
+    create_dirs_durably(root, parent)?;
+    match std::fs::create_dir(dir) {
+        Ok(()) => sync_dir(parent),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
-fn not_found_to_none<T>(r: std::io::Result<T>) -> std::io::Result<Option<T>> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(io::Error::other)?
+}
+
+fn not_found_to_none<T>(r: io::Result<T>) -> io::Result<Option<T>> {
     match r {
         Ok(v) => Ok(Some(v)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
 }
 
 #[async_trait]
-impl BlobStore for FsBlobStore {
-    async fn stat(&self, digest: &Digest) -> Result<Option<u64>> {
-        let meta = not_found_to_none(tokio::fs::metadata(self.blob_path(digest)).await)?;
-        Ok(meta.map(|m| m.len()))
+impl ByteDriver for FsDriver {
+    async fn create(&self, key: &Key) -> io::Result<()> {
+        let path = self.path(key);
+        let root = self.root.clone();
+        blocking(move || {
+            let create = || {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
+            };
+            match create() {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    create_dirs_durably(&root, path.parent().unwrap_or(&root))?;
+                    create().map(drop)
+                }
+                other => other.map(drop),
+            }
+        })
+        .await
     }
 
-    async fn read(&self, digest: &Digest, range: Option<Range<u64>>) -> Result<Option<BlobStream>> {
-        let Some(mut file) =
-            not_found_to_none(tokio::fs::File::open(self.blob_path(digest)).await)?
-        else {
+    async fn stat(&self, key: &Key) -> io::Result<Option<Stat>> {
+        let meta = not_found_to_none(tokio::fs::metadata(self.path(key)).await)?;
+        Ok(meta.filter(|m| m.is_file()).map(|m| stat_of(&m)))
+    }
+
+    /// Appends with `O_APPEND`: the layer holds the upload's lock, so the file holds `offset`
+    /// bytes. Not fsynced: `link` syncs the file before it becomes a blob.
+    async fn append(&self, key: &Key, _offset: u64, bytes: Bytes) -> io::Result<()> {
+        let path = self.path(key);
+        blocking(move || {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)?
+                .write_all(&bytes)
+        })
+        .await
+    }
+
+    async fn truncate(&self, key: &Key, size: u64) -> io::Result<()> {
+        let path = self.path(key);
+        blocking(move || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)?
+                .set_len(size)
+        })
+        .await
+    }
+
+    async fn read(&self, key: &Key, range: Option<Range<u64>>) -> io::Result<Option<BlobStream>> {
+        let Some(mut file) = not_found_to_none(tokio::fs::File::open(self.path(key)).await)? else {
             return Ok(None);
         };
         let stream: BlobStream = match range {
             Some(r) => {
-                file.seek(std::io::SeekFrom::Start(r.start)).await?;
+                file.seek(io::SeekFrom::Start(r.start)).await?;
                 let limited = file.take(r.end.saturating_sub(r.start));
                 tokio_util::io::ReaderStream::with_capacity(limited, READ_CHUNK).boxed()
             }
@@ -232,28 +169,33 @@ impl BlobStore for FsBlobStore {
         Ok(Some(stream))
     }
 
-    async fn delete(&self, digest: &Digest) -> Result<bool> {
-        Ok(not_found_to_none(tokio::fs::remove_file(self.blob_path(digest)).await)?.is_some())
+    async fn delete(&self, key: &Key) -> io::Result<bool> {
+        Ok(not_found_to_none(tokio::fs::remove_file(self.path(key)).await)?.is_some())
     }
 
-    async fn list(&self) -> Result<Vec<(Digest, i64)>> {
-        let root = self.root.join("blobs");
+    async fn list(&self, prefix: &Key) -> io::Result<Vec<(Key, Stat)>> {
+        let top = self.path(prefix);
+        let prefix = prefix.clone();
         blocking(move || {
             let mut out = Vec::new();
-            for alg in [Algorithm::Sha256, Algorithm::Sha512] {
-                let Some(prefixes) = not_found_to_none(std::fs::read_dir(root.join(alg.as_str())))?
-                else {
+            let mut pending = vec![(top, prefix)];
+            while let Some((dir, key)) = pending.pop() {
+                let Some(entries) = not_found_to_none(std::fs::read_dir(&dir))? else {
                     continue;
                 };
-                for prefix in prefixes {
-                    for entry in std::fs::read_dir(prefix?.path())? {
-                        let entry = entry?;
-                        let candidate =
-                            format!("{}:{}", alg.as_str(), entry.file_name().to_string_lossy());
-                        // Anything else in the tree is not ours to report.
-                        if let Ok(d) = candidate.parse::<Digest>() {
-                            out.push((d, mtime_millis(&entry.metadata()?)));
-                        }
+                for entry in entries {
+                    let entry = entry?;
+                    // Anything whose name is not a key is not ours to report.
+                    let Some(child) = entry.file_name().to_str().and_then(|n| key.child(n)) else {
+                        continue;
+                    };
+                    let Some(meta) = not_found_to_none(entry.metadata())? else {
+                        continue;
+                    };
+                    if meta.is_dir() {
+                        pending.push((entry.path(), child));
+                    } else if meta.is_file() {
+                        out.push((child, stat_of(&meta)));
                     }
                 }
             }
@@ -262,259 +204,81 @@ impl BlobStore for FsBlobStore {
         .await
     }
 
-    async fn used_bytes(&self) -> Result<u64> {
-        let digests = self.list().await?;
-        let paths: Vec<PathBuf> = digests.iter().map(|(d, _)| self.blob_path(d)).collect();
+    async fn link(&self, from: &Key, to: &Key) -> io::Result<()> {
+        let source = self.path(from);
+        let target = self.path(to);
+        let root = self.root.clone();
         blocking(move || {
-            let mut total = 0;
-            for p in paths {
-                if let Some(m) = not_found_to_none(std::fs::metadata(p))? {
-                    total += m.len();
-                }
-            }
-            Ok(total)
-        })
-        .await
-    }
-
-    async fn upload_start(&self, id: &str) -> Result<()> {
-        let path = self.upload_path(id)?;
-        tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .await?;
-        *self.slot(id).lock().await = Some(HashState {
-            size: 0,
-            hasher: Algorithm::Sha256.hasher(),
-            undo: None,
-        });
-        Ok(())
-    }
-
-    async fn upload_size(&self, id: &str) -> Result<Option<u64>> {
-        let path = self.upload_path(id)?;
-        Ok(not_found_to_none(tokio::fs::metadata(path).await)?.map(|m| m.len()))
-    }
-
-    async fn upload_append(
-        &self,
-        id: &str,
-        offset: u64,
-        mut body: BlobStream,
-        max_size: u64,
-    ) -> Result<u64> {
-        let path = self.upload_path(id)?;
-        let mut guard = self.slot(id).lock_owned().await;
-        let Some(meta) = not_found_to_none(tokio::fs::metadata(&path).await)? else {
-            return Err(StoreError::UploadUnknown(id.into()));
-        };
-        refuse_committed(id, &meta)?;
-        if meta.len() != offset {
-            return Err(StoreError::UploadOffset {
-                expected: meta.len(),
-                got: offset,
-            });
-        }
-        let mut state = match guard.take() {
-            Some(s) if s.size == offset => s,
-            // After a restart (or a failed write) the running hash is rebuilt from the bytes.
-            _ => {
-                let p = path.clone();
-                blocking(move || hash_file(&p, Algorithm::Sha256)).await?
-            }
-        };
-        state.undo = Some((offset, clone_hasher(&state.hasher)));
-        *guard = Some(state);
-        let mut idle = Some(Appender {
-            guard,
-            path,
-            file: None,
-        });
-        let mut busy: Option<tokio::task::JoinHandle<Written>> = None;
-        // Ends the write in flight, if any: the appender comes back, the buffer is reused.
-        async fn settle(
-            busy: &mut Option<tokio::task::JoinHandle<Written>>,
-            idle: &mut Option<Appender>,
-            spare: &mut Vec<u8>,
-        ) -> std::io::Result<()> {
-            let Some(handle) = busy.take() else {
-                return Ok(());
-            };
-            let (appender, buffer, result) = handle.await.map_err(std::io::Error::other)?;
-            *idle = Some(appender);
-            *spare = buffer;
-            result
-        }
-        let mut buf: Vec<u8> = Vec::new();
-        let mut spare: Vec<u8> = Vec::new();
-        let mut failure: Option<StoreError> = None;
-        let mut written: std::io::Result<()> = Ok(());
-        let mut total = offset;
-        while let Some(item) = body.next().await {
-            match item {
-                Ok(chunk) => {
-                    total += chunk.len() as u64;
-                    if total > max_size {
-                        failure = Some(StoreError::TooLarge(format!(
-                            "upload exceeds the {max_size}-byte limit"
-                        )));
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk);
-                    if buf.len() >= WRITE_BATCH {
-                        written = settle(&mut busy, &mut idle, &mut spare).await;
-                        let Some(appender) = idle.take().filter(|_| written.is_ok()) else {
-                            break;
-                        };
-                        let batch = std::mem::replace(&mut buf, std::mem::take(&mut spare));
-                        busy = Some(write_batch(appender, batch));
-                    }
-                }
-                Err(e) => {
-                    failure = Some(StoreError::Io(e));
-                    break;
-                }
-            }
-        }
-        // Bytes that arrived before a failing body stay in the upload, so the client can resume.
-        if written.is_ok() {
-            written = settle(&mut busy, &mut idle, &mut spare).await;
-        }
-        if written.is_ok()
-            && !buf.is_empty()
-            && let Some(appender) = idle.take()
-        {
-            busy = Some(write_batch(appender, buf));
-            written = settle(&mut busy, &mut idle, &mut spare).await;
-        }
-        written?;
-        let size = idle
-            .as_ref()
-            .and_then(|a| a.guard.as_ref())
-            .map(|s| s.size)
-            .ok_or_else(|| StoreError::Io(std::io::Error::other("upload writer lost")))?;
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(size),
-        }
-    }
-
-    async fn upload_truncate(&self, id: &str, size: u64) -> Result<()> {
-        let path = self.upload_path(id)?;
-        let slot = self.slot(id);
-        let mut guard = slot.lock().await;
-        let Some(meta) = not_found_to_none(tokio::fs::metadata(&path).await)? else {
-            return Err(StoreError::UploadUnknown(id.into()));
-        };
-        refuse_committed(id, &meta)?;
-        let len = meta.len();
-        if size > len {
-            return Err(StoreError::UploadOffset {
-                expected: len,
-                got: size,
-            });
-        }
-        if size == len {
-            return Ok(());
-        }
-        let state = guard.take();
-        let p = path.clone();
-        blocking(move || {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .open(&p)?
-                .set_len(size)
-        })
-        .await?;
-        *guard = match state {
-            Some(HashState {
-                undo: Some((at, hasher)),
-                ..
-            }) if at == size => Some(HashState {
-                size,
-                hasher,
-                undo: None,
-            }),
-            _ if size == 0 => Some(HashState {
-                size,
-                hasher: Algorithm::Sha256.hasher(),
-                undo: None,
-            }),
-            // Rebuilt from the file by the next append or commit.
-            _ => None,
-        };
-        Ok(())
-    }
-
-    async fn upload_commit(&self, id: &str, expected: &Digest) -> Result<CommitOutcome> {
-        let path = self.upload_path(id)?;
-        let slot = self.slot(id);
-        let mut guard = slot.lock().await;
-        let Some(meta) = not_found_to_none(tokio::fs::metadata(&path).await)? else {
-            return Err(StoreError::UploadUnknown(id.into()));
-        };
-        let size = meta.len();
-        let verified = self
-            .verified_as(id)
-            .is_some_and(|(d, n)| &d == expected && n == size);
-        if !verified {
-            let state = match guard.take() {
-                Some(s) if s.size == size && s.hasher.algorithm() == expected.algorithm() => s,
-                _ => {
-                    let p = path.clone();
-                    let alg = expected.algorithm();
-                    blocking(move || hash_file(&p, alg)).await?
-                }
-            };
-            let actual = state.hasher.finish();
-            if &actual != expected {
-                drop(guard);
-                self.upload_cancel(id).await?;
-                return Ok(CommitOutcome::DigestMismatch { actual });
-            }
-            self.remember_verified(id, expected.clone(), size);
-        }
-        let target = self.blob_path(expected);
-        blocking(move || {
-            let dir = target.parent().unwrap_or(Path::new("."));
-            std::fs::create_dir_all(dir)?;
-            let file = std::fs::File::options().write(true).open(&path)?;
-            // The commit time, not the last write, dates the blob for garbage collection.
+            let dir = target.parent().unwrap_or(&root);
+            create_dirs_durably(&root, dir)?;
+            let file = std::fs::File::options().write(true).open(&source)?;
+            // The link time, not the last write, dates the blob for garbage collection.
             file.set_modified(std::time::SystemTime::now())?;
             file.sync_all()?;
-            // A hard link, not a rename: the upload keeps the bytes until it is cancelled, so the
-            // caller can make the blob present again if a deletion raced this commit. An existing
-            // file has the same digest, hence the same bytes, and stays.
-            match std::fs::hard_link(&path, &target) {
+            // A hard link, not a rename: the source keeps the bytes until it is deleted, so the
+            // layer can make the blob present again if a deletion raced this link. An existing
+            // file has the same name, hence (the layer names blobs by content) the same bytes,
+            // and stays.
+            match std::fs::hard_link(&source, &target) {
                 Ok(()) => sync_dir(dir),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
                 Err(e) => Err(e),
             }
         })
-        .await?;
-        drop(guard);
-        Ok(CommitOutcome::Committed { size })
-    }
-
-    async fn upload_cancel(&self, id: &str) -> Result<()> {
-        let path = self.upload_path(id)?;
-        not_found_to_none(tokio::fs::remove_file(path).await)?;
-        self.forget(id);
-        Ok(())
-    }
-
-    async fn list_uploads(&self) -> Result<Vec<(String, i64)>> {
-        let dir = self.root.join("uploads");
-        blocking(move || {
-            let mut out = Vec::new();
-            for entry in std::fs::read_dir(dir)? {
-                let entry = entry?;
-                let modified = mtime_millis(&entry.metadata()?);
-                out.push((entry.file_name().to_string_lossy().into_owned(), modified));
-            }
-            Ok(out)
-        })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FsBlobStore;
+    use crate::blob::BlobStore;
+    use crate::{CommitOutcome, StoreError};
+    use berth_oci::Digest;
+    use futures::StreamExt;
+
+    fn body(bytes: &'static [u8]) -> crate::BlobStream {
+        futures::stream::iter(vec![Ok(bytes::Bytes::from_static(bytes))]).boxed()
+    }
+
+    /// After a restart the layer has forgotten the commit; the hard link still refuses appends
+    /// that would change the stored blob.
+    #[tokio::test]
+    async fn a_committed_upload_stays_sealed_after_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = uuid::Uuid::new_v4().to_string();
+        let digest = Digest::sha256_of(b"sealed");
+        {
+            let store = FsBlobStore::open(dir.path()).unwrap();
+            store.upload_start(&id).await.unwrap();
+            store
+                .upload_append(&id, 0, body(b"sealed"), 1 << 20)
+                .await
+                .unwrap();
+            assert_eq!(
+                store.upload_commit(&id, &digest).await.unwrap(),
+                CommitOutcome::Committed { size: 6 }
+            );
+        }
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        assert!(matches!(
+            store.upload_append(&id, 6, body(b"more"), 1 << 20).await,
+            Err(StoreError::UploadUnknown(_))
+        ));
+        assert!(matches!(
+            store.upload_truncate(&id, 0).await,
+            Err(StoreError::UploadUnknown(_))
+        ));
+        // Committing again (the blob is there) is harmless.
+        assert_eq!(
+            store.upload_commit(&id, &digest).await.unwrap(),
+            CommitOutcome::Committed { size: 6 }
+        );
+        let path = dir
+            .path()
+            .join("blobs/sha256")
+            .join(&digest.hex()[..2])
+            .join(digest.hex());
+        assert_eq!(std::fs::read(path).unwrap(), b"sealed");
     }
 }

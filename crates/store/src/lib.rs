@@ -2,11 +2,15 @@
 //! that backends (local disk + SQLite by default; S3 + PostgreSQL for scale) are interchangeable.
 //! Every backend must pass the one conformance suite in [`conformance`].
 mod blob;
+mod blobwriter;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod driver;
 mod endpoints;
 mod error;
 mod fs;
+#[cfg(test)]
+mod memdriver;
 mod meta;
 mod runtime;
 mod scans;
@@ -17,9 +21,11 @@ mod time;
 mod webhooks;
 
 pub use blob::{BlobStore, BlobStream, CommitOutcome};
+pub use blobwriter::LayeredBlobStore;
+pub use driver::ByteDriver;
 pub use endpoints::*;
 pub use error::{Result, StoreError};
-pub use fs::FsBlobStore;
+pub use fs::{FsBlobStore, FsDriver};
 pub use meta::*;
 pub use runtime::*;
 pub use scans::*;
