@@ -42,13 +42,15 @@ mod lexer;
 mod parse;
 mod predicate;
 mod schema;
+mod value;
 
 pub use error::QueryError;
-pub use eval::{Fields, MapEntries, Query, Value};
+pub use eval::Query;
 pub use parse::{Limits, parse, parse_with};
 pub use schema::{
     Field, FieldId, Kind, SEVERITIES, SOURCE_TYPES, Schema, stackrox_workload_schema, workload,
 };
+pub use value::{Fields, MapEntries, Value};
 
 /// The compiled size limit of each `r/` regex (and of its lazy DFA), in bytes.
 pub const REGEX_SIZE_LIMIT: usize = predicate::REGEX_SIZE_LIMIT;

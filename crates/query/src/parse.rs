@@ -159,7 +159,7 @@ fn regexes_in(kind: Kind, raw: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::{Fields, Value};
+    use crate::value::{Fields, Value};
     use crate::schema::{stackrox_workload_schema, workload as w};
 
     const NOW: i64 = 1_700_000_000;

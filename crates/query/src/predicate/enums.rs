@@ -5,7 +5,7 @@
 //! name, and `!r/v`, `!"v"` their complements. A plain prefix naming nothing matches nothing;
 //! a modified value naming nothing is an error, as in StackRox.
 
-use super::Cmp;
+use super::cmp::Cmp;
 use super::string::compile_regex;
 use crate::lexer::{Match, Modified, Negation};
 

@@ -14,8 +14,8 @@
 //! here (StackRox routes maps before its wildcard handling): they are literal keys.
 
 use super::string::StrPred;
-use crate::MapEntries;
 use crate::lexer::modifiers;
+use crate::value::MapEntries;
 
 #[derive(Debug, Clone)]
 pub(crate) enum MapPred {

@@ -3,7 +3,7 @@
 //! and needs `a < b`. Query numbers are rounded to two decimals, as StackRox formats them
 //! (`readable.Float(v, 2)`) before handing them to SQL.
 
-use super::Cmp;
+use super::cmp::Cmp;
 use crate::lexer::Modified;
 
 /// Longer than any sensible number; bounds the work `f64` parsing can be asked to do.

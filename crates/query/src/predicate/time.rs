@@ -11,7 +11,7 @@
 //!
 //! `now` is an input of evaluation, never read from a clock here.
 
-use super::Cmp;
+use super::cmp::Cmp;
 use super::date::parse_date;
 use super::numeric::split_range;
 use crate::lexer::Modified;
