@@ -113,7 +113,8 @@ impl Registry {
     }
 
     /// Deletes a manifest by digest, with the tags that pointed at it; `false` if it was not
-    /// there.
+    /// there. [`StoreError::TagImmutable`] when tags point at it in a repository whose tags are
+    /// immutable: nothing changed, no cache is touched and no event is emitted.
     pub async fn delete_manifest(
         &self,
         instance: &Instance,
@@ -138,6 +139,7 @@ impl Registry {
     }
 
     /// Deletes a tag; the digest it pointed at, or `None` if there was no such tag.
+    /// [`StoreError::TagImmutable`] while the repository's tags are immutable (nothing changed).
     pub async fn delete_tag(
         &self,
         instance: &Instance,

@@ -693,6 +693,147 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     assert_eq!(counts.repositories, 2);
     assert_eq!(counts.manifests, 0);
     runtime_store(store).await;
+    tag_immutability(store).await;
+}
+
+fn refused<T: std::fmt::Debug>(r: Result<T>, want: &str) {
+    match r {
+        Err(StoreError::TagImmutable { repository, tag }) => {
+            assert_eq!((repository.as_str(), tag.as_str()), ("locked/app", want));
+        }
+        other => panic!("expected TagImmutable for {want}, got {other:?}"),
+    }
+}
+
+/// Tag immutability per repository: while on, an existing tag is neither moved nor deleted
+/// (alone or with its manifest), and a refused write changes nothing; new tags, re-pushing a
+/// tag's own digest, untagged manifests and deleting the whole repository stay allowed.
+pub async fn tag_immutability(store: &dyn MetadataStore) {
+    let inst = store.ensure_default_instance("default").await.unwrap();
+    let (ns, repo) = store
+        .ensure_repository_path(&inst.id, "locked", "locked/app")
+        .await
+        .unwrap();
+    assert!(!repo.tag_immutable, "off by default");
+    let config = Digest::sha256_of(b"immutable config");
+    store.link_blob(repo.id, &config, 16).await.unwrap();
+    let image = |content: &str| manifest(content, vec![blob_ref(&config, 16)], None);
+    let (m1, m2, m3) = (image("imm-1"), image("imm-2"), image("imm-3"));
+    let rid = repo.id;
+    let put = |m: &NewManifest, tags: &[&str]| {
+        let m = m.clone();
+        let tags: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
+        async move { store.put_manifest(rid, &m, &tags).await }
+    };
+    let tag_of = |t: &'static str| async move {
+        store
+            .manifest_meta(rid, &ManifestSelector::Tag(t.into()))
+            .await
+            .unwrap()
+            .map(|m| m.digest)
+    };
+    assert_eq!(
+        put(&m1, &["v1", "keep"]).await.unwrap(),
+        PutManifestOutcome::Stored
+    );
+
+    assert!(
+        store
+            .set_repository_tag_immutable(repo.id, true)
+            .await
+            .unwrap()
+    );
+    assert!(!store.set_repository_tag_immutable(-1, true).await.unwrap());
+    let now = store.get_repository(&inst.id, "locked/app").await.unwrap();
+    assert!(now.unwrap().tag_immutable);
+    let (listed, _) = store
+        .list_namespace_repositories(ns.id, &[], 0, 10)
+        .await
+        .unwrap();
+    assert!(listed[0].tag_immutable, "{listed:?}");
+    let stored = store
+        .images_by_digest(std::slice::from_ref(&m1.digest))
+        .await
+        .unwrap();
+    assert!(stored.iter().all(|i| i.tag_immutable), "{stored:?}");
+
+    // The same digest again is no move.
+    assert_eq!(put(&m1, &["v1"]).await.unwrap(), PutManifestOutcome::Stored);
+    // A move is refused whole: neither the manifest nor the other tags of the call are written.
+    refused(put(&m2, &["fresh", "v1"]).await, "v1");
+    assert_eq!(tag_of("v1").await, Some(m1.digest.clone()));
+    assert_eq!(tag_of("fresh").await, None);
+    let m2_by_digest = ManifestSelector::Digest(m2.digest.clone());
+    assert!(
+        store
+            .manifest_meta(repo.id, &m2_by_digest)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // New tags are fine.
+    assert_eq!(put(&m2, &["v2"]).await.unwrap(), PutManifestOutcome::Stored);
+    assert_eq!(tag_of("v2").await, Some(m2.digest.clone()));
+    // Deleting a tag, or a manifest that tags point at, is refused; a missing tag is no error.
+    refused(store.delete_tag(repo.id, "v1").await, "v1");
+    assert_eq!(tag_of("v1").await, Some(m1.digest.clone()));
+    assert!(!store.delete_tag(repo.id, "absent").await.unwrap());
+    refused(store.delete_manifest(repo.id, &m1.digest).await, "keep");
+    assert_eq!(tag_of("keep").await, Some(m1.digest.clone()));
+    assert!(
+        !store
+            .delete_manifest(repo.id, &Digest::sha256_of(b"never pushed"))
+            .await
+            .unwrap()
+    );
+    // An untagged manifest may go.
+    assert_eq!(put(&m3, &[]).await.unwrap(), PutManifestOutcome::Stored);
+    assert!(store.delete_manifest(repo.id, &m3.digest).await.unwrap());
+    // Another repository is not affected.
+    let (_, free) = store
+        .ensure_repository_path(&inst.id, "locked", "locked/free")
+        .await
+        .unwrap();
+    store.link_blob(free.id, &config, 16).await.unwrap();
+    for m in [&m1, &m2] {
+        assert_eq!(
+            store
+                .put_manifest(free.id, m, &["v1".into()])
+                .await
+                .unwrap(),
+            PutManifestOutcome::Stored
+        );
+    }
+    assert!(store.delete_tag(free.id, "v1").await.unwrap());
+
+    // Off again: moves and deletes work.
+    assert!(
+        store
+            .set_repository_tag_immutable(repo.id, false)
+            .await
+            .unwrap()
+    );
+    assert_eq!(put(&m2, &["v1"]).await.unwrap(), PutManifestOutcome::Stored);
+    assert_eq!(tag_of("v1").await, Some(m2.digest.clone()));
+    assert!(store.delete_tag(repo.id, "v2").await.unwrap());
+    assert!(store.delete_manifest(repo.id, &m1.digest).await.unwrap());
+    assert_eq!(tag_of("keep").await, None);
+
+    // Deleting the whole repository is allowed while its tags are immutable.
+    assert!(
+        store
+            .set_repository_tag_immutable(repo.id, true)
+            .await
+            .unwrap()
+    );
+    assert!(store.delete_repository(repo.id).await.unwrap());
+    assert!(
+        store
+            .get_repository(&inst.id, "locked/app")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// Internal endpoints, their DNS records and the allow-list they make.

@@ -22,6 +22,10 @@ pub enum StoreError {
     /// cannot be linked until the deletion is over.
     #[error("blob {digest} is being deleted")]
     BlobBeingDeleted { digest: String, since: i64 },
+    /// The repository's tags are immutable: `tag` exists and the write would move or delete it.
+    /// Nothing was changed.
+    #[error("tag {tag} is immutable in repository {repository}")]
+    TagImmutable { repository: String, tag: String },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

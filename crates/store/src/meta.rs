@@ -170,6 +170,10 @@ pub trait MetadataStore:
     // Manifests and tags.
     /// Stores the manifest (idempotent by digest) and points `tags` at it, in one transaction
     /// that first checks every reference exists in the repository with the declared size.
+    /// While the repository's tags are immutable, a tag that exists and names another digest
+    /// fails the whole call with [`crate::StoreError::TagImmutable`] (nothing is stored); new
+    /// tags and tags already naming this digest are written. The check is made by the statement
+    /// that writes the tag, so it cannot race with [`crate::TenancyStore::set_repository_tag_immutable`].
     async fn put_manifest(
         &self,
         repository_id: i64,
@@ -186,8 +190,12 @@ pub trait MetadataStore:
         repository_id: i64,
         selector: &ManifestSelector,
     ) -> Result<Option<StoredManifest>>;
-    /// Deletes the manifest and every tag pointing at it.
+    /// Deletes the manifest and every tag pointing at it; `false` if it was not there. Refused
+    /// with [`crate::StoreError::TagImmutable`] (nothing deleted) when tags point at it and the
+    /// repository's tags are immutable; an untagged manifest may still be deleted.
     async fn delete_manifest(&self, repository_id: i64, digest: &Digest) -> Result<bool>;
+    /// Deletes the tag; `false` if there was none. Refused with
+    /// [`crate::StoreError::TagImmutable`] while the repository's tags are immutable.
     async fn delete_tag(&self, repository_id: i64, tag: &str) -> Result<bool>;
     async fn list_tags(
         &self,

@@ -80,6 +80,8 @@ pub struct StoredImage {
     pub repository: String,
     /// Tags pointing at the digest in that repository, sorted.
     pub tags: Vec<String>,
+    /// Whether that repository's tags are immutable ([`crate::Repository::tag_immutable`]).
+    pub tag_immutable: bool,
     pub created_at: i64,
     /// The newest successful scan of the digest (in any repository: a digest is the same
     /// content everywhere).

@@ -25,6 +25,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("sqlite/0004_endpoints.sql")),
     (5, include_str!("sqlite/0005_blob_tombstones.sql")),
     (6, include_str!("sqlite/0006_runtime.sql")),
+    (7, include_str!("sqlite/0007_tag_immutability.sql")),
 ];
 
 mod scans;
@@ -88,6 +89,7 @@ pub(crate) fn repository_row(row: &SqliteRow) -> Result<Repository> {
         namespace_id: row.try_get("namespace_id")?,
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
+        tag_immutable: row.try_get("tag_immutable")?,
     })
 }
 
@@ -211,6 +213,23 @@ pub(crate) async fn insert_tombstone(conn: &mut SqliteConnection, digest: &Diges
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The refusal of a write that would move or delete `tag` in a repository whose tags are
+/// immutable (read on the transaction that was refused, so the name is the one it saw).
+async fn tag_immutable(conn: &mut SqliteConnection, repository_id: i64, tag: &str) -> StoreError {
+    let name: std::result::Result<Option<String>, sqlx::Error> =
+        sqlx::query_scalar("SELECT name FROM repositories WHERE id = $1")
+            .bind(repository_id)
+            .fetch_optional(&mut *conn)
+            .await;
+    match name {
+        Ok(name) => StoreError::TagImmutable {
+            repository: name.unwrap_or_default(),
+            tag: tag.to_string(),
+        },
+        Err(e) => e.into(),
+    }
 }
 
 async fn migrate(pool: &SqlitePool) -> Result<()> {
@@ -542,9 +561,17 @@ impl MetadataStore for SqliteMetadataStore {
             .await?;
         }
         for tag in tags {
-            sqlx::query(
+            // The immutability check is part of the write: a tag that exists moves only when it
+            // already names this digest or the repository's tags are mutable, as the repository
+            // row reads when this statement runs (under the write lock, so a toggle committed
+            // by anyone before it is seen, and one after it waits for this transaction).
+            let r = sqlx::query(
                 "INSERT INTO tags (repository_id, name, digest, updated_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
+                 ON CONFLICT (repository_id, name) DO UPDATE
+                   SET digest = excluded.digest, updated_at = excluded.updated_at
+                   WHERE tags.digest = excluded.digest
+                      OR NOT EXISTS (SELECT 1 FROM repositories
+                                     WHERE id = $1 AND tag_immutable)",
             )
             .bind(repository_id)
             .bind(tag)
@@ -552,6 +579,10 @@ impl MetadataStore for SqliteMetadataStore {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            if r.rows_affected() == 0 {
+                // Dropping the transaction rolls back the manifest and the tags written so far.
+                return Err(tag_immutable(&mut tx, repository_id, tag).await);
+            }
         }
         sqlx::query("UPDATE repositories SET updated_at = $1 WHERE id = $2")
             .bind(now)
@@ -607,21 +638,61 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn delete_manifest(&self, repository_id: i64, digest: &Digest) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM manifests WHERE repository_id = $1 AND digest = $2")
-            .bind(repository_id)
-            .bind(digest.to_string())
-            .execute(&self.write)
-            .await?;
-        Ok(r.rows_affected() > 0)
+        // The delete checks immutability itself (its tags go with it, by cascade); the reason
+        // for a refusal is read in the same transaction, under the lock the delete took.
+        let mut tx = self.write.begin().await?;
+        let r = sqlx::query(
+            "DELETE FROM manifests WHERE repository_id = $1 AND digest = $2
+               AND NOT EXISTS (SELECT 1 FROM repositories r JOIN tags t ON t.repository_id = r.id
+                               WHERE r.id = $1 AND r.tag_immutable AND t.digest = $2)",
+        )
+        .bind(repository_id)
+        .bind(digest.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() > 0 {
+            tx.commit().await?;
+            return Ok(true);
+        }
+        let protected: Option<String> = sqlx::query_scalar(
+            "SELECT t.name FROM tags t JOIN repositories r ON r.id = t.repository_id
+             WHERE t.repository_id = $1 AND t.digest = $2 AND r.tag_immutable
+             ORDER BY t.name LIMIT 1",
+        )
+        .bind(repository_id)
+        .bind(digest.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        match protected {
+            Some(tag) => Err(tag_immutable(&mut tx, repository_id, &tag).await),
+            None => Ok(false),
+        }
     }
 
     async fn delete_tag(&self, repository_id: i64, tag: &str) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM tags WHERE repository_id = $1 AND name = $2")
-            .bind(repository_id)
-            .bind(tag)
-            .execute(&self.write)
-            .await?;
-        Ok(r.rows_affected() > 0)
+        let mut tx = self.write.begin().await?;
+        let r = sqlx::query(
+            "DELETE FROM tags WHERE repository_id = $1 AND name = $2
+               AND NOT EXISTS (SELECT 1 FROM repositories WHERE id = $1 AND tag_immutable)",
+        )
+        .bind(repository_id)
+        .bind(tag)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() > 0 {
+            tx.commit().await?;
+            return Ok(true);
+        }
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM tags WHERE repository_id = $1 AND name = $2")
+                .bind(repository_id)
+                .bind(tag)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match exists {
+            Some(_) => Err(tag_immutable(&mut tx, repository_id, tag).await),
+            None => Ok(false),
+        }
     }
 
     async fn list_tags(

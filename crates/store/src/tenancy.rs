@@ -82,6 +82,8 @@ pub struct RepositoryInfo {
     pub public: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// See [`crate::Repository::tag_immutable`].
+    pub tag_immutable: bool,
 }
 
 /// An image as the management API lists it: a manifest no index in the repository contains.
@@ -188,7 +190,13 @@ pub trait TenancyStore: Send + Sync {
         repository_id: i64,
         description: &str,
     ) -> Result<bool>;
-    /// Deletes the repository with its manifests, tags and blob links.
+    /// Turns the repository's tag immutability on or off; `false` when there is no such
+    /// repository. Takes effect for every write that commits after it: the check is made inside
+    /// the statements that move or delete tags.
+    async fn set_repository_tag_immutable(&self, repository_id: i64, on: bool) -> Result<bool>;
+    /// Deletes the repository with its manifests, tags and blob links, whether or not its tags
+    /// are immutable: deleting the repository is an administrator's action on the repository
+    /// itself (as in Harbor, where immutability rules protect tags, not repositories).
     async fn delete_repository(&self, repository_id: i64) -> Result<bool>;
     async fn list_images(
         &self,

@@ -34,4 +34,9 @@ pub struct Repository {
     pub namespace_id: i64,
     pub name: String,
     pub created_at: i64,
+    /// While on, an existing tag cannot be moved to another digest or deleted, and a manifest
+    /// that tags point at cannot be deleted by digest ([`crate::StoreError::TagImmutable`]).
+    /// Creating new tags and pushing a tag's own digest again stay allowed; deleting the whole
+    /// repository (an administrator's action on the repository itself) stays allowed too.
+    pub tag_immutable: bool,
 }

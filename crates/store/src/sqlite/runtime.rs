@@ -237,7 +237,7 @@ impl RuntimeStore for SqliteMetadataStore {
         for chunk in digests.chunks(DIGESTS_PER_QUERY) {
             let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
                 "SELECT m.digest, m.repository_id, m.created_at, r.name AS repository,
-                        r.instance_id, i.name AS instance_name, n.name AS namespace,
+                        r.tag_immutable, r.instance_id, i.name AS instance_name, n.name AS namespace,
                         n.public AS namespace_public,
                         (SELECT s.id FROM scans s WHERE s.digest = m.digest AND s.status = ",
             );
@@ -289,6 +289,7 @@ impl RuntimeStore for SqliteMetadataStore {
                     repository_id,
                     repository: row.try_get("repository")?,
                     tags: names,
+                    tag_immutable: row.try_get("tag_immutable")?,
                     created_at: row.try_get("created_at")?,
                     latest_scan_id: row.try_get("scan_id")?,
                 });

@@ -503,7 +503,8 @@ impl TenancyStore for SqliteMetadataStore {
         filter(&mut count);
         let n: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
         let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT r.id, r.name, r.description, r.created_at, r.updated_at, n.public
+            "SELECT r.id, r.name, r.description, r.created_at, r.updated_at, r.tag_immutable,
+                    n.public
              FROM repositories r JOIN namespaces n ON n.id = r.namespace_id",
         );
         filter(&mut q);
@@ -522,6 +523,7 @@ impl TenancyStore for SqliteMetadataStore {
                     public: r.try_get("public")?,
                     created_at: r.try_get("created_at")?,
                     updated_at: r.try_get("updated_at")?,
+                    tag_immutable: r.try_get("tag_immutable")?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -549,6 +551,21 @@ impl TenancyStore for SqliteMetadataStore {
                 .bind(repository_id)
                 .execute(&self.write)
                 .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_repository_tag_immutable(&self, repository_id: i64, on: bool) -> Result<bool> {
+        // One statement: a push or delete racing with it either ran before (and saw the old
+        // setting) or runs after (and sees the new one), since theirs check it in the statement
+        // that writes the tag.
+        let done = sqlx::query(
+            "UPDATE repositories SET tag_immutable = $1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(on)
+        .bind(now_millis())
+        .bind(repository_id)
+        .execute(&self.write)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
