@@ -93,6 +93,9 @@ pub struct ApiError {
     pub detail: String,
     pub status: Option<StatusCode>,
     pub headers: Vec<(header::HeaderName, HeaderValue)>,
+    /// Replaces the code's standard `message`, for refusals whose reason a client should show
+    /// (docker prints the message, not the detail).
+    pub message: Option<String>,
 }
 
 impl ApiError {
@@ -102,7 +105,13 @@ impl ApiError {
             detail: detail.into(),
             status: None,
             headers: Vec::new(),
+            message: None,
         }
+    }
+
+    pub fn with_message(mut self, message: impl Into<String>) -> ApiError {
+        self.message = Some(message.into());
+        self
     }
 
     pub fn with_status(mut self, status: StatusCode) -> ApiError {
@@ -145,6 +154,15 @@ impl From<StoreError> for ApiError {
             )
             .with_status(StatusCode::SERVICE_UNAVAILABLE)
             .with_header(header::RETRY_AFTER, "1"),
+            // As Harbor refuses a push or delete of an immutable tag: 403 DENIED, with a
+            // message that says why (the spec's DENIED is "access to the resource is denied").
+            StoreError::TagImmutable { repository, tag } => {
+                let why = format!(
+                    "the tag {tag} in {repository} is immutable: the repository's tags cannot be \
+                     moved or deleted while tag immutability is on"
+                );
+                ApiError::new(Code::Denied, why.clone()).with_message(why)
+            }
             other if other.is_storage_full() => {
                 tracing::error!(error = %other, "storage is full");
                 ApiError::new(
@@ -166,7 +184,7 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({
             "errors": [{
                 "code": self.code.as_str(),
-                "message": self.code.message(),
+                "message": self.message.as_deref().unwrap_or(self.code.message()),
                 "detail": self.detail,
             }]
         });

@@ -98,6 +98,21 @@ impl KcrError {
         KcrError::new(StatusCode::CONFLICT, "QuotaExceeded", what.to_string())
     }
 
+    /// berth extension: the repository's tags are immutable, so the tag (or the image it
+    /// names) cannot be deleted or moved (409, like `ResourceInUse`: the state of the resource,
+    /// not the caller's rights, refuses it).
+    pub fn tag_immutable(repository: &str, tag: &str) -> KcrError {
+        KcrError::new(
+            StatusCode::CONFLICT,
+            "TagImmutable",
+            format!(
+                "The tag {tag} in repository {repository} is immutable: it cannot be moved or \
+                 deleted, nor the image it names, while the repository's TagImmutable is on \
+                 (ModifyRepoTagImmutability)."
+            ),
+        )
+    }
+
     pub fn missing_authentication_token(message: impl Into<String>) -> KcrError {
         KcrError::new(StatusCode::FORBIDDEN, "MissingAuthenticationToken", message)
     }
@@ -151,6 +166,9 @@ impl KcrError {
 
 impl From<StoreError> for KcrError {
     fn from(e: StoreError) -> KcrError {
+        if let StoreError::TagImmutable { repository, tag } = &e {
+            return KcrError::tag_immutable(repository, tag);
+        }
         tracing::error!(error = %e, "management API storage failure");
         KcrError::service_unavailable(e)
     }

@@ -1,4 +1,5 @@
-//! The registry management API of the seed `kcr-container-registry-openapi.txt`:
+//! The registry management API of the seed `kcr-container-registry-openapi.txt` (its 33 actions,
+//! and berth's extension `ModifyRepoTagImmutability`):
 //! `GET /?Action=X&Version=2021-11-09&...` or `POST /` with a form body (or a JSON body, as the
 //! kingsoftcloud SDK sends some actions), signed with AWS Signature Version 4.
 //!
@@ -258,6 +259,7 @@ async fn route(ctx: &Ctx, action: &str) -> KcrResult<Reply> {
         "DescribeRepository" => repositories::describe(ctx).await,
         "DeleteRepository" => repositories::delete(ctx).await,
         "ModifyRepoDesc" => repositories::modify_desc(ctx).await,
+        "ModifyRepoTagImmutability" => repositories::modify_tag_immutability(ctx).await,
         "DescribeImages" => repositories::describe_images(ctx).await,
         "DeleteImages" => repositories::delete_image(ctx).await,
         "DeleteRepoTag" => repositories::delete_tag(ctx).await,

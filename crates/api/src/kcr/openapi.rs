@@ -222,7 +222,7 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .len(),
-            33
+            34
         );
     }
 }

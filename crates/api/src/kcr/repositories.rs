@@ -1,6 +1,11 @@
-//! DescribeRepository, DeleteRepository, ModifyRepoDesc, DescribeImages, DeleteImages,
-//! DeleteRepoTag. Repositories are created by the first push; names here are relative to the
-//! namespace (`RepoName=app` is the OCI repository `ns/app`).
+//! DescribeRepository, DeleteRepository, ModifyRepoDesc, ModifyRepoTagImmutability (a berth
+//! extension), DescribeImages, DeleteImages, DeleteRepoTag. Repositories are created by the first
+//! push; names here are relative to the namespace (`RepoName=app` is the OCI repository `ns/app`).
+//!
+//! Tag immutability is enforced by the store, inside the transactions that move or delete tags;
+//! DeleteRepoTag and DeleteImages answer its refusal as `TagImmutable` (409, [`KcrError`]).
+//! DeleteRepository is allowed while the tags are immutable: it is an administrator's action on
+//! the repository itself, as in Harbor.
 use berth_oci::Digest;
 use berth_store::{Instance, Namespace, Repository};
 use serde_json::json;
@@ -73,12 +78,14 @@ pub async fn describe(ctx: &Ctx) -> KcrResult<Reply> {
                 "CreateTime": time(r.created_at),
                 "UpdateTime": time(r.updated_at),
                 "Desc": if r.description.is_empty() { None } else { Some(&r.description) },
+                "TagImmutable": r.tag_immutable,
             })
         })
         .collect();
     Ok(page(paging, total, "RepoSet", set))
 }
 
+/// Deletes the repository even while its tags are immutable (see the module's documentation).
 pub async fn delete(ctx: &Ctx) -> KcrResult<Reply> {
     let t = target(ctx).await?;
     ctx.app.meta.delete_repository(t.repository.id).await?;
@@ -99,6 +106,34 @@ pub async fn modify_desc(ctx: &Ctx) -> KcrResult<Reply> {
         .meta
         .set_repository_description(t.repository.id, desc)
         .await?;
+    Ok(Reply::new())
+}
+
+/// berth extension: turns the repository's tag immutability on (`TagImmutable=True`) or off.
+pub async fn modify_tag_immutability(ctx: &Ctx) -> KcrResult<Reply> {
+    let on = ctx.params.required_bool("TagImmutable")?;
+    let t = target(ctx).await?;
+    if !ctx
+        .app
+        .meta
+        .set_repository_tag_immutable(t.repository.id, on)
+        .await?
+    {
+        return Err(KcrError::not_found("RepoName", "The repository"));
+    }
+    // Nothing enforces from this cache (the store checks inside its writes), but what it holds
+    // should not be older than the change.
+    ctx.app
+        .caches
+        .repositories
+        .invalidate(&(t.instance.id.clone(), t.repository.name.clone()));
+    tracing::info!(
+        instance = %t.instance.id,
+        repository = %t.repository.name,
+        tag_immutable = on,
+        caller = %ctx.caller,
+        "repository tag immutability changed through the management API"
+    );
     Ok(Reply::new())
 }
 

@@ -425,7 +425,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             f(
                 "RepoSet",
                 "array",
-                "Repositories: RepoName, Public, CreateTime, UpdateTime, Desc",
+                "Repositories: RepoName, Public, CreateTime, UpdateTime, Desc; berth extension: TagImmutable (boolean)",
             ),
         ],
     },
@@ -445,6 +445,23 @@ pub static ACTIONS: &[ActionSpec] = &[
             NAMESPACE,
             REPO_NAME,
             p("Desc", S, true, "Description, at most 256 characters"),
+        ],
+        response: &[],
+    },
+    ActionSpec {
+        name: "ModifyRepoTagImmutability",
+        group: "Repositories",
+        summary: "berth extension: makes a repository's tags immutable (a pushed tag can then be neither moved to another image nor deleted, nor the image it names) or mutable again",
+        params: &[
+            INSTANCE_ID,
+            NAMESPACE,
+            REPO_NAME,
+            p(
+                "TagImmutable",
+                B,
+                true,
+                "True: tags cannot be moved or deleted; False: they can",
+            ),
         ],
         response: &[],
     },
@@ -633,12 +650,13 @@ impl ActionSpec {
 
 #[cfg(test)]
 mod tests {
+    /// The seed's 33 and berth's one extension (ModifyRepoTagImmutability).
     #[test]
-    fn thirty_three_actions_each_once() {
+    fn thirty_four_actions_each_once() {
         let mut names: Vec<&str> = super::ACTIONS.iter().map(|a| a.name).collect();
-        assert_eq!(names.len(), 33);
+        assert_eq!(names.len(), 34);
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 33);
+        assert_eq!(names.len(), 34);
     }
 }

@@ -2,9 +2,9 @@
 //! one entry per image (per manifest digest; a container whose digest is not known yet is
 //! listed by its reference), with what berth knows of each.
 //!
-//! An image berth stores (in any instance) is `IN_SAS`: its repository fields, tags, endpoints
-//! and visibility are the stored repository's, and its `Statistics` its newest scan's (zeros
-//! while it has none). Any other image is `NOT_IN_SAS`: its names are the reference's as the
+//! An image berth stores (in any instance) is `IN_SAS`: its repository fields, tags, endpoints,
+//! visibility and tag immutability (`TagImmutable` 1 or 0) are the stored repository's, and its
+//! `Statistics` its newest scan's (zeros while it has none). Any other image is `NOT_IN_SAS`: its names are the reference's as the
 //! pod spec wrote it, its counts zero, its repository fields empty — berth has not seen its
 //! content (pulling foreign images into a scan cache is a later step).
 use berth_acs::{AcsError, AcsResult};
@@ -211,7 +211,7 @@ pub async fn list_image_risk(call: &Call) -> AcsResult<Reply> {
                         .and_then(|f| f.config_digest.as_deref())
                         .map(|c| c.split_once(':').map_or(c, |(_, hex)| hex).to_string())
                         .unwrap_or_default(),
-                    tag_immutable: 0,
+                    tag_immutable: i32::from(s.tag_immutable),
                     statistics: statistics(facts.map(|f| &f.risk)),
                     image_access_type: "IN_SAS",
                     image,

@@ -14,5 +14,6 @@ mod management;
 mod registry;
 #[cfg(feature = "scanner")]
 mod scans;
+mod tag_immutability;
 mod webhooks;
 mod wire;
