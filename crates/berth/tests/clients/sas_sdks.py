@@ -32,7 +32,7 @@ AK, SK = CONFIG["key"]
 RO_AK, RO_SK = CONFIG["read_only_key"]
 CLUSTER = CONFIG["cluster"]
 OTHER = CONFIG["other_cluster"]
-IMAGES = CONFIG["images"]  # name -> {digest, reference, repo_namespace, repo_name, tag, public, stored, risk}
+IMAGES = CONFIG["images"]  # name -> {digest, reference, repo_namespace, repo_name, tag, public, tag_immutable, stored, risk}
 VERSION = "2018-12-03"
 RUNTIME = RuntimeOptions(autoretry=False, max_attempts=1)
 checked = {"list_cases": 0, "summary_cases": 0, "clients": [], "errors": []}
@@ -237,7 +237,9 @@ def check_item(item, name):
     where = "%s: %s" % (name, json.dumps(item))
     assert item["Image"] == img["reference"], where
     assert item["Digest"] == img["digest"], where
-    assert isinstance(item["TagImmutable"], int) and item["TagImmutable"] == 0, where
+    # The stored repository's setting (ModifyRepoTagImmutability); 0 for images berth lacks.
+    want_immutable = 1 if img["stored"] and img.get("tag_immutable") else 0
+    assert isinstance(item["TagImmutable"], int) and item["TagImmutable"] == want_immutable, where
     assert json.loads(item["Statistics"]) == statistics(name), where
     assert len(item["Uuid"]) == 36 and str(uuid.UUID(item["Uuid"])) == item["Uuid"], where
     assert item["RepoNamespace"] == img["repo_namespace"], where

@@ -415,6 +415,19 @@ async fn image_risk_through_the_vendor_sdks() {
             ("Public", "True"),
         ],
     );
+    // One repository's tags are immutable (a berth extension action), which ListImageRisk
+    // reports as `TagImmutable: 1`.
+    kcr(
+        &b,
+        &key,
+        "ModifyRepoTagImmutability",
+        &[
+            ("InstanceId", &instance),
+            ("Namespace", "ops"),
+            ("RepoName", "clean"),
+            ("TagImmutable", "true"),
+        ],
+    );
     for (_, repo, _, img) in &images {
         let (ns, name) = repo.split_once('/').unwrap();
         let digest = img.digest().to_string();
@@ -466,6 +479,7 @@ async fn image_risk_through_the_vendor_sdks() {
                 "repo_name": repo_name,
                 "tag": tag,
                 "public": ns == "ops",
+                "tag_immutable": *repo == "ops/clean",
                 "stored": true,
                 "risk": findings(&report),
             }),
