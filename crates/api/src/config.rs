@@ -23,9 +23,31 @@ pub struct Config {
     pub network: NetworkConfig,
     pub management: ManagementConfig,
     pub scan: ScanConfig,
+    pub jobs: JobsConfig,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The background-job runner (scans, garbage collection).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// How long a claim on a job lasts unless renewed (every third of it while the job runs):
+    /// how soon the jobs of a process that died are taken over or, for scans, failed as
+    /// interrupted.
+    pub lease_secs: u64,
+    /// Seconds between looks at the queue without a wake-up (jobs queued by another process).
+    pub poll_secs: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            lease_secs: 30,
+            poll_secs: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScanConfig {
     /// The vulnerability database directory (default: `$BERTH_DB_DIR`, else
@@ -33,6 +55,19 @@ pub struct ScanConfig {
     pub db_dir: Option<PathBuf>,
     /// Scan every pushed image (besides namespaces marked scan-on-push).
     pub on_push: bool,
+    /// Seconds between looks at the database file for an update, which re-matches every
+    /// image's newest scan against it (no image is read again); 0 = never.
+    pub db_check_secs: u64,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            db_dir: None,
+            on_push: false,
+            db_check_secs: 300,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -156,9 +191,6 @@ pub struct WebhooksConfig {
     pub backoff_max_millis: u64,
     /// How long one attempt may take, connection included.
     pub timeout_secs: u64,
-    /// How often the retry loop looks for due attempts (those left by a restart, or by another
-    /// process).
-    pub poll_interval_millis: u64,
 }
 
 impl Default for WebhooksConfig {
@@ -169,7 +201,6 @@ impl Default for WebhooksConfig {
             backoff_base_millis: 1000,
             backoff_max_millis: 5 * 60 * 1000,
             timeout_secs: 10,
-            poll_interval_millis: 5000,
         }
     }
 }
@@ -242,6 +273,7 @@ impl Default for Config {
             network: NetworkConfig::default(),
             management: ManagementConfig::default(),
             scan: ScanConfig::default(),
+            jobs: JobsConfig::default(),
         }
     }
 }
@@ -389,6 +421,8 @@ impl Config {
                 "limits.max_uploads_in_flight_per_principal",
                 limits.max_uploads_in_flight_per_principal as u64,
             ),
+            ("jobs.lease_secs", self.jobs.lease_secs),
+            ("jobs.poll_secs", self.jobs.poll_secs),
         ] {
             if value == 0 {
                 return Err(invalid(name, "0", "must be at least 1"));

@@ -8,6 +8,7 @@ mod conn;
 mod effects;
 mod error;
 mod http_util;
+mod jobs;
 pub mod kcr;
 mod mac;
 mod metrics;
@@ -22,6 +23,8 @@ mod seal;
 mod state;
 mod upload_limits;
 pub mod webhooks;
+
+pub use jobs::run_gc;
 
 pub use berth_registry::{content, gc};
 
@@ -138,7 +141,7 @@ async fn build_app(
     let registry = berth_registry::Registry::new(meta.clone(), caches.clone());
     let app = Arc::new(AppState {
         master_key,
-        scan_wakeup: Arc::new(tokio::sync::Notify::new()),
+        jobs_wake: Arc::new(tokio::sync::Notify::new()),
         auth: auth::Auth::new(config.auth.clone(), secret.as_bytes()),
         config,
         meta,
@@ -209,36 +212,8 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-/// Runs one garbage-collection pass with the configured options.
-pub async fn run_gc(
-    app: &App,
-    grace: Option<Duration>,
-) -> Result<gc::GcReport, berth_store::StoreError> {
-    let c = &app.config.gc;
-    let options = gc::GcOptions {
-        grace_millis: i64::try_from(
-            grace
-                .unwrap_or(Duration::from_secs(c.grace_secs))
-                .as_millis(),
-        )
-        .unwrap_or(i64::MAX),
-        delete_untagged: c.delete_untagged,
-        upload_expiry_millis: i64::try_from(c.upload_expiry_secs.saturating_mul(1000))
-            .unwrap_or(i64::MAX),
-    };
-    // A forgotten blob is unlinked everywhere: no cached link may report it present.
-    let forgotten = |_: &berth_oci::Digest| app.caches.blob_links.invalidate_all();
-    let report = gc::collect(app.meta.as_ref(), app.blobs.as_ref(), &options, &forgotten).await?;
-    app.caches.clear();
-    app.metrics.gc_runs.inc();
-    app.metrics.gc_deleted_blobs.inc_by(report.blobs_deleted);
-    app.metrics
-        .gc_deleted_manifests
-        .inc_by(report.manifests_deleted);
-    Ok(report)
-}
-
-/// Serves until `shutdown` resolves, with the periodic garbage collection in the background;
+/// Serves until `shutdown` resolves, with the background jobs (scans, webhook deliveries, the
+/// periodic garbage collection) running;
 /// then stops accepting connections, lets requests in flight finish for
 /// `limits.shutdown_grace_secs` and drops the connections still open.
 pub async fn serve(
@@ -246,24 +221,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    #[cfg(feature = "scanner")]
-    tokio::spawn(scanning::run_worker(app.clone()));
-    let interval = app.config.gc.interval_secs;
-    if interval > 0 {
-        let gc_app = app.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(interval));
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                match run_gc(&gc_app, None).await {
-                    Ok(r) => tracing::info!(?r, "garbage collection pass"),
-                    Err(e) => tracing::error!(error = %e, "garbage collection failed"),
-                }
-            }
-        });
-    }
-    webhooks::spawn_retry_loop(app.clone());
+    jobs::spawn(&app);
     let network_app = app.clone();
     tokio::spawn(async move {
         // The configuration may have changed since the endpoints were validated.

@@ -22,8 +22,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Seals the management API keys' secrets.
     pub master_key: crate::seal::MasterKey,
-    /// Wakes the scan worker when a job is queued.
-    pub scan_wakeup: Arc<tokio::sync::Notify>,
+    /// Wakes the background-job runner when a job is queued.
+    pub jobs_wake: Arc<tokio::sync::Notify>,
     /// Upload sessions and uploads in flight, counted against `limits`.
     pub upload_limits: crate::upload_limits::UploadLimits,
     /// The runtime inventory's parsed snapshots and the image-risk surface's verifier.

@@ -1,5 +1,5 @@
 //! Garbage collection: untagged-and-unreferenced manifests, unreferenced blobs, expired uploads,
-//! and old webhook log entries and scan results.
+//! and old webhook log entries, scan results and dead background jobs.
 //!
 //! Safe against concurrent pushes without a read-only window: content younger than the grace
 //! period is never touched (a blob being uploaded is not a blob yet; one just uploaded or linked
@@ -17,7 +17,7 @@ pub struct GcReport {
     pub bytes_freed: u64,
     pub orphan_files_deleted: u64,
     pub uploads_expired: u64,
-    /// Webhook log entries and scan results beyond what is kept.
+    /// Webhook log entries, scan results and dead jobs beyond what is kept.
     pub history_pruned: u64,
 }
 
@@ -25,6 +25,8 @@ pub struct GcReport {
 pub const KEEP_DELIVERIES_PER_TRIGGER: u32 = 1000;
 /// Finished scans kept per image (DescribeImageScan reads the newest).
 pub const KEEP_SCANS_PER_IMAGE: u32 = 5;
+/// Background jobs that failed for good, kept for inspection.
+pub const KEEP_DEAD_JOBS: u32 = 1000;
 
 pub struct GcOptions {
     pub grace_millis: i64,
@@ -100,6 +102,7 @@ pub async fn collect(
     report.history_pruned = meta
         .prune_webhook_deliveries(KEEP_DELIVERIES_PER_TRIGGER)
         .await?
-        + meta.prune_scans(KEEP_SCANS_PER_IMAGE).await?;
+        + meta.prune_scans(KEEP_SCANS_PER_IMAGE).await?
+        + meta.prune_dead_jobs(KEEP_DEAD_JOBS).await?;
     Ok(report)
 }

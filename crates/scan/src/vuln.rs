@@ -51,9 +51,13 @@ fn query_parts(p: &Package) -> Option<(Option<Ecosystem>, String, String)> {
 }
 
 /// Matches every package of the report; fills `report.vulnerabilities`.
+/// How a report names the database it was matched against.
+pub fn db_version(meta: &berth_vulndb::Metadata) -> String {
+    format!("schema {} built {}", meta.schema, meta.built_at)
+}
+
 pub fn match_report(report: &mut Report, db: &Database) -> Result<()> {
-    let meta = db.metadata();
-    report.scanner.db_version = Some(format!("schema {} built {}", meta.schema, meta.built_at));
+    report.scanner.db_version = Some(db_version(db.metadata()));
     let distro = report.distro.clone();
     let mut out: Vec<Vulnerability> = Vec::new();
     let mut warned_no_distro = false;

@@ -6,6 +6,9 @@ use berth_oci::{Algorithm, Digest};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
 
+mod jobs;
+pub use jobs::job_store;
+
 fn body(chunks: &[&[u8]]) -> BlobStream {
     let owned: Vec<std::io::Result<Bytes>> = chunks
         .iter()
@@ -1204,42 +1207,18 @@ pub async fn webhook_store(store: &dyn MetadataStore) {
             .is_none()
     );
 
-    // Attempts: the first is scheduled already claimed (due in the future), fails, and
-    // schedules a retry; the retry is due, claimed once, and succeeds.
+    // The log: attempts are recorded with their outcome as they run, listed newest first.
     let now = crate::now_millis();
     let first = NewWebhookDelivery {
         trigger_id: push.id,
         event_type: "PushImage".into(),
         payload: "{\"event\":\"PushImage\"}".into(),
         attempt: 1,
-        due_at: now + 60_000,
     };
-    let id1 = store.schedule_webhook_delivery(&first).await.unwrap();
-    assert!(
-        store
-            .due_webhook_deliveries(now, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        store
-            .claim_webhook_delivery(id1, now, now + 1000)
-            .await
-            .unwrap()
-            .is_none(),
-        "an attempt claimed by its creator is not claimable before its lease ends"
-    );
     assert_eq!(
         store.list_webhook_deliveries(push.id, 0, 10).await.unwrap(),
-        (vec![], 0),
-        "pending attempts are not in the log"
+        (vec![], 0)
     );
-    let retry = NewWebhookDelivery {
-        attempt: 2,
-        due_at: now - 1,
-        ..first.clone()
-    };
     let failed = DeliveryResult {
         success: false,
         status_code: Some(500),
@@ -1247,76 +1226,11 @@ pub async fn webhook_store(store: &dyn MetadataStore) {
         url: push.url.clone(),
         at: now,
     };
-    let id2 = store
-        .finish_webhook_delivery(id1, &failed, Some(&retry))
+    let id1 = store
+        .record_webhook_delivery(&first, &failed)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        store
-            .finish_webhook_delivery(id1, &failed, Some(&retry))
-            .await
-            .unwrap(),
-        None,
-        "an attempt finishes once"
-    );
-    assert_eq!(
-        store.due_webhook_deliveries(now, 10).await.unwrap(),
-        vec![id2]
-    );
-    let claimed = store
-        .claim_webhook_delivery(id2, now, now + 60_000)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(claimed.attempt, 2);
-    assert_eq!(claimed.status, DeliveryStatus::Pending);
-    assert_eq!(claimed.namespace_id, ns.id);
-    assert_eq!(claimed.namespace, "hooks");
-    assert_eq!(claimed.payload, first.payload);
-    assert!(
-        store
-            .claim_webhook_delivery(id2, now, now + 60_000)
-            .await
-            .unwrap()
-            .is_none(),
-        "claimed once"
-    );
-    assert!(
-        !store
-            .renew_webhook_claim(id2, now + 1, now + 90_000)
-            .await
-            .unwrap(),
-        "only the holder of the lease renews it"
-    );
-    assert!(
-        store
-            .renew_webhook_claim(id2, now + 60_000, now + 90_000)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .renew_webhook_claim(id2, now + 60_000, now + 120_000)
-            .await
-            .unwrap(),
-        "a renewed lease is a new one"
-    );
-    assert!(
-        store
-            .claim_webhook_delivery(id2, now + 60_000, now + 120_000)
-            .await
-            .unwrap()
-            .is_none(),
-        "not claimable while the renewed lease lasts"
-    );
-    assert!(
-        store
-            .due_webhook_deliveries(now, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
     let ok = DeliveryResult {
         success: true,
         status_code: Some(204),
@@ -1324,24 +1238,36 @@ pub async fn webhook_store(store: &dyn MetadataStore) {
         url: push.url.clone(),
         at: now + 1,
     };
-    assert_eq!(
-        store.finish_webhook_delivery(id2, &ok, None).await.unwrap(),
-        None
-    );
+    let second = NewWebhookDelivery {
+        attempt: 2,
+        ..first.clone()
+    };
+    let id2 = store
+        .record_webhook_delivery(&second, &ok)
+        .await
+        .unwrap()
+        .unwrap();
     let (log, total) = store.list_webhook_deliveries(push.id, 0, 10).await.unwrap();
     assert_eq!(total, 2);
     assert_eq!(
-        log.iter().map(|d| (d.id, d.status)).collect::<Vec<_>>(),
+        log.iter()
+            .map(|d| (d.id, d.status, d.attempt))
+            .collect::<Vec<_>>(),
         vec![
-            (id2, DeliveryStatus::Success),
-            (id1, DeliveryStatus::Failed)
+            (id2, DeliveryStatus::Success, 2),
+            (id1, DeliveryStatus::Failed, 1)
         ],
         "newest first"
     );
     assert_eq!(log[1].status_code, Some(500));
     assert_eq!(log[1].response.as_deref(), Some("boom"));
     assert_eq!(log[1].url.as_deref(), Some(push.url.as_str()));
-    assert_eq!(log[0].due_at, None);
+    assert_eq!(log[1].payload, first.payload);
+    assert_eq!(
+        (log[1].namespace_id, log[1].namespace.as_str()),
+        (ns.id, "hooks")
+    );
+    assert_eq!((log[0].created_at, log[1].created_at), (now + 1, now));
     let (page, total) = store.list_webhook_deliveries(push.id, 1, 10).await.unwrap();
     assert_eq!((page.len(), total), (1, 2));
     assert_eq!(page[0].id, id1);
@@ -1349,23 +1275,17 @@ pub async fn webhook_store(store: &dyn MetadataStore) {
     assert_eq!(store.prune_webhook_deliveries(1).await.unwrap(), 1);
     let (log, total) = store.list_webhook_deliveries(push.id, 0, 10).await.unwrap();
     assert_eq!((log[0].id, total), (id2, 1), "the newest entry stays");
-
-    // Cancelled attempts vanish; deleting a trigger takes its log along.
-    let id3 = store
-        .schedule_webhook_delivery(&NewWebhookDelivery {
-            due_at: now - 1,
-            ..first.clone()
-        })
-        .await
-        .unwrap();
-    store.cancel_webhook_delivery(id3).await.unwrap();
-    assert!(
-        store
-            .due_webhook_deliveries(now, 10)
-            .await
-            .unwrap()
-            .is_empty()
+    // Nothing is logged for a trigger that no longer exists.
+    let gone = NewWebhookDelivery {
+        trigger_id: i64::MAX,
+        ..first.clone()
+    };
+    assert_eq!(
+        store.record_webhook_delivery(&gone, &ok).await.unwrap(),
+        None
     );
+
+    // Deleting a trigger takes its log along.
     assert!(
         !store
             .delete_webhook_trigger(other_ns.id, push.id)
@@ -1615,12 +1535,12 @@ pub async fn runtime_store(store: &dyn MetadataStore) {
     {
         EnqueueOutcome::Queued(id) | EnqueueOutcome::InFlight(id) => id,
     };
-    let claimed = store.claim_scan().await.unwrap().unwrap();
+    let claimed = store.start_scan(scan).await.unwrap().unwrap();
     assert_eq!(claimed.id, scan);
     store
         .finish_scan(
             scan,
-            SCAN_SUCCESS,
+            ScanStatus::Success,
             Some(r#"{"vulnerabilities":[]}"#),
             None,
             None,

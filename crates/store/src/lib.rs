@@ -9,6 +9,7 @@ pub mod driver;
 mod endpoints;
 mod error;
 mod fs;
+mod jobs;
 #[cfg(test)]
 mod memdriver;
 mod meta;
@@ -26,6 +27,7 @@ pub use driver::ByteDriver;
 pub use endpoints::*;
 pub use error::{Result, StoreError};
 pub use fs::{FsBlobStore, FsDriver};
+pub use jobs::*;
 pub use meta::*;
 pub use runtime::*;
 pub use scans::*;

@@ -106,6 +106,7 @@ pub trait MetadataStore:
     crate::TenancyStore
     + crate::EndpointStore
     + crate::ScanStore
+    + crate::JobStore
     + crate::WebhookStore
     + crate::RuntimeStore
     + Send

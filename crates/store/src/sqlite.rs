@@ -14,6 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 mod endpoints;
+mod jobs;
 mod runtime;
 mod webhooks;
 
@@ -26,6 +27,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("sqlite/0005_blob_tombstones.sql")),
     (6, include_str!("sqlite/0006_runtime.sql")),
     (7, include_str!("sqlite/0007_tag_immutability.sql")),
+    (8, include_str!("sqlite/0008_jobs.sql")),
 ];
 
 mod scans;

@@ -1,9 +1,8 @@
-//! Webhook triggers (per namespace) and their delivery attempts.
+//! Webhook triggers (per namespace) and the log of their delivery attempts.
 //!
-//! Every attempt is one `webhook_deliveries` row. An attempt that has not run yet is `Pending`
-//! with a due time; whoever runs it first claims it by pushing the due time past a lease, so a
-//! pending attempt survives a restart (the lease expires and a retry loop picks it up) and two
-//! processes never run the same attempt at once.
+//! Every attempt that ran is one `webhook_deliveries` row, written with its outcome. Attempts
+//! to come are background jobs (see [`crate::JobStore`]): a delivery is one job whose retries
+//! are the later attempts, so it survives a restart and never runs twice at once.
 use crate::Result;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -55,10 +54,9 @@ pub struct WebhookTriggerUpdate {
     pub enabled: Option<bool>,
 }
 
-/// Outcome of an attempt; `Pending` is an attempt not made yet (never listed in the log).
+/// Outcome of an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryStatus {
-    Pending,
     Success,
     Failed,
 }
@@ -66,7 +64,6 @@ pub enum DeliveryStatus {
 impl DeliveryStatus {
     pub fn as_str(self) -> &'static str {
         match self {
-            DeliveryStatus::Pending => "Pending",
             DeliveryStatus::Success => "Success",
             DeliveryStatus::Failed => "Failed",
         }
@@ -74,7 +71,6 @@ impl DeliveryStatus {
 
     pub fn parse(s: &str) -> Option<DeliveryStatus> {
         match s {
-            "Pending" => Some(DeliveryStatus::Pending),
             "Success" => Some(DeliveryStatus::Success),
             "Failed" => Some(DeliveryStatus::Failed),
             _ => None,
@@ -82,8 +78,7 @@ impl DeliveryStatus {
     }
 }
 
-/// An attempt to schedule: it is due at `due_at` (Unix ms), or already claimed by its creator
-/// until then when the creator runs it at once.
+/// An attempt that ran, to log with its [`DeliveryResult`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewWebhookDelivery {
     pub trigger_id: i64,
@@ -92,7 +87,6 @@ pub struct NewWebhookDelivery {
     pub payload: String,
     /// 1 for the first attempt.
     pub attempt: u32,
-    pub due_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,9 +104,7 @@ pub struct WebhookDelivery {
     pub response: Option<String>,
     /// The URL the attempt was sent to.
     pub url: Option<String>,
-    /// When a pending attempt is due (or its claim expires); `None` once it ran.
-    pub due_at: Option<i64>,
-    /// When the attempt ran (when it was scheduled, while pending).
+    /// When the attempt ran.
     pub created_at: i64,
 }
 
@@ -156,7 +148,7 @@ pub trait WebhookStore: Send + Sync {
         id: i64,
         update: &WebhookTriggerUpdate,
     ) -> Result<Option<WebhookTrigger>>;
-    /// Deletes the trigger with its log and pending attempts.
+    /// Deletes the trigger with its log (attempts still to come find it gone and stop).
     async fn delete_webhook_trigger(&self, namespace_id: i64, id: i64) -> Result<bool>;
     /// The namespace's enabled triggers subscribed to `event_type`.
     async fn webhook_triggers_for_event(
@@ -165,34 +157,15 @@ pub trait WebhookStore: Send + Sync {
         event_type: &str,
     ) -> Result<Vec<WebhookTrigger>>;
 
-    /// Records a pending attempt; returns its id.
-    async fn schedule_webhook_delivery(&self, delivery: &NewWebhookDelivery) -> Result<i64>;
-    /// Pending attempts due at `now`, oldest first.
-    async fn due_webhook_deliveries(&self, now: i64, limit: u32) -> Result<Vec<i64>>;
-    /// Claims a pending attempt that is due at `now` until `lease_until`; `None` when it is not
-    /// pending, not due, or someone else claimed it first.
-    async fn claim_webhook_delivery(
+    /// Logs an attempt that ran; `None` when its trigger was deleted meanwhile (nothing is
+    /// logged).
+    async fn record_webhook_delivery(
         &self,
-        id: i64,
-        now: i64,
-        lease_until: i64,
-    ) -> Result<Option<WebhookDelivery>>;
-    /// Extends a claim from `held_until` (the lease its holder set) to `lease_until`; false when
-    /// the attempt is no longer pending or another runner claimed it after the lease ran out.
-    async fn renew_webhook_claim(&self, id: i64, held_until: i64, lease_until: i64)
-    -> Result<bool>;
-    /// Records the outcome of a claimed attempt and, in the same transaction, schedules the next
-    /// one (returning its id).
-    async fn finish_webhook_delivery(
-        &self,
-        id: i64,
+        delivery: &NewWebhookDelivery,
         result: &DeliveryResult,
-        retry: Option<&NewWebhookDelivery>,
     ) -> Result<Option<i64>>;
     /// Deletes the log entries of each trigger beyond its newest `keep`; returns how many.
     async fn prune_webhook_deliveries(&self, keep: u32) -> Result<u64>;
-    /// Drops a pending attempt (its trigger was disabled or unsubscribed meanwhile).
-    async fn cancel_webhook_delivery(&self, id: i64) -> Result<()>;
     /// One page of the trigger's attempts that ran, newest first, and how many there are.
     async fn list_webhook_deliveries(
         &self,

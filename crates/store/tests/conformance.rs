@@ -58,3 +58,12 @@ async fn sqlite_webhook_store_conforms() {
         .unwrap();
     conformance::webhook_store(&store).await;
 }
+
+#[tokio::test]
+async fn sqlite_job_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteMetadataStore::open(&dir.path().join("meta.db"))
+        .await
+        .unwrap();
+    conformance::job_store(&store).await;
+}

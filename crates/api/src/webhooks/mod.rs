@@ -1,24 +1,29 @@
 //! Webhook delivery: registry events are posted as signed JSON to the namespace's triggers.
 //!
-//! [`notify`] returns at once; the work runs on tokio tasks. Each attempt is first recorded as a
-//! pending row (so it survives a restart), then sent, then recorded as Success or Failed together
-//! with the next attempt when one is left. The task that made an attempt sleeps until the next is
-//! due and claims it; [`spawn_retry_loop`] claims whatever is due and unclaimed (attempts left by
-//! a restart, or by another process). Claims are leases in the store, so an attempt never runs
-//! twice at once and one whose runner died is picked up when its lease ends.
+//! [`notify`] returns at once. Each (event, trigger) pair is one background job of kind
+//! [`WEBHOOK_JOB`] (`berth-jobs`; queued before anything is sent, so it survives a restart)
+//! whose attempts are the delivery's attempts: [`WebhookJobs`] sends one, logs it as Success or
+//! Failed, and a failure is retried after [`backoff`] until `webhooks.max_attempts`. The job
+//! runner's leases make sure an attempt never runs twice at once and that one whose runner died
+//! is taken over when its lease ends (that attempt counts: at-least-once delivery).
 mod guard;
 
 pub use guard::{Target, TargetError, forbidden_kind, resolve};
 
 use crate::config::WebhooksConfig;
 use crate::state::App;
+use async_trait::async_trait;
+use berth_jobs::{Handler, Outcome};
 use berth_oci::Digest;
 use berth_store::{
-    DeliveryResult, Instance, NewWebhookDelivery, Repository, StoreError, WebhookDelivery,
+    DeliveryResult, Instance, Job, JobEnqueued, NewJob, NewWebhookDelivery, Repository, StoreError,
     WebhookTrigger, now_millis,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
+
+/// The job kind of a delivery.
+pub const WEBHOOK_JOB: &str = "webhook";
 
 /// The signature header: `sha256=` and the hex HMAC-SHA256 of the body under the trigger's secret.
 pub const SIGNATURE_HEADER: &str = "x-berth-signature";
@@ -48,11 +53,9 @@ const RESERVED_HEADERS: &[&str] = &[
 ];
 /// Response excerpts kept in the log, in characters.
 const EXCERPT_CHARS: usize = 256;
-/// Due attempts claimed per pass of the retry loop.
-const RETRY_BATCH: u32 = 100;
-/// Attempts in flight at once, process-wide: a burst of pushes to a namespace with many triggers
-/// queues here instead of opening thousands of connections.
-static IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
+/// Attempts in flight at once per process: a burst of pushes to a namespace with many triggers
+/// queues instead of opening thousands of connections.
+const IN_FLIGHT: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventType {
@@ -231,39 +234,14 @@ pub fn notify(app: &App, event: WebhookEvent) {
     });
 }
 
-/// What one attempt needs to run.
-struct Job {
-    id: i64,
+/// A delivery's job payload: everything an attempt needs besides the trigger's current state.
+#[derive(Debug, Serialize, Deserialize)]
+struct Delivery {
     trigger_id: i64,
     namespace_id: i64,
     event_type: String,
-    payload: String,
-    attempt: u32,
-    /// The end of the lease this runner holds on the attempt (its claim token).
-    held_until: i64,
-}
-
-impl From<WebhookDelivery> for Job {
-    fn from(d: WebhookDelivery) -> Job {
-        Job {
-            id: d.id,
-            trigger_id: d.trigger_id,
-            namespace_id: d.namespace_id,
-            event_type: d.event_type,
-            payload: d.payload,
-            attempt: d.attempt,
-            held_until: d.due_at.unwrap_or_default(),
-        }
-    }
-}
-
-/// How long a claim on an attempt lasts: longer than the attempt can take.
-fn lease_millis(c: &WebhooksConfig) -> i64 {
-    millis(Duration::from_secs(c.timeout_secs) + Duration::from_secs(60))
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+    /// The exact body every attempt sends (signed as is).
+    body: String,
 }
 
 /// The wait after failed attempt `attempt` (1-based): base, 2 base, 4 base, ... up to the cap.
@@ -299,108 +277,93 @@ async fn fan_out(app: &App, event: &WebhookEvent) -> Result<(), StoreError> {
         };
         let payload = serde_json::to_string(&payload)
             .map_err(|e| StoreError::Corrupt(format!("cannot encode a webhook payload: {e}")))?;
-        // Scheduled as already claimed by this process: the retry loop leaves it alone unless
-        // this process dies before recording the outcome.
-        let held_until = now_millis().saturating_add(lease_millis(&app.config.webhooks));
-        let id = app
-            .meta
-            .schedule_webhook_delivery(&NewWebhookDelivery {
-                trigger_id: trigger.id,
-                event_type: event.event.as_str().to_string(),
-                payload: payload.clone(),
-                attempt: 1,
-                due_at: held_until,
-            })
-            .await?;
-        let job = Job {
-            id,
+        let delivery = Delivery {
             trigger_id: trigger.id,
             namespace_id: event.namespace_id,
             event_type: event.event.as_str().to_string(),
-            payload,
-            attempt: 1,
-            held_until,
+            body: payload,
         };
-        let app = app.clone();
-        tokio::spawn(async move { run_logged(app, job).await });
+        let job = NewJob {
+            kind: WEBHOOK_JOB.to_string(),
+            payload: serde_json::to_string(&delivery)
+                .map_err(|e| StoreError::Corrupt(format!("cannot encode a delivery: {e}")))?,
+            dedupe_key: None,
+            max_attempts: app.config.webhooks.max_attempts.max(1),
+            due_at: now_millis(),
+        };
+        if let JobEnqueued::Duplicate(id) = app.meta.enqueue_job(&job).await? {
+            tracing::warn!(job = id, "a webhook delivery collided with another job");
+        }
+        app.jobs_wake.notify_one();
     }
     Ok(())
 }
 
-async fn run_logged(app: App, job: Job) {
-    let id = job.id;
-    if let Err(e) = run(&app, job).await {
-        tracing::error!(error = %e, delivery = id, "webhook delivery bookkeeping failed");
-    }
+/// Runs delivery jobs: one attempt per run.
+pub struct WebhookJobs {
+    pub app: App,
 }
 
-/// Runs the attempt, then each retry this process gets to claim.
-async fn run(app: &App, mut job: Job) -> Result<(), StoreError> {
-    let config = &app.config.webhooks;
-    loop {
-        // The semaphore is never closed; were it, sending unthrottled is the better failure.
-        let permit = IN_FLIGHT.acquire().await.ok();
-        // The lease may have run out while the attempt waited for a slot, and another runner
-        // may hold the attempt now: renew it from the lease this runner set, or leave it.
-        let lease = now_millis().saturating_add(lease_millis(config));
-        if !app
+#[async_trait]
+impl Handler for WebhookJobs {
+    fn kind(&self) -> &'static str {
+        WEBHOOK_JOB
+    }
+
+    fn concurrency(&self) -> usize {
+        IN_FLIGHT
+    }
+
+    /// The wait runs from when the attempt ended: a receiver that hangs until the timeout still
+    /// gets its full backoff.
+    fn backoff(&self, attempt: u32) -> Duration {
+        backoff(&self.app.config.webhooks, attempt)
+    }
+
+    async fn run(&self, job: &Job) -> Outcome {
+        let app = &self.app;
+        let delivery: Delivery = match serde_json::from_str(&job.payload) {
+            Ok(d) => d,
+            Err(e) => return Outcome::Fail(format!("bad delivery payload: {e}")),
+        };
+        let trigger = match app
             .meta
-            .renew_webhook_claim(job.id, job.held_until, lease)
-            .await?
+            .get_webhook_trigger(delivery.namespace_id, delivery.trigger_id)
+            .await
         {
-            return Ok(());
-        }
-        job.held_until = lease;
-        let trigger = app
-            .meta
-            .get_webhook_trigger(job.namespace_id, job.trigger_id)
-            .await?
-            .filter(|t| t.enabled && t.event_types.contains(&job.event_type));
+            Ok(t) => t.filter(|t| t.enabled && t.event_types.contains(&delivery.event_type)),
+            Err(e) => return Outcome::Retry(format!("cannot read the trigger: {e}")),
+        };
         let Some(trigger) = trigger else {
             // Disabled, unsubscribed or deleted since: the remaining attempts are dropped.
-            app.meta.cancel_webhook_delivery(job.id).await?;
-            return Ok(());
+            return Outcome::Done;
         };
-        let result = send(config, &trigger, &job).await;
-        drop(permit);
-        // The wait runs from when the attempt ended: a receiver that hangs until the timeout
-        // still gets its full backoff.
-        let ended = now_millis();
-        let retry =
-            (!result.success && job.attempt < config.max_attempts).then(|| NewWebhookDelivery {
-                trigger_id: job.trigger_id,
-                event_type: job.event_type.clone(),
-                payload: job.payload.clone(),
-                attempt: job.attempt + 1,
-                due_at: ended.saturating_add(millis(backoff(config, job.attempt))),
-            });
-        tracing::info!(trigger = trigger.id, delivery = job.id, attempt = job.attempt,
+        let attempt = NewWebhookDelivery {
+            trigger_id: delivery.trigger_id,
+            event_type: delivery.event_type,
+            payload: delivery.body,
+            attempt: job.attempts,
+        };
+        let result = send(&app.config.webhooks, &trigger, &attempt).await;
+        tracing::info!(trigger = trigger.id, job = job.id, attempt = job.attempts,
             success = result.success, status = ?result.status_code, "webhook attempt");
-        let Some(next) = app
-            .meta
-            .finish_webhook_delivery(job.id, &result, retry.as_ref())
-            .await?
-        else {
-            return Ok(());
-        };
-        let due = retry.map(|r| r.due_at).unwrap_or_default();
-        let wait = u64::try_from(due.saturating_sub(now_millis())).unwrap_or(0);
-        tokio::time::sleep(Duration::from_millis(wait)).await;
-        let now = now_millis();
-        match app
-            .meta
-            .claim_webhook_delivery(next, now, now.saturating_add(lease_millis(config)))
-            .await?
-        {
-            Some(d) => job = d.into(),
-            // The retry loop (or another process) took it.
-            None => return Ok(()),
+        if let Err(e) = app.meta.record_webhook_delivery(&attempt, &result).await {
+            tracing::error!(error = %e, job = job.id, "cannot log a webhook attempt");
+        }
+        if result.success {
+            Outcome::Done
+        } else {
+            Outcome::Retry(result.response.unwrap_or_default())
         }
     }
 }
 
 /// Makes one attempt; never fails, every outcome is a result to log.
-async fn send(config: &WebhooksConfig, trigger: &WebhookTrigger, job: &Job) -> DeliveryResult {
+async fn send(
+    config: &WebhooksConfig,
+    trigger: &WebhookTrigger,
+    job: &NewWebhookDelivery,
+) -> DeliveryResult {
     let at = now_millis();
     let failed = |status_code: Option<u16>, response: String| DeliveryResult {
         success: false,
@@ -485,34 +448,6 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     out
-}
-
-/// Claims and runs due attempts every `poll_interval_millis`: those whose runner died (a
-/// restart) or that another process scheduled.
-pub fn spawn_retry_loop(app: App) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let period = Duration::from_millis(app.config.webhooks.poll_interval_millis.max(10));
-        let mut tick = tokio::time::interval(period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(e) = retry_due(&app).await {
-                tracing::error!(error = %e, "webhook retry pass failed");
-            }
-        }
-    })
-}
-
-async fn retry_due(app: &App) -> Result<(), StoreError> {
-    let now = now_millis();
-    let lease = now.saturating_add(lease_millis(&app.config.webhooks));
-    for id in app.meta.due_webhook_deliveries(now, RETRY_BATCH).await? {
-        if let Some(d) = app.meta.claim_webhook_delivery(id, now, lease).await? {
-            let app = app.clone();
-            tokio::spawn(async move { run_logged(app, d.into()).await });
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -4,9 +4,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use crate::common;
 
-use berth_store::{EnqueueOutcome, ScanStore as _};
+use berth_oci::Digest;
+use berth_store::{BlobStore, BlobStream, CommitOutcome};
+use berth_store::{
+    EnqueueOutcome, JobStore as _, MetadataStore, SCAN_JOB, ScanJob, ScanStatus, ScanStore as _,
+    now_millis,
+};
 use common::TestApp;
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 fn layer(files: &[(&str, &str)]) -> Vec<u8> {
@@ -116,6 +123,20 @@ async fn a_pushed_image_is_scanned_from_the_store() {
         .await;
 }
 
+/// What the job runner does first with a scan job: claim it (with a lease of `lease_ms`) and
+/// start its scan.
+async fn claim(store: &dyn MetadataStore, lease_ms: i64) -> Option<ScanJob> {
+    let now = now_millis();
+    let c = store
+        .claim_job(&[SCAN_JOB], now, now + lease_ms)
+        .await
+        .unwrap()?;
+    store
+        .start_scan(c.job.payload.parse().unwrap())
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn one_scan_at_a_time_per_digest_and_interrupted_jobs_fail() {
     let server = TestApp::new().start().await;
@@ -151,60 +172,79 @@ async fn one_scan_at_a_time_per_digest_and_interrupted_jobs_fail() {
         .unwrap();
     assert!(store.get_repository_by_id(r.id).await.unwrap().is_some());
     store.enqueue_scan(&inst.id, r.id, &digest).await.unwrap();
-    let claimed = store.claim_scan().await.unwrap().unwrap();
-    assert_eq!(claimed.status, "Scanning");
+    // Its runner stops: the lease (1 ms) runs out.
+    let claimed = claim(&store, 1).await.unwrap();
+    assert_eq!(claimed.status, ScanStatus::Scanning);
     assert_eq!(claimed.attempts, 1);
-    assert!(store.claim_scan().await.unwrap().is_none());
     let other = berth_oci::Digest::sha256_of(b"another image");
     store.enqueue_scan(&inst.id, r.id, &other).await.unwrap();
-    assert_eq!(
-        store.fail_interrupted_scans("interrupted").await.unwrap(),
-        1
-    );
-    assert_eq!(
-        store.fail_interrupted_scans("interrupted").await.unwrap(),
-        0
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    // The next claim finds it abandoned (its one attempt spent): the runner fails the scan
+    // (`ScanJobs::abandoned`) and buries the job; it is never handed out again.
+    let now = now_millis();
+    let abandoned = store
+        .claim_job(&[SCAN_JOB], now, now + 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(abandoned.abandoned());
+    assert_eq!(abandoned.job.payload, claimed.id.to_string());
+    store
+        .finish_scan(
+            claimed.id,
+            ScanStatus::Failed,
+            None,
+            Some("interrupted"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .bury_job(abandoned.job.id, abandoned.held_until, "abandoned")
+            .await
+            .unwrap()
     );
     let failed = store.latest_scan(r.id, &digest).await.unwrap().unwrap();
-    assert_eq!(failed.status, "Failed");
+    assert_eq!(failed.status, ScanStatus::Failed);
     assert_eq!(failed.error.as_deref(), Some("interrupted"));
     assert!(failed.finished_at.is_some());
     // The queued job is untouched and is the next one claimed; the failed one never again.
-    let next = store.claim_scan().await.unwrap().unwrap();
+    let next = claim(&store, 60_000).await.unwrap();
     assert_eq!(next.digest, other);
-    assert!(store.claim_scan().await.unwrap().is_none());
+    assert!(claim(&store, 60_000).await.is_none());
     store
-        .finish_scan(next.id, "Success", Some("{}"), None, Some("db"))
+        .finish_scan(next.id, ScanStatus::Success, Some("{}"), None, Some("db"))
         .await
         .unwrap();
     let latest = store.latest_scan(r.id, &other).await.unwrap().unwrap();
-    assert_eq!(latest.status, "Success");
+    assert_eq!(latest.status, ScanStatus::Success);
     assert!(latest.finished_at.is_some());
     // Only a running job is finished: a late second outcome does not overwrite the first.
     store
-        .finish_scan(next.id, "Failed", None, Some("late"), None)
+        .finish_scan(next.id, ScanStatus::Failed, None, Some("late"), None)
         .await
         .unwrap();
     let latest = store.latest_scan(r.id, &other).await.unwrap().unwrap();
-    assert_eq!((latest.status.as_str(), latest.error), ("Success", None));
+    assert_eq!((latest.status, latest.error), (ScanStatus::Success, None));
     // Started again on purpose (StartImageScan), the failed image gets a new job.
     let EnqueueOutcome::Queued(id) = store.enqueue_scan(&inst.id, r.id, &digest).await.unwrap()
     else {
         panic!("a failed job is not in flight");
     };
     assert_ne!(id, claimed.id);
-    let job = store.claim_scan().await.unwrap().unwrap();
+    let job = claim(&store, 60_000).await.unwrap();
     assert_eq!((job.id, job.attempts), (id, 1));
     store
-        .finish_scan(job.id, "Success", Some("{}"), None, None)
+        .finish_scan(job.id, ScanStatus::Success, Some("{}"), None, None)
         .await
         .unwrap();
     // Finished results beyond the newest few per image are pruned (by GC); a queued job never.
     for _ in 0..2 {
         store.enqueue_scan(&inst.id, r.id, &digest).await.unwrap();
-        let job = store.claim_scan().await.unwrap().unwrap();
+        let job = claim(&store, 60_000).await.unwrap();
         store
-            .finish_scan(job.id, "Success", Some("{}"), None, None)
+            .finish_scan(job.id, ScanStatus::Success, Some("{}"), None, None)
             .await
             .unwrap();
     }
@@ -212,7 +252,7 @@ async fn one_scan_at_a_time_per_digest_and_interrupted_jobs_fail() {
     // `digest`: 1 failed + 3 successes, newest 2 kept; `other`: 1 success, kept.
     assert_eq!(store.prune_scans(2).await.unwrap(), 2);
     assert_eq!(store.prune_scans(2).await.unwrap(), 0);
-    let queued = store.claim_scan().await.unwrap().unwrap();
+    let queued = claim(&store, 60_000).await.unwrap();
     assert_eq!(queued.digest, digest);
 }
 
@@ -238,7 +278,8 @@ async fn a_scan_interrupted_by_a_stop_fails_at_the_next_start_and_is_not_run_aga
             .await
             .unwrap();
         meta.enqueue_scan(&inst.id, r.id, &killer).await.unwrap();
-        let running = meta.claim_scan().await.unwrap().unwrap();
+        // Claimed with a lease that has already ended: its process was killed.
+        let running = claim(meta.as_ref(), 0).await.unwrap();
         assert_eq!(running.digest, killer);
         meta.enqueue_scan(&inst.id, r.id, &queued).await.unwrap();
         r.id
@@ -255,7 +296,7 @@ async fn a_scan_interrupted_by_a_stop_fails_at_the_next_start_and_is_not_run_aga
     for _ in 0..300 {
         let k = meta.latest_scan(repo_id, &killer).await.unwrap().unwrap();
         let q = meta.latest_scan(repo_id, &queued).await.unwrap().unwrap();
-        let done = |j: &berth_store::ScanJob| j.status == "Failed" || j.status == "Success";
+        let done = |j: &berth_store::ScanJob| j.status.is_finished();
         if done(&k) && done(&q) {
             jobs = (Some(k), Some(q));
             break;
@@ -265,7 +306,7 @@ async fn a_scan_interrupted_by_a_stop_fails_at_the_next_start_and_is_not_run_aga
     let (Some(k), Some(q)) = jobs else {
         panic!("the jobs did not finish");
     };
-    assert_eq!(k.status, "Failed");
+    assert_eq!(k.status, ScanStatus::Failed);
     assert_eq!(
         k.error.as_deref(),
         Some(berth_api::scanning::INTERRUPTED_ERROR)
@@ -274,7 +315,7 @@ async fn a_scan_interrupted_by_a_stop_fails_at_the_next_start_and_is_not_run_aga
     assert_eq!(k.attempts, 1, "not started again");
     // The queued job ran (and failed for want of a database, which is not an interruption).
     assert_eq!(q.attempts, 1);
-    assert_eq!(q.status, "Failed");
+    assert_eq!(q.status, ScanStatus::Failed);
     assert!(
         q.error
             .as_deref()
@@ -331,4 +372,182 @@ async fn images_are_scanned_on_push_where_asked() {
     }
     assert_eq!(last, "Success");
     assert_eq!(status("plain", plain.to_string()).await, "NotScanned");
+}
+
+/// Counts blob reads (the scanner reading layers) and forwards everything.
+struct CountReads {
+    inner: Arc<dyn BlobStore>,
+    reads: Arc<AtomicU64>,
+}
+
+#[async_trait::async_trait]
+impl BlobStore for CountReads {
+    async fn stat(&self, d: &Digest) -> berth_store::Result<Option<u64>> {
+        self.inner.stat(d).await
+    }
+    async fn read(
+        &self,
+        d: &Digest,
+        r: Option<std::ops::Range<u64>>,
+    ) -> berth_store::Result<Option<BlobStream>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.read(d, r).await
+    }
+    async fn delete(&self, d: &Digest) -> berth_store::Result<bool> {
+        self.inner.delete(d).await
+    }
+    async fn list(&self) -> berth_store::Result<Vec<(Digest, i64)>> {
+        self.inner.list().await
+    }
+    async fn used_bytes(&self) -> berth_store::Result<u64> {
+        self.inner.used_bytes().await
+    }
+    async fn upload_start(&self, id: &str) -> berth_store::Result<()> {
+        self.inner.upload_start(id).await
+    }
+    async fn upload_size(&self, id: &str) -> berth_store::Result<Option<u64>> {
+        self.inner.upload_size(id).await
+    }
+    async fn upload_append(
+        &self,
+        id: &str,
+        o: u64,
+        b: BlobStream,
+        m: u64,
+    ) -> berth_store::Result<u64> {
+        self.inner.upload_append(id, o, b, m).await
+    }
+    async fn upload_truncate(&self, id: &str, size: u64) -> berth_store::Result<()> {
+        self.inner.upload_truncate(id, size).await
+    }
+    async fn upload_commit(&self, id: &str, d: &Digest) -> berth_store::Result<CommitOutcome> {
+        self.inner.upload_commit(id, d).await
+    }
+    async fn upload_cancel(&self, id: &str) -> berth_store::Result<()> {
+        self.inner.upload_cancel(id).await
+    }
+    async fn list_uploads(&self) -> berth_store::Result<Vec<(String, i64)>> {
+        self.inner.list_uploads().await
+    }
+}
+
+/// The requirement: an image's risk changes when the vulnerability database is updated,
+/// with no rescan of its layers. The stored report's packages are matched again (a new scan
+/// record with the new database version); the blob store is not read at all.
+#[tokio::test]
+async fn a_database_update_rematches_stored_scans_without_reading_the_image() {
+    // First database: Alpine 3.11 advisories only; the image is Alpine 3.10.
+    let db = tempfile::tempdir().unwrap();
+    let feed = |f: &str| {
+        format!(
+            "{}/../vulndb/tests/fixtures/feeds/alpine/{f}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    };
+    berth_vulndb::import(db.path(), &[feed("v3.11-main.yaml")])
+        .await
+        .unwrap();
+    let db_dir = db.path().to_path_buf();
+    let reads = Arc::new(AtomicU64::new(0));
+    let counted = reads.clone();
+    let server = TestApp::new()
+        .config(move |c| {
+            c.scan.db_dir = Some(db_dir);
+            c.scan.db_check_secs = 1;
+        })
+        .wrap_blobs(move |inner| {
+            Arc::new(CountReads {
+                inner,
+                reads: counted,
+            })
+        })
+        .start()
+        .await;
+    let kcr = server.kcr().await;
+    let instance = server.app.default_instance.id.clone();
+    let alpine = layer(&[
+        (
+            "etc/os-release",
+            "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.10.9\n",
+        ),
+        (
+            "lib/apk/db/installed",
+            "P:ansible\nV:2.8.0-r0\nA:x86_64\no:ansible\n\n",
+        ),
+    ]);
+    let (_, digest) = server.push_image("team/alpine", "3.10", &alpine).await;
+    let d = digest.to_string();
+    let image = [
+        ("InstanceId", instance.as_str()),
+        ("Namespace", "team"),
+        ("RepoName", "alpine"),
+        ("ImageId", d.as_str()),
+    ];
+    let has_cve = |v: &serde_json::Value| {
+        v["VulnerabilitySet"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|c| c["CveName"] == "CVE-2019-10206"))
+    };
+    kcr.call("StartImageScan", &image).await;
+    let mut first = serde_json::Value::Null;
+    for _ in 0..300 {
+        first = kcr.call("DescribeImageScan", &image).await;
+        if first["Status"] == "Success" || first["Status"] == "Failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(first["Status"], "Success", "{first}");
+    assert!(!has_cve(&first), "not in the first database: {first}");
+    let scanned_reads = reads.load(Ordering::SeqCst);
+    assert!(scanned_reads > 0, "the scan read the image's blobs");
+    let repo = server
+        .app
+        .meta
+        .get_repository(&instance, "team/alpine")
+        .await
+        .unwrap()
+        .unwrap();
+    let first_version = server
+        .app
+        .meta
+        .latest_scan(repo.id, &digest)
+        .await
+        .unwrap()
+        .unwrap()
+        .db_version;
+
+    // The update: a database built a second later (another version) with the 3.10 advisories.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    berth_vulndb::import(db.path(), &[feed("v3.10-main.json")])
+        .await
+        .unwrap();
+    let mut after = serde_json::Value::Null;
+    for _ in 0..300 {
+        after = kcr.call("DescribeImageScan", &image).await;
+        if has_cve(&after) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(has_cve(&after), "re-matched against the update: {after}");
+    assert_eq!(after["Status"], "Success");
+    assert_eq!(
+        reads.load(Ordering::SeqCst),
+        scanned_reads,
+        "no blob was read again"
+    );
+    let latest = server
+        .app
+        .meta
+        .latest_scan(repo.id, &digest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.attempts, 0, "a re-match, not a scan");
+    assert!(latest.db_version.is_some());
+    assert_ne!(
+        latest.db_version, first_version,
+        "matched against the new database"
+    );
 }

@@ -70,7 +70,6 @@ fn fast(c: &mut Config) {
     c.webhooks.backoff_base_millis = 100;
     c.webhooks.backoff_max_millis = 400;
     c.webhooks.timeout_secs = 5;
-    c.webhooks.poll_interval_millis = 50;
 }
 
 async fn trigger_in_store(
@@ -212,14 +211,18 @@ async fn engine_gives_up_after_max_attempts() {
     );
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(rx.got().len(), 2);
-    assert!(
-        s.app
-            .meta
-            .due_webhook_deliveries(i64::MAX, 10)
-            .await
-            .unwrap()
-            .is_empty(),
-        "nothing left pending"
+    let jobs = s
+        .app
+        .meta
+        .list_jobs(berth_api::webhooks::WEBHOOK_JOB, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        jobs.iter()
+            .map(|j| (j.state, j.attempts))
+            .collect::<Vec<_>>(),
+        vec![(berth_store::JobState::Dead, 2)],
+        "nothing left to run: the delivery is buried after its last attempt"
     );
 }
 
@@ -302,7 +305,8 @@ async fn engine_fires_delete_and_skips_disabled_and_unsubscribed_triggers() {
 
 #[tokio::test]
 async fn pending_attempts_survive_a_restart() {
-    // An attempt left pending by a process that died is run by the next one's retry loop.
+    // A delivery whose process died during its first attempt (outcome unknown) is taken over
+    // by the next process once the lease ends, as attempt 2.
     let dir = tempfile::tempdir().unwrap();
     let rx = Receiver::start(&[]).await;
     let trigger_id;
@@ -332,15 +336,29 @@ async fn pending_attempts_survive_a_restart() {
             .unwrap()
             .unwrap();
         trigger_id = t.id;
-        meta.schedule_webhook_delivery(&berth_store::NewWebhookDelivery {
-            trigger_id: t.id,
-            event_type: "PushImage".into(),
-            payload: "{\"delivery\":\"d1\",\"event\":\"PushImage\"}".into(),
-            attempt: 2,
-            due_at: berth_store::now_millis() - 1,
+        let now = berth_store::now_millis();
+        meta.enqueue_job(&berth_store::NewJob {
+            kind: berth_api::webhooks::WEBHOOK_JOB.into(),
+            payload: json!({
+                "trigger_id": t.id,
+                "namespace_id": ns.id,
+                "event_type": "PushImage",
+                "body": "{\"delivery\":\"d1\",\"event\":\"PushImage\"}",
+            })
+            .to_string(),
+            dedupe_key: None,
+            max_attempts: 5,
+            due_at: now,
         })
         .await
         .unwrap();
+        // Claimed by the process that dies: its lease has already ended.
+        let claimed = meta
+            .claim_job(&[berth_api::webhooks::WEBHOOK_JOB], now, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(claimed.job.attempts, 1);
     }
     let s = TestApp::new().data_dir(dir).config(fast).start().await;
     let log = wait_for_log(&s, trigger_id, 1).await;

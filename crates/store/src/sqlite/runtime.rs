@@ -1,7 +1,7 @@
 //! [`RuntimeStore`] on SQLite.
 use super::{SqliteMetadataStore, digest_col};
 use crate::runtime::*;
-use crate::scans::SCAN_SUCCESS;
+use crate::scans::ScanStatus;
 use crate::{Result, now_millis};
 use async_trait::async_trait;
 use berth_oci::Digest;
@@ -241,7 +241,7 @@ impl RuntimeStore for SqliteMetadataStore {
                         n.public AS namespace_public,
                         (SELECT s.id FROM scans s WHERE s.digest = m.digest AND s.status = ",
             );
-            q.push_bind(SCAN_SUCCESS);
+            q.push_bind(ScanStatus::Success.as_str());
             q.push(
                 " ORDER BY s.id DESC LIMIT 1) AS scan_id
                  FROM manifests m

@@ -1,19 +1,22 @@
 //! [`ScanStore`] on SQLite.
+use super::jobs::insert_job;
 use super::{SqliteMetadataStore, digest_col};
 use crate::scans::*;
-use crate::{Result, now_millis};
+use crate::{JobEnqueued, NewJob, Result, StoreError, now_millis};
 use async_trait::async_trait;
 use berth_oci::Digest;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 fn job_row(row: &SqliteRow) -> Result<ScanJob> {
+    let status: String = row.try_get("status")?;
     Ok(ScanJob {
         id: row.try_get("id")?,
         instance_id: row.try_get("instance_id")?,
         repository_id: row.try_get::<Option<i64>, _>("repository_id")?.unwrap_or(0),
         digest: digest_col(row, "digest")?,
-        status: row.try_get("status")?,
+        status: ScanStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("bad scan status {status:?}")))?,
         attempts: row.try_get("attempts")?,
         result: row.try_get("result")?,
         error: row.try_get("error")?,
@@ -39,8 +42,8 @@ impl ScanStore for SqliteMetadataStore {
         )
         .bind(repository_id)
         .bind(digest.to_string())
-        .bind(SCAN_QUEUED)
-        .bind(SCAN_RUNNING)
+        .bind(ScanStatus::Queued.as_str())
+        .bind(ScanStatus::Scanning.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(id) = running {
@@ -53,23 +56,37 @@ impl ScanStore for SqliteMetadataStore {
         .bind(instance_id)
         .bind(repository_id)
         .bind(digest.to_string())
-        .bind(SCAN_QUEUED)
+        .bind(ScanStatus::Queued.as_str())
         .bind(now_millis())
         .fetch_one(&mut *tx)
         .await?;
+        // One attempt: a scan whose runner died may be what killed it (a hostile image
+        // exhausting memory), so it is failed as interrupted, never run again on its own.
+        let job = NewJob {
+            kind: SCAN_JOB.to_string(),
+            payload: id.to_string(),
+            dedupe_key: None,
+            max_attempts: 1,
+            due_at: now_millis(),
+        };
+        if let JobEnqueued::Duplicate(other) = insert_job(&mut tx, &job).await? {
+            return Err(StoreError::Corrupt(format!(
+                "scan {id} collided with job {other}"
+            )));
+        }
         tx.commit().await?;
         Ok(EnqueueOutcome::Queued(id))
     }
 
-    async fn claim_scan(&self) -> Result<Option<ScanJob>> {
+    async fn start_scan(&self, id: i64) -> Result<Option<ScanJob>> {
         let row = sqlx::query(
             "UPDATE scans SET status = $1, started_at = $2, attempts = attempts + 1
-             WHERE id = (SELECT id FROM scans WHERE status = $3 ORDER BY created_at, id LIMIT 1)
-             RETURNING *",
+             WHERE id = $3 AND status = $4 RETURNING *",
         )
-        .bind(SCAN_RUNNING)
+        .bind(ScanStatus::Scanning.as_str())
         .bind(now_millis())
-        .bind(SCAN_QUEUED)
+        .bind(id)
+        .bind(ScanStatus::Queued.as_str())
         .fetch_optional(&self.write)
         .await?;
         row.map(|r| job_row(&r)).transpose()
@@ -78,25 +95,76 @@ impl ScanStore for SqliteMetadataStore {
     async fn finish_scan(
         &self,
         id: i64,
-        status: &str,
+        status: ScanStatus,
         result: Option<&str>,
         error: Option<&str>,
         db_version: Option<&str>,
     ) -> Result<()> {
         sqlx::query(
             "UPDATE scans SET status = $1, result = $2, error = $3, db_version = $4,
-                    finished_at = $5 WHERE id = $6 AND status = $7",
+                    finished_at = $5 WHERE id = $6 AND status IN ($7, $8)",
         )
-        .bind(status)
+        .bind(status.as_str())
         .bind(result)
         .bind(error)
         .bind(db_version)
         .bind(now_millis())
         .bind(id)
-        .bind(SCAN_RUNNING)
+        .bind(ScanStatus::Queued.as_str())
+        .bind(ScanStatus::Scanning.as_str())
         .execute(&self.write)
         .await?;
         Ok(())
+    }
+
+    async fn scans_to_rematch(
+        &self,
+        db_version: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ScanJob>> {
+        sqlx::query(
+            "SELECT * FROM scans s WHERE s.id > $1 AND s.status = $2
+               AND (s.db_version IS NULL OR s.db_version != $3)
+               AND s.id = (SELECT MAX(id) FROM scans l WHERE l.repository_id = s.repository_id
+                             AND l.digest = s.digest AND l.status = $2)
+             ORDER BY s.id LIMIT $4",
+        )
+        .bind(after)
+        .bind(ScanStatus::Success.as_str())
+        .bind(db_version)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(job_row)
+        .collect()
+    }
+
+    async fn record_rematch(
+        &self,
+        from: i64,
+        result: &str,
+        db_version: &str,
+    ) -> Result<Option<i64>> {
+        let now = now_millis();
+        // Not over a newer scan of the image: a queued or running one will be current.
+        Ok(sqlx::query_scalar(
+            "INSERT INTO scans (instance_id, repository_id, digest, db_version, status, attempts,
+                                result, created_at, started_at, finished_at)
+             SELECT instance_id, repository_id, digest, $1, $2, 0, $3, $4, $4, $4
+             FROM scans s WHERE s.id = $5
+               AND NOT EXISTS (SELECT 1 FROM scans n WHERE n.repository_id = s.repository_id
+                                 AND n.digest = s.digest AND n.id > s.id)
+             RETURNING id",
+        )
+        .bind(db_version)
+        .bind(ScanStatus::Success.as_str())
+        .bind(result)
+        .bind(now)
+        .bind(from)
+        .fetch_optional(&self.write)
+        .await?)
     }
 
     async fn prune_scans(&self, keep: u32) -> Result<u64> {
@@ -108,8 +176,8 @@ impl ScanStore for SqliteMetadataStore {
                  FROM scans WHERE status IN ($1, $2))
                WHERE n > $3)",
         )
-        .bind(SCAN_SUCCESS)
-        .bind(SCAN_FAILED)
+        .bind(ScanStatus::Success.as_str())
+        .bind(ScanStatus::Failed.as_str())
         .bind(i64::from(keep))
         .execute(&self.write)
         .await?;
@@ -126,18 +194,5 @@ impl ScanStore for SqliteMetadataStore {
         .await?
         .map(|r| job_row(&r))
         .transpose()
-    }
-
-    async fn fail_interrupted_scans(&self, error: &str) -> Result<u64> {
-        let failed = sqlx::query(
-            "UPDATE scans SET status = $1, finished_at = $2, error = $3 WHERE status = $4",
-        )
-        .bind(SCAN_FAILED)
-        .bind(now_millis())
-        .bind(error)
-        .bind(SCAN_RUNNING)
-        .execute(&self.write)
-        .await?;
-        Ok(failed.rows_affected())
     }
 }

@@ -11,8 +11,7 @@ const TRIGGER_COLS: &str =
     t.event_types, t.headers, t.enabled, t.secret, t.created_at, t.updated_at";
 
 const DELIVERY_COLS: &str = "d.id, d.trigger_id, t.namespace_id, n.name AS namespace, d.event_type,
-    d.payload, d.attempt, d.status, d.status_code, d.response, d.url, d.next_attempt_at,
-    d.created_at";
+    d.payload, d.attempt, d.status, d.status_code, d.response, d.url, d.created_at";
 
 fn json_col<T: serde::de::DeserializeOwned>(row: &SqliteRow, col: &str) -> Result<T> {
     let s: String = row.try_get(col)?;
@@ -58,7 +57,6 @@ fn delivery_row(row: &SqliteRow) -> Result<WebhookDelivery> {
             .and_then(|c| u16::try_from(c).ok()),
         response: row.try_get("response")?,
         url: row.try_get("url")?,
-        due_at: row.try_get("next_attempt_at")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -79,24 +77,6 @@ impl SqliteMetadataStore {
         .fetch_optional(pool)
         .await?
         .map(|r| trigger_row(&r))
-        .transpose()
-    }
-
-    async fn delivery_by_id(
-        &self,
-        pool: &sqlx::SqlitePool,
-        id: i64,
-    ) -> Result<Option<WebhookDelivery>> {
-        sqlx::query(&format!(
-            "SELECT {DELIVERY_COLS} FROM webhook_deliveries d
-             JOIN webhook_triggers t ON t.id = d.trigger_id
-             JOIN namespaces n ON n.id = t.namespace_id
-             WHERE d.id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .map(|r| delivery_row(&r))
         .transpose()
     }
 }
@@ -233,98 +213,36 @@ impl WebhookStore for SqliteMetadataStore {
         rows.iter().map(trigger_row).collect()
     }
 
-    async fn schedule_webhook_delivery(&self, delivery: &NewWebhookDelivery) -> Result<i64> {
-        let mut conn = self.write.acquire().await?;
-        insert_delivery(&mut conn, delivery, crate::now_millis()).await
-    }
-
-    async fn due_webhook_deliveries(&self, now: i64, limit: u32) -> Result<Vec<i64>> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM webhook_deliveries
-             WHERE status = 'Pending' AND next_attempt_at <= $1
-             ORDER BY next_attempt_at, id LIMIT $2",
-        )
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await?)
-    }
-
-    async fn claim_webhook_delivery(
+    async fn record_webhook_delivery(
         &self,
-        id: i64,
-        now: i64,
-        lease_until: i64,
-    ) -> Result<Option<WebhookDelivery>> {
-        let done = sqlx::query(
-            "UPDATE webhook_deliveries SET next_attempt_at = $1
-             WHERE id = $2 AND status = 'Pending' AND next_attempt_at <= $3",
-        )
-        .bind(lease_until)
-        .bind(id)
-        .bind(now)
-        .execute(&self.write)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(None);
-        }
-        self.delivery_by_id(&self.write, id).await
-    }
-
-    async fn renew_webhook_claim(
-        &self,
-        id: i64,
-        held_until: i64,
-        lease_until: i64,
-    ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE webhook_deliveries SET next_attempt_at = $1
-             WHERE id = $2 AND status = 'Pending' AND next_attempt_at = $3",
-        )
-        .bind(lease_until)
-        .bind(id)
-        .bind(held_until)
-        .execute(&self.write)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn finish_webhook_delivery(
-        &self,
-        id: i64,
+        d: &NewWebhookDelivery,
         result: &DeliveryResult,
-        retry: Option<&NewWebhookDelivery>,
     ) -> Result<Option<i64>> {
         let status = if result.success {
             DeliveryStatus::Success
         } else {
             DeliveryStatus::Failed
         };
-        let mut tx = self.write.begin().await?;
-        let done = sqlx::query(
-            "UPDATE webhook_deliveries SET status = $1, status_code = $2, response = $3, url = $4,
-               next_attempt_at = NULL, created_at = $5
-             WHERE id = $6 AND status = 'Pending'",
+        // Nothing is logged for a trigger deleted while its attempt ran.
+        Ok(sqlx::query_scalar(
+            "INSERT INTO webhook_deliveries
+               (trigger_id, event_type, payload, attempt, status, status_code, response, url,
+                created_at)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+             WHERE EXISTS (SELECT 1 FROM webhook_triggers WHERE id = $1)
+             RETURNING id",
         )
+        .bind(d.trigger_id)
+        .bind(&d.event_type)
+        .bind(&d.payload)
+        .bind(i64::from(d.attempt))
         .bind(status.as_str())
         .bind(result.status_code.map(i64::from))
         .bind(&result.response)
         .bind(&result.url)
         .bind(result.at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        // Already finished (a second runner after a lost lease) or deleted with its trigger: the
-        // outcome recorded first stands, and no second retry chain starts.
-        if done.rows_affected() == 0 {
-            return Ok(None);
-        }
-        let mut next = None;
-        if let Some(r) = retry {
-            next = Some(insert_delivery(&mut tx, r, result.at).await?);
-        }
-        tx.commit().await?;
-        Ok(next)
+        .fetch_optional(&self.write)
+        .await?)
     }
 
     async fn prune_webhook_deliveries(&self, keep: u32) -> Result<u64> {
@@ -333,7 +251,7 @@ impl WebhookStore for SqliteMetadataStore {
                SELECT id FROM (
                  SELECT id, ROW_NUMBER() OVER (
                    PARTITION BY trigger_id ORDER BY created_at DESC, id DESC) AS n
-                 FROM webhook_deliveries WHERE status != 'Pending')
+                 FROM webhook_deliveries)
                WHERE n > $1)",
         )
         .bind(i64::from(keep))
@@ -342,31 +260,22 @@ impl WebhookStore for SqliteMetadataStore {
         Ok(done.rows_affected())
     }
 
-    async fn cancel_webhook_delivery(&self, id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM webhook_deliveries WHERE id = $1 AND status = 'Pending'")
-            .bind(id)
-            .execute(&self.write)
-            .await?;
-        Ok(())
-    }
-
     async fn list_webhook_deliveries(
         &self,
         trigger_id: i64,
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<WebhookDelivery>, u64)> {
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM webhook_deliveries WHERE trigger_id = $1 AND status != 'Pending'",
-        )
-        .bind(trigger_id)
-        .fetch_one(&self.read)
-        .await?;
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE trigger_id = $1")
+                .bind(trigger_id)
+                .fetch_one(&self.read)
+                .await?;
         let rows = sqlx::query(&format!(
             "SELECT {DELIVERY_COLS} FROM webhook_deliveries d
              JOIN webhook_triggers t ON t.id = d.trigger_id
              JOIN namespaces n ON n.id = t.namespace_id
-             WHERE d.trigger_id = $1 AND d.status != 'Pending'
+             WHERE d.trigger_id = $1
              ORDER BY d.created_at DESC, d.id DESC LIMIT $2 OFFSET $3"
         ))
         .bind(trigger_id)
@@ -377,25 +286,4 @@ impl WebhookStore for SqliteMetadataStore {
         let deliveries = rows.iter().map(delivery_row).collect::<Result<Vec<_>>>()?;
         Ok((deliveries, u64::try_from(total).unwrap_or(0)))
     }
-}
-
-/// Records a pending attempt, scheduled at `created_at`; returns its id.
-async fn insert_delivery(
-    conn: &mut sqlx::SqliteConnection,
-    d: &NewWebhookDelivery,
-    created_at: i64,
-) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO webhook_deliveries
-           (trigger_id, event_type, payload, attempt, status, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, 'Pending', $5, $6) RETURNING id",
-    )
-    .bind(d.trigger_id)
-    .bind(&d.event_type)
-    .bind(&d.payload)
-    .bind(i64::from(d.attempt))
-    .bind(d.due_at)
-    .bind(created_at)
-    .fetch_one(&mut *conn)
-    .await?)
 }
