@@ -159,8 +159,8 @@ fn regexes_in(kind: Kind, raw: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::{Fields, Value};
     use crate::schema::{stackrox_workload_schema, workload as w};
+    use crate::value::{Fields, Value};
 
     const NOW: i64 = 1_700_000_000;
 
