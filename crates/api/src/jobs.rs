@@ -107,10 +107,7 @@ pub async fn run_gc(
         upload_expiry_millis: i64::try_from(c.upload_expiry_secs.saturating_mul(1000))
             .unwrap_or(i64::MAX),
     };
-    // A forgotten blob is unlinked everywhere: no cached link may report it present.
-    let forgotten = |_: &berth_oci::Digest| app.caches.blob_links.invalidate_all();
-    let report = gc::collect(app.meta.as_ref(), app.blobs.as_ref(), &options, &forgotten).await?;
-    app.caches.clear();
+    let report = app.registry.collect_garbage(&options).await?;
     app.metrics.gc_runs.inc();
     app.metrics.gc_deleted_blobs.inc_by(report.blobs_deleted);
     app.metrics

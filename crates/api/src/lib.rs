@@ -138,7 +138,7 @@ async fn build_app(
     }
     let master_key = seal::MasterKey::load_or_create(&config.data_dir)?;
     let caches = Arc::new(state::Caches::default());
-    let registry = berth_registry::Registry::new(meta.clone(), caches.clone());
+    let registry = berth_registry::Registry::new(meta.clone(), blobs.clone(), caches.clone());
     let app = Arc::new(AppState {
         master_key,
         jobs_wake: Arc::new(tokio::sync::Notify::new()),

@@ -10,6 +10,17 @@ use berth_oci::Digest;
 use berth_store::{BlobStore, MetadataStore, StoreError, now_millis};
 use std::collections::{HashMap, HashSet};
 
+impl crate::Registry {
+    /// One collection pass; every cache entry it may have made stale is dropped (a forgotten
+    /// blob's cached links at once, so no link is reported present once its deletion began).
+    pub async fn collect_garbage(&self, options: &GcOptions) -> Result<GcReport, StoreError> {
+        let forgotten = |_: &Digest| self.caches.blob_links.invalidate_all();
+        let report = collect(self.meta.as_ref(), self.blobs.as_ref(), options, &forgotten).await?;
+        self.caches.clear();
+        Ok(report)
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct GcReport {
     pub manifests_deleted: u64,

@@ -3,7 +3,7 @@ use crate::caches::Caches;
 use crate::events::{EventSink, RegistryEvent};
 use berth_oci::Digest;
 use berth_store::{
-    Instance, ManifestSelector, MetadataStore, Repository, StoreError, StoredManifest,
+    BlobStore, Instance, ManifestSelector, MetadataStore, Repository, StoreError, StoredManifest,
 };
 use std::sync::{Arc, RwLock};
 
@@ -15,16 +15,22 @@ pub enum ManifestReference {
 }
 
 pub struct Registry {
-    meta: Arc<dyn MetadataStore>,
-    caches: Arc<Caches>,
+    pub(crate) meta: Arc<dyn MetadataStore>,
+    pub(crate) blobs: Arc<dyn BlobStore>,
+    pub(crate) caches: Arc<Caches>,
     /// Registered at startup, before the first request; read on every write.
     sinks: RwLock<Vec<Arc<dyn EventSink>>>,
 }
 
 impl Registry {
-    pub fn new(meta: Arc<dyn MetadataStore>, caches: Arc<Caches>) -> Registry {
+    pub fn new(
+        meta: Arc<dyn MetadataStore>,
+        blobs: Arc<dyn BlobStore>,
+        caches: Arc<Caches>,
+    ) -> Registry {
         Registry {
             meta,
+            blobs,
             caches,
             sinks: RwLock::new(Vec::new()),
         }

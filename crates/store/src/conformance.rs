@@ -295,7 +295,7 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
         store.get_instance(&inst.id).await.unwrap(),
         Some(inst.clone())
     );
-    assert_eq!(inst.status, "Running");
+    assert_eq!(inst.status, InstanceStatus::Running);
 
     // Status changes are compare-and-set: a late start-up step does not undo a delete.
     let tenant = NewInstance {
@@ -313,23 +313,35 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     );
     let status =
         |id: &'static str| async move { store.get_instance(id).await.unwrap().map(|i| i.status) };
-    assert_eq!(status("tenant-1").await.as_deref(), Some("Creating"));
+    assert_eq!(status("tenant-1").await, Some(InstanceStatus::Creating));
     assert!(
         store
-            .set_instance_status("tenant-1", "Creating", "Deleting")
+            .set_instance_status(
+                "tenant-1",
+                InstanceStatus::Creating,
+                InstanceStatus::Deleting
+            )
             .await
             .unwrap()
     );
     assert!(
         !store
-            .set_instance_status("tenant-1", "Creating", "Running")
+            .set_instance_status(
+                "tenant-1",
+                InstanceStatus::Creating,
+                InstanceStatus::Running
+            )
             .await
             .unwrap()
     );
-    assert_eq!(status("tenant-1").await.as_deref(), Some("Deleting"));
+    assert_eq!(status("tenant-1").await, Some(InstanceStatus::Deleting));
     assert!(
         store
-            .set_instance_status("tenant-1", "Deleting", "Running")
+            .set_instance_status(
+                "tenant-1",
+                InstanceStatus::Deleting,
+                InstanceStatus::Running
+            )
             .await
             .unwrap()
     );
@@ -403,7 +415,11 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     assert_eq!(status("tenant-1").await, None);
     assert!(
         !store
-            .set_instance_status("tenant-1", "Running", "Deleting")
+            .set_instance_status(
+                "tenant-1",
+                InstanceStatus::Running,
+                InstanceStatus::Deleting
+            )
             .await
             .unwrap()
     );

@@ -33,6 +33,6 @@ pub use runtime::*;
 pub use scans::*;
 pub use sqlite::SqliteMetadataStore;
 pub use tenancy::*;
-pub use tenants::{Instance, Namespace, Repository};
+pub use tenants::{Instance, InstanceStatus, Namespace, Repository};
 pub use time::now_millis;
 pub use webhooks::*;

@@ -62,7 +62,11 @@ pub(crate) fn instance_row(row: &SqliteRow) -> Result<Instance> {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         instance_type: row.try_get("instance_type")?,
-        status: row.try_get("status")?,
+        status: {
+            let status: String = row.try_get("status")?;
+            crate::InstanceStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("bad instance status {status:?}")))?
+        },
         charge_type: row.try_get("charge_type")?,
         project_id: row.try_get("project_id")?,
         is_default: row.try_get("is_default")?,

@@ -110,7 +110,12 @@ pub trait TenancyStore: Send + Sync {
     ) -> Result<(Vec<Instance>, u64)>;
     /// Moves the instance from status `from` to `to`; false when it is not in `from` (a
     /// concurrent change won, or it is gone).
-    async fn set_instance_status(&self, id: &str, from: &str, to: &str) -> Result<bool>;
+    async fn set_instance_status(
+        &self,
+        id: &str,
+        from: crate::InstanceStatus,
+        to: crate::InstanceStatus,
+    ) -> Result<bool>;
     /// Deletes the instance and everything in it; returns the digests of blobs it linked. The
     /// default instance (and an unknown id) is left as it is, with nothing returned.
     async fn delete_instance(&self, id: &str) -> Result<Vec<Digest>>;

@@ -1,11 +1,43 @@
 //! The tenancy records: instances, namespaces and repositories.
 
+/// An instance's life: created `Creating`, `Running` once its storage is ready (or `Error`),
+/// `Deleting` while DeleteInstance removes it. Only a running instance serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceStatus {
+    Creating,
+    Running,
+    Error,
+    Deleting,
+}
+
+impl InstanceStatus {
+    /// The name the management API reports (`InstanceStatus`) and the store keeps.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceStatus::Creating => "Creating",
+            InstanceStatus::Running => "Running",
+            InstanceStatus::Error => "Error",
+            InstanceStatus::Deleting => "Deleting",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<InstanceStatus> {
+        match s {
+            "Creating" => Some(InstanceStatus::Creating),
+            "Running" => Some(InstanceStatus::Running),
+            "Error" => Some(InstanceStatus::Error),
+            "Deleting" => Some(InstanceStatus::Deleting),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
     pub id: String,
     pub name: String,
     pub instance_type: String,
-    pub status: String,
+    pub status: InstanceStatus,
     pub charge_type: String,
     pub project_id: String,
     pub is_default: bool,

@@ -28,7 +28,7 @@ impl Ctx {
     pub async fn instance(&self) -> KcrResult<Instance> {
         let id = self.params.required("InstanceId")?;
         match self.app.meta.get_instance(id).await? {
-            Some(i) if i.status != "Deleting" => Ok(i),
+            Some(i) if i.status != berth_store::InstanceStatus::Deleting => Ok(i),
             _ => Err(KcrError::not_found("InstanceId", "The instance")),
         }
     }

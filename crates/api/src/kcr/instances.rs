@@ -1,5 +1,5 @@
 //! CreateInstance, DescribeInstance, DescribeInstanceUsage, DeleteInstance.
-use berth_store::{Instance, InstanceFilter, NewInstance};
+use berth_store::{Instance, InstanceFilter, InstanceStatus, NewInstance};
 use serde_json::{Value, json};
 
 use super::context::{Ctx, Reply, page, time};
@@ -32,7 +32,7 @@ fn instance_json(app: &AppState, i: &Instance) -> Value {
         "InstanceId": i.id,
         "InstanceName": i.name,
         "InstanceType": i.instance_type,
-        "InstanceStatus": i.status,
+        "InstanceStatus": i.status.as_str(),
         "InternalEndpoint": endpoint_host(app, i),
         "CreateTime": time(i.created_at),
         "ExpiredTime": if i.charge_type == "Monthly" { i.expires_at.map(time) } else { None },
@@ -99,17 +99,16 @@ pub async fn create(ctx: &Ctx) -> KcrResult<Reply> {
     // Conditional: a DeleteInstance that came first is not undone.
     tokio::spawn(async move {
         if let Err(e) = app
-            .meta
-            .set_instance_status(&started, "Creating", "Running")
+            .registry
+            .set_instance_status(&started, InstanceStatus::Creating, InstanceStatus::Running)
             .await
         {
             tracing::error!(instance = %started, error = %e, "cannot start instance");
             let _ = app
-                .meta
-                .set_instance_status(&started, "Creating", "Error")
+                .registry
+                .set_instance_status(&started, InstanceStatus::Creating, InstanceStatus::Error)
                 .await;
         }
-        app.caches.instances.invalidate_all();
     });
     let mut reply = Reply::new();
     reply.insert("InstanceId".into(), json!(id));
@@ -169,29 +168,28 @@ pub async fn delete(ctx: &Ctx) -> KcrResult<Reply> {
     let mut instance = instance;
     let mut attempts = 0;
     while !app
-        .meta
-        .set_instance_status(&instance.id, &instance.status, "Deleting")
+        .registry
+        .set_instance_status(&instance.id, instance.status, InstanceStatus::Deleting)
         .await?
     {
         attempts += 1;
         match app.meta.get_instance(&instance.id).await? {
-            Some(now) if now.status != "Deleting" && attempts < 5 => instance = now,
+            Some(now) if now.status != InstanceStatus::Deleting && attempts < 5 => instance = now,
             _ => return Err(KcrError::not_found("InstanceId", "The instance")),
         }
     }
-    app.caches.instances.invalidate_all();
-    let digests = match app.meta.delete_instance(&instance.id).await {
+    let digests = match app.registry.delete_instance(&instance.id).await {
         Ok(d) => d,
         Err(e) => {
             // Nothing was deleted: the instance is as it was, and a retry can find it.
             let _ = app
-                .meta
-                .set_instance_status(&instance.id, "Deleting", &instance.status)
+                .registry
+                .set_instance_status(&instance.id, InstanceStatus::Deleting, instance.status)
                 .await;
-            app.caches.instances.invalidate_all();
             return Err(e.into());
         }
     };
+    // Its allow-lists too (the registry dropped its own caches).
     app.clear_caches();
     if delete_blobs {
         // The instance is gone whatever happens here; content that stays is GC's to collect.

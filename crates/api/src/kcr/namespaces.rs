@@ -15,13 +15,6 @@ pub fn valid_namespace_name(name: &str) -> bool {
         && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
 }
 
-fn forget(ctx: &Ctx, instance_id: &str, name: &str) {
-    ctx.app
-        .caches
-        .namespaces
-        .invalidate(&(instance_id.to_string(), name.to_string()));
-}
-
 pub async fn create(ctx: &Ctx) -> KcrResult<Reply> {
     let instance = ctx.instance().await?;
     let name = ctx.params.required("Namespace")?;
@@ -31,14 +24,11 @@ pub async fn create(ctx: &Ctx) -> KcrResult<Reply> {
     let public = ctx.params.required_bool("Public")?;
     match ctx
         .app
-        .meta
+        .registry
         .create_namespace(&instance.id, name, public)
         .await?
     {
-        CreateNamespaceOutcome::Created(_) => {
-            forget(ctx, &instance.id, name);
-            Ok(Reply::new())
-        }
+        CreateNamespaceOutcome::Created(_) => Ok(Reply::new()),
         CreateNamespaceOutcome::Exists => {
             Err(KcrError::already_exists(&format!("The namespace {name}")))
         }
@@ -82,8 +72,7 @@ pub async fn modify_type(ctx: &Ctx) -> KcrResult<Reply> {
     let instance = ctx.instance().await?;
     let public = ctx.params.required_bool("Public")?;
     let ns = ctx.namespace(&instance).await?;
-    ctx.app.meta.set_namespace_public(ns.id, public).await?;
-    forget(ctx, &instance.id, &ns.name);
+    ctx.app.registry.set_namespace_public(&ns, public).await?;
     Ok(Reply::new())
 }
 
@@ -104,11 +93,8 @@ pub async fn exist(ctx: &Ctx) -> KcrResult<Reply> {
 pub async fn delete(ctx: &Ctx) -> KcrResult<Reply> {
     let instance = ctx.instance().await?;
     let ns = ctx.namespace(&instance).await?;
-    match ctx.app.meta.delete_namespace(ns.id).await? {
-        DeleteNamespaceOutcome::Deleted => {
-            forget(ctx, &instance.id, &ns.name);
-            Ok(Reply::new())
-        }
+    match ctx.app.registry.delete_namespace(&ns).await? {
+        DeleteNamespaceOutcome::Deleted => Ok(Reply::new()),
         DeleteNamespaceOutcome::NotEmpty => Err(KcrError::in_use(&format!(
             "The namespace {} holds repositories; delete them first.",
             ns.name

@@ -88,8 +88,7 @@ pub async fn describe(ctx: &Ctx) -> KcrResult<Reply> {
 /// Deletes the repository even while its tags are immutable (see the module's documentation).
 pub async fn delete(ctx: &Ctx) -> KcrResult<Reply> {
     let t = target(ctx).await?;
-    ctx.app.meta.delete_repository(t.repository.id).await?;
-    ctx.app.caches.clear();
+    ctx.app.registry.delete_repository(&t.repository).await?;
     Ok(Reply::new())
 }
 

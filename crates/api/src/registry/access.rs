@@ -65,17 +65,7 @@ pub(crate) async fn lookup_namespace(
     instance_id: &str,
     name: &str,
 ) -> ApiResult<Option<Arc<Namespace>>> {
-    let key = (instance_id.to_string(), name.to_string());
-    if let Some(hit) = app.caches.namespaces.get(&key) {
-        return Ok(hit);
-    }
-    let ns = app
-        .meta
-        .get_namespace(instance_id, name)
-        .await?
-        .map(Arc::new);
-    app.caches.namespaces.insert(key, ns.clone());
-    Ok(ns)
+    Ok(app.registry.namespace(instance_id, name).await?)
 }
 
 pub(crate) async fn lookup_repository(
@@ -83,17 +73,7 @@ pub(crate) async fn lookup_repository(
     instance_id: &str,
     name: &str,
 ) -> ApiResult<Option<Arc<Repository>>> {
-    let key = (instance_id.to_string(), name.to_string());
-    if let Some(hit) = app.caches.repositories.get(&key) {
-        return Ok(hit);
-    }
-    let repo = app
-        .meta
-        .get_repository(instance_id, name)
-        .await?
-        .map(Arc::new);
-    app.caches.repositories.insert(key, repo.clone());
-    Ok(repo)
+    Ok(app.registry.repository(instance_id, name).await?)
 }
 
 /// 401 with a bearer challenge naming the scope the request needs.
@@ -143,19 +123,8 @@ pub(crate) async fn instance_for(app: &App, headers: &HeaderMap) -> ApiResult<Ar
     else {
         return default();
     };
-    let cached = app.caches.instances.get(label);
-    let instance = match cached {
-        Some(hit) => hit,
-        None => {
-            let found = app.meta.get_instance_by_name(label).await?.map(Arc::new);
-            app.caches
-                .instances
-                .insert(label.to_string(), found.clone());
-            found
-        }
-    };
-    match instance {
-        Some(i) if i.status == "Running" => Ok(i),
+    match app.registry.instance_by_name(label).await? {
+        Some(i) if i.status == berth_store::InstanceStatus::Running => Ok(i),
         _ => Err(ApiError::new(
             Code::NameUnknown,
             format!("instance {label} is not served here"),

@@ -15,24 +15,7 @@ pub(crate) async fn linked_size(
     repo_id: i64,
     digest: &Digest,
 ) -> ApiResult<Option<u64>> {
-    let key = (repo_id, digest.clone());
-    let size = match app.caches.blob_links.get(&key) {
-        Some(size) => size,
-        None => match app.meta.linked_blob(repo_id, digest).await? {
-            Some(size) => size,
-            None => return Ok(None),
-        },
-    };
-    // A link whose bytes are gone (collected by another process while this one cached the link,
-    // a damaged disk, a hand-deleted file) is unknown, for HEAD as for GET: a client told "it
-    // exists" skips the upload. One stat, so checked on every request.
-    if app.blobs.stat(digest).await?.is_none() {
-        app.caches.blob_links.invalidate(&key);
-        tracing::error!(%digest, repository = repo_id, "a linked blob is missing from the blob store");
-        return Ok(None);
-    }
-    app.caches.blob_links.insert(key, size);
-    Ok(Some(size))
+    Ok(app.registry.linked_blob_size(repo_id, digest).await?)
 }
 
 /// Parses a single `bytes=` range against a blob of `size` bytes.
@@ -109,12 +92,11 @@ pub async fn get(app: &App, name: &str, digest: &str, req: Request) -> ApiResult
     let body = if req.method() == Method::HEAD {
         Body::empty()
     } else {
-        let stream = app.blobs.read(&digest, range).await?.ok_or_else(|| {
-            // Linked but missing bytes: report it, never serve something else.
-            tracing::error!(%digest, "blob is linked but its content is missing");
-            app.caches.blob_links.invalidate(&(repo.id, digest.clone()));
-            unknown()
-        })?;
+        let stream = app
+            .registry
+            .read_linked_blob(repo.id, &digest, range)
+            .await?
+            .ok_or_else(unknown)?;
         Body::from_stream(stream)
     };
     builder
@@ -126,8 +108,7 @@ pub async fn delete(app: &App, name: &str, digest: &str, req: Request) -> ApiRes
     let ctx = authorize(app, req.headers(), name, &[Action::Delete]).await?;
     let digest = parse_digest(digest)?;
     let repo = ctx.existing()?;
-    app.caches.blob_links.invalidate(&(repo.id, digest.clone()));
-    if !app.meta.unlink_blob(repo.id, &digest).await? {
+    if !app.registry.unlink_blob(repo.id, &digest).await? {
         return Err(ApiError::new(
             Code::BlobUnknown,
             format!("blob {digest} is not in {name}"),

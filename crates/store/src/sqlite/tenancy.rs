@@ -120,11 +120,16 @@ impl TenancyStore for SqliteMetadataStore {
         Ok((items, total(n)))
     }
 
-    async fn set_instance_status(&self, id: &str, from: &str, to: &str) -> Result<bool> {
+    async fn set_instance_status(
+        &self,
+        id: &str,
+        from: crate::InstanceStatus,
+        to: crate::InstanceStatus,
+    ) -> Result<bool> {
         let done = sqlx::query("UPDATE instances SET status = $1 WHERE id = $2 AND status = $3")
-            .bind(to)
+            .bind(to.as_str())
             .bind(id)
-            .bind(from)
+            .bind(from.as_str())
             .execute(&self.write)
             .await?;
         Ok(done.rows_affected() == 1)

@@ -1,0 +1,130 @@
+//! Instances, namespaces and repositories through the registry: cached lookups for the hot
+//! paths (Host routing, every OCI request's authorization) and the writes that must drop what
+//! those caches hold, so a change made through this process is seen by its next request.
+use crate::service::Registry;
+use berth_store::{
+    CreateNamespaceOutcome, DeleteNamespaceOutcome, Instance, InstanceStatus, Namespace,
+    Repository, StoreError,
+};
+use std::sync::Arc;
+
+fn key(instance_id: &str, name: &str) -> (String, String) {
+    (instance_id.to_string(), name.to_string())
+}
+
+impl Registry {
+    /// The instance named `name` (Host routing), cached for a few seconds, absence included.
+    pub async fn instance_by_name(&self, name: &str) -> Result<Option<Arc<Instance>>, StoreError> {
+        if let Some(hit) = self.caches.instances.get(name) {
+            return Ok(hit);
+        }
+        let found = self.meta.get_instance_by_name(name).await?.map(Arc::new);
+        self.caches
+            .instances
+            .insert(name.to_string(), found.clone());
+        Ok(found)
+    }
+
+    /// Moves an instance from `from` to `to` (false if it was not in `from`).
+    pub async fn set_instance_status(
+        &self,
+        id: &str,
+        from: InstanceStatus,
+        to: InstanceStatus,
+    ) -> Result<bool, StoreError> {
+        let moved = self.meta.set_instance_status(id, from, to).await;
+        self.caches.instances.invalidate_all();
+        moved
+    }
+
+    /// Deletes an instance with everything in it; the digests it linked (for DeleteBucket).
+    pub async fn delete_instance(&self, id: &str) -> Result<Vec<berth_oci::Digest>, StoreError> {
+        let deleted = self.meta.delete_instance(id).await;
+        // Its namespaces, repositories, tags and links are gone (or, on an error, the instance
+        // is as it was): nothing cached about it may be served.
+        self.caches.clear();
+        deleted
+    }
+
+    /// The namespace, cached for a few seconds, absence included.
+    pub async fn namespace(
+        &self,
+        instance_id: &str,
+        name: &str,
+    ) -> Result<Option<Arc<Namespace>>, StoreError> {
+        let key = key(instance_id, name);
+        if let Some(hit) = self.caches.namespaces.get(&key) {
+            return Ok(hit);
+        }
+        let ns = self
+            .meta
+            .get_namespace(instance_id, name)
+            .await?
+            .map(Arc::new);
+        self.caches.namespaces.insert(key, ns.clone());
+        Ok(ns)
+    }
+
+    pub async fn create_namespace(
+        &self,
+        instance_id: &str,
+        name: &str,
+        public: bool,
+    ) -> Result<CreateNamespaceOutcome, StoreError> {
+        let created = self.meta.create_namespace(instance_id, name, public).await;
+        self.caches.namespaces.invalidate(&key(instance_id, name));
+        created
+    }
+
+    /// Makes a namespace public or private; its cached visibility goes at once.
+    pub async fn set_namespace_public(
+        &self,
+        namespace: &Namespace,
+        public: bool,
+    ) -> Result<(), StoreError> {
+        let set = self.meta.set_namespace_public(namespace.id, public).await;
+        self.caches
+            .namespaces
+            .invalidate(&key(&namespace.instance_id, &namespace.name));
+        set
+    }
+
+    pub async fn delete_namespace(
+        &self,
+        namespace: &Namespace,
+    ) -> Result<DeleteNamespaceOutcome, StoreError> {
+        let deleted = self.meta.delete_namespace(namespace.id).await;
+        self.caches
+            .namespaces
+            .invalidate(&key(&namespace.instance_id, &namespace.name));
+        deleted
+    }
+
+    /// The repository, cached for a few seconds, absence included.
+    pub async fn repository(
+        &self,
+        instance_id: &str,
+        name: &str,
+    ) -> Result<Option<Arc<Repository>>, StoreError> {
+        let key = key(instance_id, name);
+        if let Some(hit) = self.caches.repositories.get(&key) {
+            return Ok(hit);
+        }
+        let repo = self
+            .meta
+            .get_repository(instance_id, name)
+            .await?
+            .map(Arc::new);
+        self.caches.repositories.insert(key, repo.clone());
+        Ok(repo)
+    }
+
+    /// Deletes a repository with its manifests, tags and links; false if it was already gone.
+    pub async fn delete_repository(&self, repository: &Repository) -> Result<bool, StoreError> {
+        let deleted = self.meta.delete_repository(repository.id).await;
+        // Its tags, manifests and links are keyed by its id in three caches: clear them all
+        // rather than track every key.
+        self.caches.clear();
+        deleted
+    }
+}
