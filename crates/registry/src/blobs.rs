@@ -2,7 +2,7 @@
 //! it is linked into the repository AND its bytes are in the blob store, checked every time.
 use crate::service::Registry;
 use berth_oci::Digest;
-use berth_store::{BlobStream, StoreError};
+use berth_store::{BlobStream, CommitOutcome, StoreError};
 use std::ops::Range;
 
 impl Registry {
@@ -61,5 +61,93 @@ impl Registry {
             .blob_links
             .invalidate(&(repository_id, digest.clone()));
         self.meta.unlink_blob(repository_id, digest).await
+    }
+}
+
+/// What committing an upload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadCommitted {
+    /// Stored, linked into the repository, and the upload is gone.
+    Linked { size: u64 },
+    /// The content has another digest; the upload's record is gone (its bytes were discarded).
+    DigestMismatch { actual: Digest },
+}
+
+impl Registry {
+    /// Commits upload `id` as `digest` and links it into the repository.
+    ///
+    /// The link is made before the bytes are trusted (see `content`): a garbage collection
+    /// that deleted this digest between the commit and the link has finished once the link is
+    /// made, and nothing can delete it after; so the bytes are checked then, and put back from
+    /// the upload if that collection took them. Only then is the upload's copy dropped.
+    pub async fn commit_upload(
+        &self,
+        repository_id: i64,
+        id: &str,
+        digest: &Digest,
+    ) -> Result<UploadCommitted, StoreError> {
+        let size = match self.blobs.upload_commit(id, digest).await? {
+            CommitOutcome::Committed { size } => size,
+            CommitOutcome::DigestMismatch { actual } => {
+                self.meta.delete_upload(id).await?;
+                return Ok(UploadCommitted::DigestMismatch { actual });
+            }
+        };
+        crate::content::link(
+            self.meta.as_ref(),
+            self.blobs.as_ref(),
+            repository_id,
+            digest,
+            size,
+        )
+        .await?;
+        if self.blobs.stat(digest).await? != Some(size) {
+            tracing::info!(%digest, "a garbage collection took the bytes during the push; restored");
+            if self.blobs.upload_commit(id, digest).await? != (CommitOutcome::Committed { size }) {
+                return Err(StoreError::Corrupt(format!(
+                    "upload {id} changed during its commit"
+                )));
+            }
+        }
+        self.blobs.upload_cancel(id).await?;
+        self.meta.delete_upload(id).await?;
+        self.caches
+            .blob_links
+            .insert((repository_id, digest.clone()), size);
+        Ok(UploadCommitted::Linked { size })
+    }
+
+    /// Links a blob that is stored (with `size` bytes) into the repository without an upload
+    /// (a cross-repository mount); false when its bytes are not there, or a collection is
+    /// deleting them (the client then uploads them, as for any failed mount).
+    pub async fn mount_blob(
+        &self,
+        repository_id: i64,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<bool, StoreError> {
+        if self.blobs.stat(digest).await? != Some(size) {
+            return Ok(false);
+        }
+        let linked = crate::content::link(
+            self.meta.as_ref(),
+            self.blobs.as_ref(),
+            repository_id,
+            digest,
+            size,
+        )
+        .await;
+        match linked {
+            // Linked, so no deletion can start; the bytes seen now stay. Gone (a collection
+            // finished before the link): not mounted.
+            Ok(()) if self.blobs.stat(digest).await? == Some(size) => {
+                self.caches
+                    .blob_links
+                    .insert((repository_id, digest.clone()), size);
+                Ok(true)
+            }
+            Ok(()) | Err(StoreError::BlobBeingDeleted { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -24,6 +24,7 @@ pub mod scan_source;
 mod service;
 mod tenancy;
 
+pub use blobs::UploadCommitted;
 pub use caches::Caches;
 pub use events::{EventSink, RegistryEvent};
 pub use service::{ManifestReference, Registry};

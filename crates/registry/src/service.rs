@@ -3,7 +3,8 @@ use crate::caches::Caches;
 use crate::events::{EventSink, RegistryEvent};
 use berth_oci::Digest;
 use berth_store::{
-    BlobStore, Instance, ManifestSelector, MetadataStore, Repository, StoreError, StoredManifest,
+    BlobStore, Instance, ManifestSelector, MetadataStore, NewManifest, PutManifestOutcome, RefKind,
+    Repository, StoreError, StoredManifest,
 };
 use std::sync::{Arc, RwLock};
 
@@ -94,15 +95,32 @@ impl Registry {
         Ok(Some(m))
     }
 
-    /// After a manifest was stored: caches its tags and announces the push.
-    pub async fn manifest_pushed(
+    /// Stores a manifest with its tags, then caches the tags and announces the push. The store
+    /// checks in one transaction that what it references is linked into the repository; the
+    /// bytes of referenced blobs are checked here first, so that a link whose bytes are gone (a
+    /// crash, a hand-deleted file) cannot make a manifest that cannot be pulled. Once stored,
+    /// its references keep those bytes from garbage collection.
+    pub async fn put_manifest(
         &self,
         instance: &Instance,
         repository: &Repository,
-        digest: &Digest,
+        manifest: &NewManifest,
         tags: &[String],
         scannable: bool,
-    ) {
+    ) -> Result<PutManifestOutcome, StoreError> {
+        for r in manifest.refs.iter().filter(|r| r.kind == RefKind::Blob) {
+            if self.blobs.stat(&r.digest).await?.is_none() {
+                return Ok(PutManifestOutcome::MissingBlob(r.digest.clone()));
+            }
+        }
+        let outcome = self
+            .meta
+            .put_manifest(repository.id, manifest, tags)
+            .await?;
+        if outcome != PutManifestOutcome::Stored {
+            return Ok(outcome);
+        }
+        let digest = &manifest.digest;
         for t in tags {
             self.caches
                 .tags
@@ -116,6 +134,7 @@ impl Registry {
             scannable,
         })
         .await;
+        Ok(PutManifestOutcome::Stored)
     }
 
     /// Deletes a manifest by digest, with the tags that pointed at it; `false` if it was not

@@ -128,3 +128,45 @@ impl Registry {
         deleted
     }
 }
+
+impl Registry {
+    /// The repository `name` of namespace `namespace`, both created on first push.
+    pub async fn ensure_repository(
+        &self,
+        instance_id: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<Repository>, StoreError> {
+        let (_, repo) = self
+            .meta
+            .ensure_repository_path(instance_id, namespace, name)
+            .await?;
+        let repo = Arc::new(repo);
+        self.caches
+            .repositories
+            .insert(key(instance_id, name), Some(repo.clone()));
+        // The namespace may have been created (or cached as absent).
+        self.caches
+            .namespaces
+            .invalidate(&key(instance_id, namespace));
+        Ok(repo)
+    }
+
+    /// Turns the repository's tag immutability on or off; false if the repository is gone.
+    /// Nothing enforces from the cache (the store checks inside its writes), but what it holds
+    /// should not be older than the change.
+    pub async fn set_tag_immutable(
+        &self,
+        repository: &Repository,
+        on: bool,
+    ) -> Result<bool, StoreError> {
+        let set = self
+            .meta
+            .set_repository_tag_immutable(repository.id, on)
+            .await;
+        self.caches
+            .repositories
+            .invalidate(&key(&repository.instance_id, &repository.name));
+        set
+    }
+}

@@ -114,18 +114,12 @@ pub async fn modify_tag_immutability(ctx: &Ctx) -> KcrResult<Reply> {
     let t = target(ctx).await?;
     if !ctx
         .app
-        .meta
-        .set_repository_tag_immutable(t.repository.id, on)
+        .registry
+        .set_tag_immutable(&t.repository, on)
         .await?
     {
         return Err(KcrError::not_found("RepoName", "The repository"));
     }
-    // Nothing enforces from this cache (the store checks inside its writes), but what it holds
-    // should not be older than the change.
-    ctx.app
-        .caches
-        .repositories
-        .invalidate(&(t.instance.id.clone(), t.repository.name.clone()));
     tracing::info!(
         instance = %t.instance.id,
         repository = %t.repository.name,

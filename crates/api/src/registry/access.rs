@@ -225,19 +225,10 @@ pub(crate) async fn ensure_repository(app: &App, ctx: &RepoCtx) -> ApiResult<Arc
     if let Some(r) = &ctx.repo {
         return Ok(r.clone());
     }
-    let instance = &ctx.instance.id;
-    let (_, repo) = app
-        .meta
-        .ensure_repository_path(instance, &ctx.namespace, &ctx.name)
-        .await?;
-    let repo = Arc::new(repo);
-    app.caches
-        .repositories
-        .insert((instance.clone(), ctx.name.clone()), Some(repo.clone()));
-    app.caches
-        .namespaces
-        .invalidate(&(instance.clone(), ctx.namespace.clone()));
-    Ok(repo)
+    Ok(app
+        .registry
+        .ensure_repository(&ctx.instance.id, &ctx.namespace, &ctx.name)
+        .await?)
 }
 
 /// The address a request's failed logins count against (see `network::client_addr`).

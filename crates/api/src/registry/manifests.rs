@@ -167,18 +167,17 @@ pub async fn put(app: &App, name: &str, reference: &str, req: Request) -> ApiRes
         annotations,
         refs: references(&parsed),
     };
-    // The store checks the links; the bytes are checked here, so that a link whose bytes are
-    // gone (a crash, a hand-deleted file) cannot make a manifest that cannot be pulled. Once the
-    // manifest is stored its references keep the bytes from garbage collection.
-    for r in new.refs.iter().filter(|r| r.kind == RefKind::Blob) {
-        if app.blobs.stat(&r.digest).await?.is_none() {
-            return Err(ApiError::new(
-                Code::ManifestBlobUnknown,
-                format!("{} is not in {name}", r.digest),
-            ));
-        }
-    }
-    match app.meta.put_manifest(repo.id, &new, &tags).await? {
+    let stored = app
+        .registry
+        .put_manifest(
+            &ctx.instance,
+            &repo,
+            &new,
+            &tags,
+            is_scannable_image(&parsed),
+        )
+        .await?;
+    match stored {
         PutManifestOutcome::Stored => {}
         PutManifestOutcome::MissingBlob(d) | PutManifestOutcome::MissingManifest(d) => {
             return Err(ApiError::new(
@@ -207,15 +206,6 @@ pub async fn put(app: &App, name: &str, reference: &str, req: Request) -> ApiRes
             ));
         }
     }
-    app.registry
-        .manifest_pushed(
-            &ctx.instance,
-            &repo,
-            &digest,
-            &tags,
-            is_scannable_image(&parsed),
-        )
-        .await;
     let mut builder = Response::builder()
         .status(StatusCode::CREATED)
         .header(header::LOCATION, format!("/v2/{name}/manifests/{digest}"))

@@ -15,7 +15,8 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use berth_oci::Digest;
-use berth_store::{BlobStream, CommitOutcome, Repository, Upload, now_millis};
+use berth_registry::UploadCommitted;
+use berth_store::{BlobStream, Repository, Upload, now_millis};
 use futures::StreamExt;
 use std::sync::Arc;
 
@@ -282,40 +283,16 @@ async fn body_failure(
         .with_header(header::RANGE, &range_header(size))
 }
 
-/// Commits the upload as `digest` and links it into the repository.
-///
-/// The link is made before the bytes are trusted (see `content`): a garbage collection that
-/// deleted this digest between the commit and the link has finished once the link is made, and
-/// nothing can delete it after; so the bytes are checked then, and put back from the upload if
-/// that collection took them. Only then is the upload's copy dropped and the push acknowledged.
+/// Commits the upload as `digest` and links it into the repository (`Registry::commit_upload`:
+/// the link first, then the bytes checked, so a concurrent collection cannot lose them).
 async fn commit(app: &App, repo: &Repository, id: &str, digest: &Digest) -> ApiResult<()> {
-    let size = match app.blobs.upload_commit(id, digest).await? {
-        CommitOutcome::Committed { size } => size,
-        CommitOutcome::DigestMismatch { actual } => {
-            app.meta.delete_upload(id).await?;
-            return Err(ApiError::new(
-                Code::DigestInvalid,
-                format!("the content's digest is {actual}, not {digest}"),
-            ));
-        }
-    };
-    berth_registry::content::link(app.meta.as_ref(), app.blobs.as_ref(), repo.id, digest, size)
-        .await?;
-    if app.blobs.stat(digest).await? != Some(size) {
-        tracing::info!(%digest, "a garbage collection took the bytes during the push; restored");
-        if app.blobs.upload_commit(id, digest).await? != (CommitOutcome::Committed { size }) {
-            return Err(ApiError::new(
-                Code::Internal,
-                "the upload changed during its commit",
-            ));
-        }
+    match app.registry.commit_upload(repo.id, id, digest).await? {
+        UploadCommitted::Linked { .. } => Ok(()),
+        UploadCommitted::DigestMismatch { actual } => Err(ApiError::new(
+            Code::DigestInvalid,
+            format!("the content's digest is {actual}, not {digest}"),
+        )),
     }
-    app.blobs.upload_cancel(id).await?;
-    app.meta.delete_upload(id).await?;
-    app.caches
-        .blob_links
-        .insert((repo.id, digest.clone()), size);
-    Ok(())
 }
 
 /// The upload `id` of repository `ctx`, or BLOB_UPLOAD_UNKNOWN.
@@ -367,29 +344,10 @@ pub async fn start(app: &App, name: &str, req: Request) -> ApiResult<Response> {
     let pairs = query_pairs(req.uri().query());
     if let Some(mount) = query_one(&pairs, "mount") {
         let digest = parse_digest(mount)?;
-        if let Some(size) = try_mount(app, &ctx, &digest, query_one(&pairs, "from")).await?
-            && app.blobs.stat(&digest).await? == Some(size)
-        {
+        if let Some(size) = try_mount(app, &ctx, &digest, query_one(&pairs, "from")).await? {
             let repo = ensure_repository(app, &ctx).await?;
-            let linked = berth_registry::content::link(
-                app.meta.as_ref(),
-                app.blobs.as_ref(),
-                repo.id,
-                &digest,
-                size,
-            )
-            .await;
-            match linked {
-                // Linked, so no deletion can start; the bytes seen now stay. Gone (a collection
-                // finished before the link): the client uploads them, as for any failed mount.
-                Ok(()) if app.blobs.stat(&digest).await? == Some(size) => {
-                    app.caches
-                        .blob_links
-                        .insert((repo.id, digest.clone()), size);
-                    return created(name, &digest);
-                }
-                Ok(()) | Err(berth_store::StoreError::BlobBeingDeleted { .. }) => {}
-                Err(e) => return Err(e.into()),
+            if app.registry.mount_blob(repo.id, &digest, size).await? {
+                return created(name, &digest);
             }
         }
     }
