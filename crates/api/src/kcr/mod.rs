@@ -115,11 +115,7 @@ async fn handle(app: App, req: Request<Body>, request_id: &str) -> KcrResult<Rep
     if caller.read_only && !spec.is_read_only() {
         return Err(KcrError::access_denied(&caller.access_key_id, &action));
     }
-    for key in params.keys() {
-        if !spec.takes(&params::pattern_of(key)) {
-            return Err(KcrError::invalid_query_parameter(key));
-        }
-    }
+    spec.check(&params)?;
     for name in COMMON_DROPPED {
         params.remove(name);
     }
@@ -129,7 +125,7 @@ async fn handle(app: App, req: Request<Body>, request_id: &str) -> KcrResult<Rep
         caller: caller.access_key_id,
         request_id: request_id.to_string(),
     };
-    route(&ctx, spec.name).await
+    (spec.handler)(&ctx).await
 }
 
 /// The body, up to [`MAX_BODY_BYTES`] once the signature is verified, else up to
@@ -231,45 +227,5 @@ fn read_params(
             "Content-Type",
             "Use application/x-www-form-urlencoded or application/json.",
         )),
-    }
-}
-
-async fn route(ctx: &Ctx, action: &str) -> KcrResult<Reply> {
-    match action {
-        "CreateInstance" => instances::create(ctx).await,
-        "DescribeInstance" => instances::describe(ctx).await,
-        "DescribeInstanceUsage" => instances::usage(ctx).await,
-        "DeleteInstance" => instances::delete(ctx).await,
-        "CreateInstanceToken" => tokens::create(ctx).await,
-        "ModifyInstanceTokenStatus" => tokens::modify_status(ctx).await,
-        "ModifyInstanceTokenInformation" => tokens::modify_information(ctx).await,
-        "DescribeInstanceToken" => tokens::describe(ctx).await,
-        "DeleteInstanceToken" => tokens::delete(ctx).await,
-        "CreateInternalEndpoint" => endpoints::create(ctx).await,
-        "DescribeInternalEndpoint" => endpoints::describe(ctx).await,
-        "DeleteInternalEndpoint" => endpoints::delete(ctx).await,
-        "CreateInternalEndpointDns" => endpoints::create_dns(ctx).await,
-        "DescribeInternalEndpointDns" => endpoints::describe_dns(ctx).await,
-        "DeleteInternalEndpointDns" => endpoints::delete_dns(ctx).await,
-        "CreateNamespace" => namespaces::create(ctx).await,
-        "DescribeNamespace" => namespaces::describe(ctx).await,
-        "ModifyNamespaceType" => namespaces::modify_type(ctx).await,
-        "DescribeNamespaceExist" => namespaces::exist(ctx).await,
-        "DeleteNamespace" => namespaces::delete(ctx).await,
-        "DescribeRepository" => repositories::describe(ctx).await,
-        "DeleteRepository" => repositories::delete(ctx).await,
-        "ModifyRepoDesc" => repositories::modify_desc(ctx).await,
-        "ModifyRepoTagImmutability" => repositories::modify_tag_immutability(ctx).await,
-        "DescribeImages" => repositories::describe_images(ctx).await,
-        "DeleteImages" => repositories::delete_image(ctx).await,
-        "DeleteRepoTag" => repositories::delete_tag(ctx).await,
-        "StartImageScan" => scans::start(ctx).await,
-        "DescribeImageScan" => scans::describe(ctx).await,
-        "CreateWebhookTrigger" => webhooks::create(ctx).await,
-        "DescribeWebhookTrigger" => webhooks::describe(ctx).await,
-        "ModifyWebhookTrigger" => webhooks::modify(ctx).await,
-        "DescribeWebhookTriggerLog" => webhooks::describe_log(ctx).await,
-        "DeleteWebhookTrigger" => webhooks::delete(ctx).await,
-        _ => Err(KcrError::invalid_value("Action")),
     }
 }

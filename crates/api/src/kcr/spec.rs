@@ -1,6 +1,12 @@
 //! The actions of the management API and their parameters, as the seed defines them. One table
 //! serves three purposes: refusing parameters an action does not take, documenting the API
 //! (`/openapi.json`), and the list of actions the dispatcher knows.
+use super::context::{Ctx, Reply};
+use super::error::{KcrError, KcrResult};
+use super::params::{Params, pattern_of};
+use super::{endpoints, instances, namespaces, repositories, scans, tokens, webhooks};
+use futures::future::BoxFuture;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Type {
     String,
@@ -25,7 +31,17 @@ pub struct Field {
     pub doc: &'static str,
 }
 
-#[derive(Debug)]
+/// What runs an action: an async function of the request context. The dispatcher calls it only
+/// after the parameters passed [`ActionSpec::check`].
+pub type Handler = for<'a> fn(&'a Ctx) -> BoxFuture<'a, KcrResult<Reply>>;
+
+/// `handler!(module::function)`: the function as a [`Handler`].
+macro_rules! handler {
+    ($f:path) => {
+        |ctx| Box::pin($f(ctx))
+    };
+}
+
 pub struct ActionSpec {
     pub name: &'static str,
     pub group: &'static str,
@@ -33,6 +49,15 @@ pub struct ActionSpec {
     pub params: &'static [Param],
     /// Response fields besides `RequestId`.
     pub response: &'static [Field],
+    pub handler: Handler,
+}
+
+impl std::fmt::Debug for ActionSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActionSpec")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Parameters every request may carry: the action and version, the kingsoftcloud SDK's extras,
@@ -124,6 +149,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             p("ProjectId", S, false, "Project id; default 0"),
         ],
         response: &[f("InstanceId", "string", "Instance id")],
+        handler: handler!(instances::create),
     },
     ActionSpec {
         name: "DescribeInstance",
@@ -151,6 +177,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "Instances: InstanceId, InstanceName, InstanceType, InstanceStatus, InternalEndpoint, CreateTime, ExpiredTime, ChargeType, ProjectId",
             ),
         ],
+        handler: handler!(instances::describe),
     },
     ActionSpec {
         name: "DescribeInstanceUsage",
@@ -163,6 +190,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             f("RepoQuota", "integer", "Repository quota"),
             f("RepoUsage", "integer", "Repositories created"),
         ],
+        handler: handler!(instances::usage),
     },
     ActionSpec {
         name: "DeleteInstance",
@@ -178,6 +206,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             ),
         ],
         response: &[],
+        handler: handler!(instances::delete),
     },
     ActionSpec {
         name: "CreateInstanceToken",
@@ -200,6 +229,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             f("TokenId", "string", "Token id"),
             f("ExpireTime", "string", "Expiry time, or null"),
         ],
+        handler: handler!(tokens::create),
     },
     ActionSpec {
         name: "ModifyInstanceTokenStatus",
@@ -211,6 +241,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             p("Enable", B, true, "True or False"),
         ],
         response: &[],
+        handler: handler!(tokens::modify_status),
     },
     ActionSpec {
         name: "ModifyInstanceTokenInformation",
@@ -224,6 +255,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             p("Desc", S, false, "Description, at most 256 bytes"),
         ],
         response: &[],
+        handler: handler!(tokens::modify_information),
     },
     ActionSpec {
         name: "DescribeInstanceToken",
@@ -240,6 +272,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "Tokens: TokenId, Enable, Desc, CreateTime, ExpireTime",
             ),
         ],
+        handler: handler!(tokens::describe),
     },
     ActionSpec {
         name: "DeleteInstanceToken",
@@ -247,6 +280,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "Deletes a token",
         params: &[INSTANCE_ID, p("TokenId", S, true, "Token id")],
         response: &[],
+        handler: handler!(tokens::delete),
     },
     ActionSpec {
         name: "CreateInternalEndpoint",
@@ -258,6 +292,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             p("ReserveSubnetId", S, true, "Subnet id (configured) or CIDR"),
         ],
         response: &[],
+        handler: handler!(endpoints::create),
     },
     ActionSpec {
         name: "DescribeInternalEndpoint",
@@ -272,6 +307,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "Endpoints: VpcId, SubnetId, Status, EniLBIp",
             ),
         ],
+        handler: handler!(endpoints::describe),
     },
     ActionSpec {
         name: "DeleteInternalEndpoint",
@@ -283,6 +319,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             p("EniLBIp", S, true, "The endpoint's address"),
         ],
         response: &[],
+        handler: handler!(endpoints::delete),
     },
     ActionSpec {
         name: "CreateInternalEndpointDns",
@@ -295,6 +332,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             p("InternalEndpointDns", S, true, "PrivateDomain"),
         ],
         response: &[],
+        handler: handler!(endpoints::create_dns),
     },
     ActionSpec {
         name: "DescribeInternalEndpointDns",
@@ -316,6 +354,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             "array",
             "Records: InternalEndpointDns, Status (Opening, Running, Error, Closed)",
         )],
+        handler: handler!(endpoints::describe_dns),
     },
     ActionSpec {
         name: "DeleteInternalEndpointDns",
@@ -328,6 +367,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             p("InternalEndpointDns", S, true, "PrivateDomain"),
         ],
         response: &[],
+        handler: handler!(endpoints::delete_dns),
     },
     ActionSpec {
         name: "CreateNamespace",
@@ -349,6 +389,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             ),
         ],
         response: &[],
+        handler: handler!(namespaces::create),
     },
     ActionSpec {
         name: "DescribeNamespace",
@@ -376,6 +417,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "Namespaces: Namespace, Public, RepoCount, CreateTime",
             ),
         ],
+        handler: handler!(namespaces::describe),
     },
     ActionSpec {
         name: "ModifyNamespaceType",
@@ -387,6 +429,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             p("Public", B, true, "True or False"),
         ],
         response: &[],
+        handler: handler!(namespaces::modify_type),
     },
     ActionSpec {
         name: "DescribeNamespaceExist",
@@ -394,6 +437,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "Whether a namespace exists",
         params: &[INSTANCE_ID, NAMESPACE],
         response: &[f("Exist", "boolean", "Whether it exists")],
+        handler: handler!(namespaces::exist),
     },
     ActionSpec {
         name: "DeleteNamespace",
@@ -401,6 +445,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "Deletes an empty namespace",
         params: &[INSTANCE_ID, NAMESPACE],
         response: &[],
+        handler: handler!(namespaces::delete),
     },
     ActionSpec {
         name: "DescribeRepository",
@@ -428,6 +473,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "Repositories: RepoName, Public, CreateTime, UpdateTime, Desc; berth extension: TagImmutable (boolean)",
             ),
         ],
+        handler: handler!(repositories::describe),
     },
     ActionSpec {
         name: "DeleteRepository",
@@ -435,6 +481,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "Deletes a repository with its images and tags",
         params: &[INSTANCE_ID, NAMESPACE, REPO_NAME],
         response: &[],
+        handler: handler!(repositories::delete),
     },
     ActionSpec {
         name: "ModifyRepoDesc",
@@ -447,6 +494,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             p("Desc", S, true, "Description, at most 256 characters"),
         ],
         response: &[],
+        handler: handler!(repositories::modify_desc),
     },
     ActionSpec {
         name: "ModifyRepoTagImmutability",
@@ -464,6 +512,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             ),
         ],
         response: &[],
+        handler: handler!(repositories::modify_tag_immutability),
     },
     ActionSpec {
         name: "DescribeImages",
@@ -487,6 +536,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "Images: ImageId, Size, CreateTime, TagNames",
             ),
         ],
+        handler: handler!(repositories::describe_images),
     },
     ActionSpec {
         name: "DeleteImages",
@@ -494,6 +544,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "Deletes an image (manifest) and its tags",
         params: &[INSTANCE_ID, NAMESPACE, REPO_NAME, IMAGE_ID],
         response: &[],
+        handler: handler!(repositories::delete_image),
     },
     ActionSpec {
         name: "DeleteRepoTag",
@@ -506,6 +557,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             p("TagName", S, true, "Tag"),
         ],
         response: &[],
+        handler: handler!(repositories::delete_tag),
     },
     ActionSpec {
         name: "StartImageScan",
@@ -513,6 +565,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "Queues a security scan of an image",
         params: &[INSTANCE_ID, NAMESPACE, REPO_NAME, IMAGE_ID],
         response: &[],
+        handler: handler!(scans::start),
     },
     ActionSpec {
         name: "DescribeImageScan",
@@ -534,6 +587,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "CveName, CveLink, Description, Severity, Feature, CurrentVersion, RepairedVersion",
             ),
         ],
+        handler: handler!(scans::describe),
     },
     ActionSpec {
         name: "CreateWebhookTrigger",
@@ -557,6 +611,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "berth extension: the HMAC key of X-Berth-Signature, shown only here",
             ),
         ],
+        handler: handler!(webhooks::create),
     },
     ActionSpec {
         name: "DescribeWebhookTrigger",
@@ -579,6 +634,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "TriggerId, TriggerName, EventType, TriggerUrl, Header, Enabled, CreateTime, UpdateTime",
             ),
         ],
+        handler: handler!(webhooks::describe),
     },
     ActionSpec {
         name: "ModifyWebhookTrigger",
@@ -596,6 +652,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             p("Trigger.Enabled", B, false, "True or False"),
         ],
         response: &[],
+        handler: handler!(webhooks::modify),
     },
     ActionSpec {
         name: "DescribeWebhookTriggerLog",
@@ -618,6 +675,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "LogId, TriggerId, EventType, Namespace, TriggerUrl, CreateTime, Status (Success or Failed); berth extensions: Attempt, StatusCode, Response",
             ),
         ],
+        handler: handler!(webhooks::describe_log),
     },
     ActionSpec {
         name: "DeleteWebhookTrigger",
@@ -629,6 +687,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             p("TriggerId", I, true, "Trigger id"),
         ],
         response: &[],
+        handler: handler!(webhooks::delete),
     },
 ];
 
@@ -640,6 +699,38 @@ impl ActionSpec {
     /// Whether the action takes a parameter of this pattern (`pattern_of` form).
     pub fn takes(&self, pattern: &str) -> bool {
         COMMON.contains(&pattern) || self.params.iter().any(|p| p.name == pattern)
+    }
+
+    /// The central parameter check, before the handler runs: every parameter is one the action
+    /// takes, every required one is present and non-empty (`MissingParameter`), and every
+    /// Integer or Boolean one parses (`InvalidParameterValue`), in table order, so handlers read
+    /// typed values that are known to be there and well-formed.
+    pub fn check(&self, params: &Params) -> KcrResult<()> {
+        for key in params.keys() {
+            if !self.takes(&pattern_of(key)) {
+                return Err(KcrError::invalid_query_parameter(key));
+            }
+        }
+        for param in self
+            .params
+            .iter()
+            .filter(|p| p.required && !p.name.contains(".N"))
+        {
+            params.required(param.name)?;
+        }
+        for key in params.keys() {
+            let pattern = pattern_of(key);
+            match self.params.iter().find(|p| p.name == pattern).map(|p| p.ty) {
+                Some(Type::Integer) => {
+                    params.int(key)?;
+                }
+                Some(Type::Boolean) => {
+                    params.bool(key)?;
+                }
+                Some(Type::String) | None => {}
+            }
+        }
+        Ok(())
     }
 
     /// Read-only actions: the ones an access key limited to reading may call.
@@ -658,5 +749,61 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), 34);
+    }
+
+    /// The central check, on DescribeRepository (InstanceId and Namespace required; Marker an
+    /// Integer) and ModifyRepoTagImmutability (TagImmutable a required Boolean).
+    #[test]
+    fn parameters_are_checked_once_from_the_table() {
+        let params = |pairs: &[(&str, &str)]| {
+            super::Params::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        };
+        let code = |action: &str, pairs: &[(&str, &str)]| -> Option<&'static str> {
+            let spec = super::find(action)?;
+            let p = params(pairs).ok()?;
+            spec.check(&p).err().map(|e| e.code)
+        };
+        let describe = [("InstanceId", "i"), ("Namespace", "ns")];
+        assert_eq!(code("DescribeRepository", &describe), None);
+        assert_eq!(
+            code("DescribeRepository", &[("InstanceId", "i")]),
+            Some("MissingParameter")
+        );
+        assert_eq!(
+            code(
+                "DescribeRepository",
+                &[("InstanceId", "i"), ("Namespace", "")]
+            ),
+            Some("MissingParameter"),
+            "empty is missing"
+        );
+        let mut bad_marker = describe.to_vec();
+        bad_marker.push(("Marker", "ten"));
+        assert_eq!(
+            code("DescribeRepository", &bad_marker),
+            Some("InvalidParameterValue")
+        );
+        let mut unknown = describe.to_vec();
+        unknown.push(("Bogus", "1"));
+        assert_eq!(
+            code("DescribeRepository", &unknown),
+            Some("InvalidQueryParameter")
+        );
+        let immutability = |v: &'static str| {
+            vec![
+                ("InstanceId", "i"),
+                ("Namespace", "ns"),
+                ("RepoName", "r"),
+                ("TagImmutable", v),
+            ]
+        };
+        assert_eq!(
+            code("ModifyRepoTagImmutability", &immutability("TRUE")),
+            None
+        );
+        assert_eq!(
+            code("ModifyRepoTagImmutability", &immutability("yes")),
+            Some("InvalidParameterValue")
+        );
     }
 }
