@@ -153,7 +153,12 @@ async fn scan_stored(
             repository.name.clone(),
             digest,
         );
-        let scanner = Scanner::new(ScanOptions::default()).map_err(|e| e.to_string())?;
+        // The database's malware hash feed joins the blocklist, as `berth scan` does.
+        let options = ScanOptions {
+            blocklist_entries: db.malware_hashes().to_vec(),
+            ..ScanOptions::default()
+        };
+        let scanner = Scanner::new(options).map_err(|e| e.to_string())?;
         let mut report = scanner
             .scan_image(&source, &PlatformSpec::default(), &NoProgress)
             .map_err(|e| e.to_string())?;

@@ -551,3 +551,80 @@ async fn a_database_update_rematches_stored_scans_without_reading_the_image() {
         "matched against the new database"
     );
 }
+
+/// The database's malware hash feed reaches the server's scans (as it does `berth scan`): a
+/// file whose SHA-256 is in the feed is reported as malware in the stored report.
+#[tokio::test]
+async fn server_scans_use_the_databases_malware_hash_feed() {
+    use sha2::Digest as _;
+    let dir = tempfile::tempdir().unwrap();
+    let payload = b"berth server-side malware feed payload\n";
+    let feed = dir.path().join("malware.txt");
+    let hex: String = sha2::Sha256::digest(payload)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(
+        &feed,
+        format!("# berth-malware-sha256 v1\n{hex} test dropper\n"),
+    )
+    .unwrap();
+    let db = dir.path().join("db");
+    berth_vulndb::import(&db, &[feed.display().to_string()])
+        .await
+        .unwrap();
+    let db_dir = db.clone();
+    let server = TestApp::new()
+        .config(move |c| c.scan.db_dir = Some(db_dir))
+        .start()
+        .await;
+    let kcr = server.kcr().await;
+    let instance = server.app.default_instance.id.clone();
+    let image_layer = layer(&[
+        (
+            "etc/os-release",
+            "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.10.9\n",
+        ),
+        ("usr/bin/dropper.bin", std::str::from_utf8(payload).unwrap()),
+    ]);
+    let (_, digest) = server.push_image("team/dropper", "v1", &image_layer).await;
+    let d = digest.to_string();
+    let image = [
+        ("InstanceId", instance.as_str()),
+        ("Namespace", "team"),
+        ("RepoName", "dropper"),
+        ("ImageId", d.as_str()),
+    ];
+    kcr.call("StartImageScan", &image).await;
+    let mut status = serde_json::Value::Null;
+    for _ in 0..300 {
+        status = kcr.call("DescribeImageScan", &image).await;
+        if status["Status"] == "Success" || status["Status"] == "Failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status["Status"], "Success", "{status}");
+    let repo = server
+        .app
+        .meta
+        .get_repository(&instance, "team/dropper")
+        .await
+        .unwrap()
+        .unwrap();
+    let scan = server
+        .app
+        .meta
+        .latest_scan(repo.id, &digest)
+        .await
+        .unwrap()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_str(scan.result.as_deref().unwrap()).unwrap();
+    let malware = report["malware"].as_array().unwrap();
+    assert!(
+        malware.iter().any(
+            |m| m.to_string().contains("test dropper") && m.to_string().contains("dropper.bin")
+        ),
+        "{malware:?}"
+    );
+}
