@@ -31,6 +31,32 @@ fn layer(files: &[(&str, &str)]) -> Vec<u8> {
 }
 
 /// A vulnerability database built from the real Alpine v3.10 secdb extract of the vulndb fixtures.
+/// StartImageScan, then DescribeImageScan until the scan finished (30 s at most); its reply.
+async fn scan_and_wait(kcr: &common::kcr::Kcr, image: &[(&str, &str)]) -> serde_json::Value {
+    kcr.call("StartImageScan", image).await;
+    describe_until(kcr, image, |v| {
+        v["Status"] == "Success" || v["Status"] == "Failed"
+    })
+    .await
+}
+
+/// DescribeImageScan until `done` holds (30 s at most); the last reply.
+async fn describe_until(
+    kcr: &common::kcr::Kcr,
+    image: &[(&str, &str)],
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let mut reply = serde_json::Value::Null;
+    for _ in 0..300 {
+        reply = kcr.call("DescribeImageScan", image).await;
+        if done(&reply) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    reply
+}
+
 async fn alpine_db() -> tempfile::TempDir {
     let db = tempfile::tempdir().unwrap();
     let feed = concat!(
@@ -75,15 +101,7 @@ async fn a_pushed_image_is_scanned_from_the_store() {
 
     let before = kcr.call("DescribeImageScan", &image).await;
     assert_eq!(before["Status"], "NotScanned");
-    kcr.call("StartImageScan", &image).await;
-    let mut result = serde_json::Value::Null;
-    for _ in 0..300 {
-        result = kcr.call("DescribeImageScan", &image).await;
-        if result["Status"] == "Success" || result["Status"] == "Failed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let result = scan_and_wait(&kcr, &image).await;
     assert_eq!(result["Status"], "Success", "{result}");
     assert_eq!(result["FinishTime"].as_str().unwrap().len(), 19);
     let set = result["VulnerabilitySet"].as_array().unwrap();
@@ -488,15 +506,7 @@ async fn a_database_update_rematches_stored_scans_without_reading_the_image() {
             .as_array()
             .is_some_and(|s| s.iter().any(|c| c["CveName"] == "CVE-2019-10206"))
     };
-    kcr.call("StartImageScan", &image).await;
-    let mut first = serde_json::Value::Null;
-    for _ in 0..300 {
-        first = kcr.call("DescribeImageScan", &image).await;
-        if first["Status"] == "Success" || first["Status"] == "Failed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let first = scan_and_wait(&kcr, &image).await;
     assert_eq!(first["Status"], "Success", "{first}");
     assert!(!has_cve(&first), "not in the first database: {first}");
     let scanned_reads = reads.load(Ordering::SeqCst);
@@ -522,14 +532,7 @@ async fn a_database_update_rematches_stored_scans_without_reading_the_image() {
     berth_vulndb::import(db.path(), &[feed("v3.10-main.json")])
         .await
         .unwrap();
-    let mut after = serde_json::Value::Null;
-    for _ in 0..300 {
-        after = kcr.call("DescribeImageScan", &image).await;
-        if has_cve(&after) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let after = describe_until(&kcr, &image, has_cve).await;
     assert!(has_cve(&after), "re-matched against the update: {after}");
     assert_eq!(after["Status"], "Success");
     assert_eq!(
@@ -595,15 +598,7 @@ async fn server_scans_use_the_databases_malware_hash_feed() {
         ("RepoName", "dropper"),
         ("ImageId", d.as_str()),
     ];
-    kcr.call("StartImageScan", &image).await;
-    let mut status = serde_json::Value::Null;
-    for _ in 0..300 {
-        status = kcr.call("DescribeImageScan", &image).await;
-        if status["Status"] == "Success" || status["Status"] == "Failed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let status = scan_and_wait(&kcr, &image).await;
     assert_eq!(status["Status"], "Success", "{status}");
     let repo = server
         .app
