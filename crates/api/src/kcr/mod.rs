@@ -1,5 +1,6 @@
 //! The registry management API of the seed `kcr-container-registry-openapi.txt` (its 33 actions,
-//! and berth's extension `ModifyRepoTagImmutability`):
+//! and berth's extensions `ModifyRepoTagImmutability`, `CreateApiToken`, `DescribeApiTokens`,
+//! `DeleteApiToken`):
 //! `GET /?Action=X&Version=2021-11-09&...` or `POST /` with a form body (or a JSON body, as the
 //! kingsoftcloud SDK sends some actions), signed with AWS Signature Version 4.
 //!
@@ -14,6 +15,7 @@ pub mod params;
 pub mod sigv4;
 pub mod spec;
 
+mod api_tokens;
 mod endpoints;
 mod instances;
 mod namespaces;
@@ -270,6 +272,9 @@ async fn route(ctx: &Ctx, action: &str) -> KcrResult<Reply> {
         "ModifyWebhookTrigger" => webhooks::modify(ctx).await,
         "DescribeWebhookTriggerLog" => webhooks::describe_log(ctx).await,
         "DeleteWebhookTrigger" => webhooks::delete(ctx).await,
+        "CreateApiToken" => api_tokens::create(ctx).await,
+        "DescribeApiTokens" => api_tokens::describe(ctx).await,
+        "DeleteApiToken" => api_tokens::delete(ctx).await,
         _ => Err(KcrError::invalid_value("Action")),
     }
 }

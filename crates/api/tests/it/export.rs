@@ -808,3 +808,120 @@ async fn a_python_requests_client_reads_the_stream() {
     assert_eq!(bad["status"], 400);
     assert_eq!(bad["body"]["code"], 3);
 }
+
+/// The management API's API-token actions (berth extensions): admin keys create, list and
+/// revoke; the token is in the create reply only; a revoked token stops exporting at once.
+#[tokio::test]
+async fn api_tokens_through_the_management_api() {
+    let srv = TestApp::new().start().await;
+    let kcr = srv.kcr().await;
+    let reader = srv.kcr_with(true).await;
+    let ok_export = |token: String| {
+        let req = srv.client.get(srv.url(PATH)).bearer_auth(token);
+        async move { req.send().await.unwrap().status() }
+    };
+
+    // Read-only keys may do none of it, listing included.
+    for (action, params) in [
+        ("CreateApiToken", vec![("Name", "r")]),
+        ("DescribeApiTokens", vec![]),
+        ("DeleteApiToken", vec![("TokenId", "at-0")]),
+    ] {
+        let (status, body) = reader.post(action, &params).await;
+        assert_eq!(status.as_u16(), 403, "{action}: {body}");
+        assert_eq!(body["Error"]["Code"], "AccessDenied", "{body}");
+    }
+
+    let created = kcr
+        .call(
+            "CreateApiToken",
+            &[
+                ("Name", "exporter"),
+                ("Role", "read-only"),
+                ("TtlSeconds", "3600"),
+            ],
+        )
+        .await;
+    let token = created["Token"].as_str().unwrap().to_string();
+    let id = created["TokenId"].as_str().unwrap().to_string();
+    assert!(
+        token.starts_with("bat_") && token.len() == 4 + 43,
+        "{created}"
+    );
+    assert!(id.starts_with("at-"), "{created}");
+    assert_eq!(created["Role"], "read-only");
+    assert_eq!(created["Status"], "Valid");
+    assert!(created["ExpireTime"].is_string(), "{created}");
+    assert_eq!(ok_export(token.clone()).await, StatusCode::OK);
+    // The default role is read-only; a bad role, name or validity is refused; names are unique.
+    let plain = kcr.call("CreateApiToken", &[("Name", "plain")]).await;
+    assert_eq!(plain["Role"], "read-only");
+    assert_eq!(plain["ExpireTime"], Value::Null);
+    kcr.fails(
+        "CreateApiToken",
+        &[("Name", "x"), ("Role", "Admin")],
+        400,
+        "InvalidParameterValue",
+    )
+    .await;
+    kcr.fails(
+        "CreateApiToken",
+        &[("Name", "x"), ("TtlSeconds", "0")],
+        400,
+        "InvalidParameterValue",
+    )
+    .await;
+    kcr.fails(
+        "CreateApiToken",
+        &[("Name", "x"), ("TtlSeconds", "-5")],
+        400,
+        "InvalidParameterValue",
+    )
+    .await;
+    kcr.fails("CreateApiToken", &[], 400, "MissingParameter")
+        .await;
+    kcr.fails(
+        "CreateApiToken",
+        &[("Name", "exporter")],
+        409,
+        "ResourceAlreadyExists",
+    )
+    .await;
+    let ci = kcr
+        .call(
+            "CreateApiToken",
+            &[("Name", "ci"), ("Role", "continuous-integration")],
+        )
+        .await;
+    assert_eq!(
+        ok_export(ci["Token"].as_str().unwrap().to_string()).await,
+        StatusCode::FORBIDDEN
+    );
+
+    // The list never carries a token.
+    let listed = kcr.call("DescribeApiTokens", &[]).await;
+    assert_eq!(listed["TotalCount"], 3);
+    let set = listed["TokenSet"].as_array().unwrap();
+    let names: Vec<&str> = set.iter().map(|t| t["Name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["exporter", "plain", "ci"]);
+    assert!(!listed.to_string().contains("bat_"), "{listed}");
+    let page = kcr
+        .call("DescribeApiTokens", &[("MaxResults", "2"), ("Marker", "2")])
+        .await;
+    assert_eq!(page["TokenSet"][0]["Name"], "ci");
+    assert_eq!(page["Marker"], 0);
+
+    // Revocation takes effect on the next request and is listed.
+    kcr.call("DeleteApiToken", &[("TokenId", &id)]).await;
+    assert_eq!(ok_export(token).await, StatusCode::UNAUTHORIZED);
+    kcr.fails(
+        "DeleteApiToken",
+        &[("TokenId", &id)],
+        400,
+        "InvalidParameterValue",
+    )
+    .await;
+    let listed = kcr.call("DescribeApiTokens", &[]).await;
+    assert_eq!(listed["TokenSet"][0]["Status"], "Revoked");
+    assert!(listed["TokenSet"][0]["RevokeTime"].is_string());
+}
