@@ -2,11 +2,13 @@
 //!
 //! Error policy: handlers return [`error::ApiError`]; storage and parsing errors are mapped to the
 //! OCI error codes once, in `error.rs`, and nowhere else.
+pub mod api_tokens;
 mod auth;
 pub mod config;
 mod conn;
 mod effects;
 mod error;
+mod export;
 mod http_util;
 mod jobs;
 pub mod kcr;
@@ -192,6 +194,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/", any(sas::root))
         .merge(runtime::routes())
+        .merge(export::routes())
         .route("/openapi.json", get(kcr::openapi::serve))
         .route("/v2", any(registry::dispatch))
         .route("/v2/", any(registry::dispatch))

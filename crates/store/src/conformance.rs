@@ -6,7 +6,9 @@ use berth_oci::{Algorithm, Digest};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
 
+mod api_tokens;
 mod jobs;
+pub use api_tokens::api_token_store;
 pub use jobs::job_store;
 
 fn body(chunks: &[&[u8]]) -> BlobStream {

@@ -1,6 +1,7 @@
 //! Storage for berth: a content-addressed blob store and a metadata store, each behind a trait so
 //! that backends (local disk + SQLite by default; S3 + PostgreSQL for scale) are interchangeable.
 //! Every backend must pass the one conformance suite in [`conformance`].
+mod api_tokens;
 mod blob;
 mod blobwriter;
 #[cfg(feature = "conformance")]
@@ -21,6 +22,7 @@ mod tenants;
 mod time;
 mod webhooks;
 
+pub use api_tokens::*;
 pub use blob::{BlobStore, BlobStream, CommitOutcome};
 pub use blobwriter::LayeredBlobStore;
 pub use driver::ByteDriver;

@@ -104,6 +104,7 @@ pub struct StoreCounts {
 #[async_trait]
 pub trait MetadataStore:
     crate::TenancyStore
+    + crate::ApiTokenStore
     + crate::EndpointStore
     + crate::ScanStore
     + crate::JobStore

@@ -13,6 +13,7 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use std::path::Path;
 use std::time::Duration;
 
+mod api_tokens;
 mod endpoints;
 mod jobs;
 mod runtime;
@@ -28,6 +29,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("sqlite/0006_runtime.sql")),
     (7, include_str!("sqlite/0007_tag_immutability.sql")),
     (8, include_str!("sqlite/0008_jobs.sql")),
+    (9, include_str!("sqlite/0009_api_tokens.sql")),
 ];
 
 mod scans;

@@ -14,6 +14,7 @@ pub mod params;
 pub mod sigv4;
 pub mod spec;
 
+mod api_tokens;
 mod endpoints;
 mod instances;
 mod namespaces;

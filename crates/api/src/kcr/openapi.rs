@@ -222,7 +222,7 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .len(),
-            34
+            37
         );
     }
 }

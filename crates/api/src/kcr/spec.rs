@@ -4,7 +4,7 @@
 use super::context::{Ctx, Reply};
 use super::error::{KcrError, KcrResult};
 use super::params::{Params, pattern_of};
-use super::{endpoints, instances, namespaces, repositories, scans, tokens, webhooks};
+use super::{api_tokens, endpoints, instances, namespaces, repositories, scans, tokens, webhooks};
 use futures::future::BoxFuture;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -689,7 +689,67 @@ pub static ACTIONS: &[ActionSpec] = &[
         response: &[],
         handler: handler!(webhooks::delete),
     },
+    ActionSpec {
+        name: "CreateApiToken",
+        group: "API tokens",
+        summary: "berth extension: creates an API token (a bearer credential for berth's own APIs, such as the vulnerability export); the token is in this reply only. Admin keys only",
+        params: &[
+            p("Name", S, true, "Unique name, 1 to 128 bytes"),
+            p(
+                "Role",
+                S,
+                false,
+                "admin, read-only, continuous-integration or none; default read-only (admin and read-only may export)",
+            ),
+            p(
+                "TtlSeconds",
+                I,
+                false,
+                "Seconds until it expires, 1 to 315360000; default never",
+            ),
+        ],
+        response: &[
+            f("TokenId", "string", "Token id (at-...)"),
+            f("Name", "string", "Name"),
+            f("Role", "string", "Role"),
+            f("Token", "string", "The token (bat_...), shown once"),
+            f("CreateTime", "string", "Creation time"),
+            f("ExpireTime", "string", "Expiry time, null for never"),
+            f("RevokeTime", "string", "Always null"),
+            f("Status", "string", "Valid"),
+        ],
+        handler: handler!(api_tokens::create),
+    },
+    ActionSpec {
+        name: "DescribeApiTokens",
+        group: "API tokens",
+        summary: "berth extension: lists API tokens, revoked and expired ones included (never the tokens themselves). Admin keys only",
+        params: &[MAX_RESULTS, MARKER],
+        response: &[
+            PAGE[1],
+            PAGE[2],
+            PAGE[0],
+            f(
+                "TokenSet",
+                "array",
+                "TokenId, Name, Role, CreateTime, ExpireTime, RevokeTime, Status (Valid, Expired or Revoked)",
+            ),
+        ],
+        handler: handler!(api_tokens::describe),
+    },
+    ActionSpec {
+        name: "DeleteApiToken",
+        group: "API tokens",
+        summary: "berth extension: revokes an API token at once; its record stays listed as Revoked. Admin keys only",
+        params: &[p("TokenId", S, true, "Token id (at-...)")],
+        response: &[],
+        handler: handler!(api_tokens::delete),
+    },
 ];
+
+/// Describe actions a read-only key may not call: API tokens say which credentials read the
+/// whole inventory, which is for administrators to know.
+const ADMIN_ONLY_DESCRIBES: &[&str] = &["DescribeApiTokens"];
 
 pub fn find(action: &str) -> Option<&'static ActionSpec> {
     ACTIONS.iter().find(|a| a.name == action)
@@ -735,20 +795,29 @@ impl ActionSpec {
 
     /// Read-only actions: the ones an access key limited to reading may call.
     pub fn is_read_only(&self) -> bool {
-        self.name.starts_with("Describe")
+        self.name.starts_with("Describe") && !ADMIN_ONLY_DESCRIBES.contains(&self.name)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    /// The seed's 33 and berth's one extension (ModifyRepoTagImmutability).
+    /// The seed's 33 and berth's four extensions (ModifyRepoTagImmutability, CreateApiToken,
+    /// DescribeApiTokens, DeleteApiToken).
     #[test]
-    fn thirty_four_actions_each_once() {
+    fn thirty_seven_actions_each_once() {
         let mut names: Vec<&str> = super::ACTIONS.iter().map(|a| a.name).collect();
-        assert_eq!(names.len(), 34);
+        assert_eq!(names.len(), 37);
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 34);
+        assert_eq!(names.len(), 37);
+    }
+
+    #[test]
+    fn read_only_keys_may_not_list_api_tokens() {
+        let describe = |n| super::find(n).unwrap().is_read_only();
+        assert!(describe("DescribeRepository"));
+        assert!(!describe("DescribeApiTokens"));
+        assert!(!describe("CreateApiToken"));
     }
 
     /// The central check, on DescribeRepository (InstanceId and Namespace required; Marker an

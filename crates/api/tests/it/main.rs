@@ -8,6 +8,7 @@ mod common;
 mod auth_hardening;
 mod auth_memory;
 mod endpoints;
+mod export;
 mod gc_race;
 mod hygiene;
 mod management;

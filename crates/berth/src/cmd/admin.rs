@@ -15,6 +15,9 @@ pub enum AdminCommand {
     /// Kubernetes clusters that report their inventory, and their credentials.
     #[command(subcommand)]
     Cluster(super::cluster::ClusterCommand),
+    /// API tokens (bearer credentials with a role and an expiry) for the vulnerability export.
+    #[command(subcommand)]
+    ApiToken(super::api_token::ApiTokenCommand),
 }
 
 #[derive(Debug, Args)]
@@ -73,6 +76,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<i32> {
         AdminCommand::AccessKey(c) => c,
         AdminCommand::ScanOnPush(a) => return scan_on_push(a).await,
         AdminCommand::Cluster(c) => return super::cluster::run(c).await,
+        AdminCommand::ApiToken(c) => return super::api_token::run(c).await,
     };
     let server = match &command {
         AccessKeyCommand::Create(a) => &a.server,

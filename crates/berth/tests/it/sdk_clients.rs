@@ -241,8 +241,9 @@ fn openapi_document_is_valid_and_complete() {
     );
     let v: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(v["openapi"], "3.1.0");
-    // The seed's 33 and berth's extension ModifyRepoTagImmutability.
-    assert_eq!(v["actions"], 34);
+    // The seed's 33 and berth's extensions ModifyRepoTagImmutability, CreateApiToken,
+    // DescribeApiTokens, DeleteApiToken.
+    assert_eq!(v["actions"], 37);
     // A request and a response schema per action, and the error schema.
-    assert_eq!(v["schemas"], 69);
+    assert_eq!(v["schemas"], 75);
 }

@@ -1,0 +1,170 @@
+//! The export's producer: one task per request walks every cluster's snapshot deployment by
+//! deployment, evaluates the query, and sends each matching deployment as one line through a
+//! channel of a few messages. The response body reads the channel, so at most that many lines
+//! wait in memory however large the export, and a client that stops reading stops the walk
+//! (the producer waits on a full channel). A client that disconnects drops the body and with it
+//! the receiver: the producer sees the channel closed and stops at once, as it does when the
+//! deadline passes.
+use std::sync::Arc;
+
+use berth_inventory::{ClusterSnapshot, ContainerKind, Pod};
+use berth_oci::Digest;
+use berth_query::Query;
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::deployment::{NameOut, deployment, image_name, live_pods};
+use super::document::Document;
+use super::error::{ExportError, Grpc};
+use super::images::Images;
+use crate::state::App;
+
+/// Lines waiting between the producer and the connection.
+pub const CHANNEL_MESSAGES: usize = 4;
+
+pub enum Item {
+    Line(Bytes),
+    Error(ExportError),
+}
+
+/// Starts the producer; its items arrive on the returned receiver.
+pub fn start(
+    app: App,
+    query: Query,
+    deadline: Option<Instant>,
+    permit: tokio::sync::SemaphorePermit<'static>,
+) -> mpsc::Receiver<Item> {
+    let (tx, rx) = mpsc::channel(CHANNEL_MESSAGES);
+    tokio::spawn(async move {
+        let _permit = permit;
+        let expired = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let outcome = tokio::select! {
+            r = produce(&app, &query, &tx) => r,
+            () = expired => Err(ExportError::new(Grpc::DeadlineExceeded, "the export's timeout expired")),
+            () = tx.closed() => return,
+        };
+        if let Err(e) = outcome {
+            let _ = tx.send(Item::Error(e)).await;
+        }
+    });
+    rx
+}
+
+async fn produce(app: &App, query: &Query, tx: &mpsc::Sender<Item>) -> Result<(), ExportError> {
+    let snapshots = crate::runtime::snapshots::load_all(app)
+        .await
+        .map_err(ExportError::internal)?;
+    let now = chrono::Utc::now().timestamp();
+    let mut images = Images::new();
+    for snapshot in snapshots {
+        let digests: Vec<Digest> = snapshot
+            .pods()
+            .flat_map(|p| &p.spec.containers)
+            .filter_map(|c| c.image_digest.clone())
+            .chain(
+                snapshot
+                    .workloads()
+                    .flat_map(|w| &w.template.containers)
+                    .filter_map(|c| c.image_digest.clone()),
+            )
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        images
+            .prepare(app, &digests)
+            .await
+            .map_err(ExportError::internal)?;
+        cluster(app, query, now, &snapshot, &images, tx).await?;
+    }
+    Ok(())
+}
+
+/// Exports one cluster's deployments, in the snapshot's order.
+async fn cluster(
+    app: &App,
+    query: &Query,
+    now: i64,
+    snapshot: &Arc<ClusterSnapshot>,
+    images: &Images,
+    tx: &mpsc::Sender<Item>,
+) -> Result<(), ExportError> {
+    let pods = snapshot.pods_by_workload();
+    let none: Vec<&Pod> = Vec::new();
+    let mut buf = Vec::with_capacity(16 * 1024);
+    for w in snapshot.top_level_workloads() {
+        let key = w.key();
+        let wpods = pods.get(&key).unwrap_or(&none);
+        let uid = match &w {
+            berth_inventory::WorkloadRef::Controller(c) => c.uid.as_deref(),
+            berth_inventory::WorkloadRef::Pod(p) => p.uid.as_deref(),
+        }
+        .unwrap_or("");
+        let (message, running) = deployment(snapshot, &w, uid, wpods);
+        let mut entries = Vec::with_capacity(running.len());
+        for r in &running {
+            let e = images
+                .get(app, &r.digest)
+                .await
+                .map_err(ExportError::internal)?;
+            entries.push((r.digest.clone(), e));
+        }
+        let mut names: Vec<NameOut> = Vec::new();
+        for c in w
+            .template()
+            .containers
+            .iter()
+            .filter(|c| c.kind != ContainerKind::Ephemeral)
+        {
+            if let Some(n) = image_name(c.image.name.as_ref())
+                && !names.contains(&n)
+            {
+                names.push(n);
+            }
+        }
+        let doc = Document {
+            snapshot,
+            workload: &w,
+            names: &names,
+            images: &entries,
+        };
+        if !query.matches(&doc, now) {
+            continue;
+        }
+        buf.clear();
+        buf.extend_from_slice(b"{\"result\":{\"deployment\":");
+        serde_json::to_writer(&mut buf, &message).map_err(ExportError::internal)?;
+        buf.extend_from_slice(b",\"images\":[");
+        for (i, (r, (digest, e))) in running.iter().zip(&entries).enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            buf.extend_from_slice(b"{\"id\":");
+            serde_json::to_writer(&mut buf, digest).map_err(ExportError::internal)?;
+            buf.extend_from_slice(b",\"name\":");
+            serde_json::to_writer(&mut buf, &r.name).map_err(ExportError::internal)?;
+            buf.extend_from_slice(b",\"names\":");
+            let names: Vec<&NameOut> = r.name.iter().collect();
+            serde_json::to_writer(&mut buf, &names).map_err(ExportError::internal)?;
+            buf.push(b',');
+            buf.extend_from_slice(e.tail.as_bytes());
+        }
+        buf.extend_from_slice(b"],\"livePods\":");
+        buf.extend_from_slice(live_pods(wpods).to_string().as_bytes());
+        buf.extend_from_slice(b"}}\n");
+        if tx
+            .send(Item::Line(Bytes::copy_from_slice(&buf)))
+            .await
+            .is_err()
+        {
+            // The client went away.
+            return Ok(());
+        }
+    }
+    Ok(())
+}
