@@ -83,7 +83,7 @@ async fn start(app: App, raw: Option<String>, headers: &HeaderMap) -> ExportResu
     let pairs = query_pairs(raw.as_deref());
     let deadline = timeout(query_one(&pairs, "timeout"))?.map(|d| tokio::time::Instant::now() + d);
     let text = query_one(&pairs, "query").unwrap_or("");
-    let query = berth_query::parse(&schema(), text)
+    let query = berth_query::parse(schema(), text)
         .map_err(|e| ExportError::invalid(format!("invalid query: {e}")))?;
     let permit = match EXPORTS.try_acquire() {
         Ok(p) => p,
