@@ -7,7 +7,9 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
 
 mod jobs;
+mod protection;
 pub use jobs::job_store;
+pub use protection::protection_store;
 
 fn body(chunks: &[&[u8]]) -> BlobStream {
     let owned: Vec<std::io::Result<Bytes>> = chunks

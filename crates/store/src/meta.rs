@@ -109,6 +109,7 @@ pub trait MetadataStore:
     + crate::JobStore
     + crate::WebhookStore
     + crate::RuntimeStore
+    + crate::ProtectionStore
     + Send
     + Sync
     + 'static

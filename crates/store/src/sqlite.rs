@@ -15,6 +15,7 @@ use std::time::Duration;
 
 mod endpoints;
 mod jobs;
+mod protection;
 mod runtime;
 mod webhooks;
 
@@ -28,6 +29,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("sqlite/0006_runtime.sql")),
     (7, include_str!("sqlite/0007_tag_immutability.sql")),
     (8, include_str!("sqlite/0008_jobs.sql")),
+    // 9 belongs to another branch; versions are applied by number, each once, so a gap is fine.
+    (10, include_str!("sqlite/0010_cluster_protection.sql")),
 ];
 
 mod scans;

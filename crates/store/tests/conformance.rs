@@ -67,3 +67,12 @@ async fn sqlite_job_store_conforms() {
         .unwrap();
     conformance::job_store(&store).await;
 }
+
+#[tokio::test]
+async fn sqlite_protection_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteMetadataStore::open(&dir.path().join("meta.db"))
+        .await
+        .unwrap();
+    conformance::protection_store(&store).await;
+}
