@@ -7,6 +7,7 @@ pub mod config;
 mod conn;
 mod effects;
 mod error;
+mod hss;
 mod http_util;
 mod jobs;
 pub mod kcr;
@@ -192,6 +193,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/", any(sas::root))
         .merge(runtime::routes())
+        .merge(hss::routes())
         .route("/openapi.json", get(kcr::openapi::serve))
         .route("/v2", any(registry::dispatch))
         .route("/v2/", any(registry::dispatch))

@@ -9,6 +9,7 @@ mod auth_hardening;
 mod auth_memory;
 mod endpoints;
 mod gc_race;
+mod hss;
 mod hygiene;
 mod management;
 mod registry;

@@ -9,6 +9,7 @@ mod bootstrap;
 mod clients;
 mod crash;
 mod disk_full;
+mod hss;
 mod hygiene;
 #[cfg(feature = "scanner")]
 mod sas;
