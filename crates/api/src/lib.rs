@@ -9,6 +9,7 @@ mod conn;
 mod effects;
 mod error;
 mod export;
+mod hss;
 mod http_util;
 mod jobs;
 pub mod kcr;
@@ -195,6 +196,7 @@ pub fn router(app: App) -> Router {
         .route("/", any(sas::root))
         .merge(runtime::routes())
         .merge(export::routes())
+        .merge(hss::routes())
         .route("/openapi.json", get(kcr::openapi::serve))
         .route("/v2", any(registry::dispatch))
         .route("/v2/", any(registry::dispatch))

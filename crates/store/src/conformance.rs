@@ -9,7 +9,9 @@ use futures::{StreamExt, TryStreamExt, stream};
 mod api_tokens;
 mod jobs;
 pub use api_tokens::api_token_store;
+mod protection;
 pub use jobs::job_store;
+pub use protection::protection_store;
 
 fn body(chunks: &[&[u8]]) -> BlobStream {
     let owned: Vec<std::io::Result<Bytes>> = chunks

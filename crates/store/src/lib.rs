@@ -14,6 +14,7 @@ mod jobs;
 #[cfg(test)]
 mod memdriver;
 mod meta;
+mod protection;
 mod runtime;
 mod scans;
 mod sqlite;
@@ -31,6 +32,7 @@ pub use error::{Result, StoreError};
 pub use fs::{FsBlobStore, FsDriver};
 pub use jobs::*;
 pub use meta::*;
+pub use protection::*;
 pub use runtime::*;
 pub use scans::*;
 pub use sqlite::SqliteMetadataStore;

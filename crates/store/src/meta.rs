@@ -110,6 +110,7 @@ pub trait MetadataStore:
     + crate::JobStore
     + crate::WebhookStore
     + crate::RuntimeStore
+    + crate::ProtectionStore
     + Send
     + Sync
     + 'static

@@ -16,6 +16,7 @@ use std::time::Duration;
 mod api_tokens;
 mod endpoints;
 mod jobs;
+mod protection;
 mod runtime;
 mod webhooks;
 
@@ -30,6 +31,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("sqlite/0007_tag_immutability.sql")),
     (8, include_str!("sqlite/0008_jobs.sql")),
     (9, include_str!("sqlite/0009_api_tokens.sql")),
+    (10, include_str!("sqlite/0010_cluster_protection.sql")),
 ];
 
 mod scans;

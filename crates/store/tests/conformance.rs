@@ -76,3 +76,12 @@ async fn sqlite_api_token_store_conforms() {
         .unwrap();
     conformance::api_token_store(&store).await;
 }
+
+#[tokio::test]
+async fn sqlite_protection_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteMetadataStore::open(&dir.path().join("meta.db"))
+        .await
+        .unwrap();
+    conformance::protection_store(&store).await;
+}

@@ -10,6 +10,7 @@ mod auth_memory;
 mod endpoints;
 mod export;
 mod gc_race;
+mod hss;
 mod hygiene;
 mod management;
 mod registry;

@@ -10,6 +10,7 @@ mod clients;
 mod crash;
 mod disk_full;
 mod export;
+mod hss;
 mod hygiene;
 #[cfg(feature = "scanner")]
 mod sas;
