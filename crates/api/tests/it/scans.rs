@@ -31,6 +31,9 @@ fn layer(files: &[(&str, &str)]) -> Vec<u8> {
 }
 
 /// A vulnerability database built from the real Alpine v3.10 secdb extract of the vulndb fixtures.
+/// The os-release of the Alpine 3.10 images these tests push.
+const ALPINE_3_10: &str = "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.10.9\n";
+
 /// StartImageScan, then DescribeImageScan until the scan finished (30 s at most); its reply.
 async fn scan_and_wait(kcr: &common::kcr::Kcr, image: &[(&str, &str)]) -> serde_json::Value {
     kcr.call("StartImageScan", image).await;
@@ -81,10 +84,7 @@ async fn a_pushed_image_is_scanned_from_the_store() {
     let instance = server.app.default_instance.id.clone();
     let i = instance.as_str();
     let alpine = layer(&[
-        (
-            "etc/os-release",
-            "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.10.9\n",
-        ),
+        ("etc/os-release", ALPINE_3_10),
         (
             "lib/apk/db/installed",
             "P:ansible\nV:2.8.0-r0\nA:x86_64\no:ansible\n\nP:musl\nV:1.1.22-r3\nA:x86_64\no:musl\n\n",
@@ -484,10 +484,7 @@ async fn a_database_update_rematches_stored_scans_without_reading_the_image() {
     let kcr = server.kcr().await;
     let instance = server.app.default_instance.id.clone();
     let alpine = layer(&[
-        (
-            "etc/os-release",
-            "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.10.9\n",
-        ),
+        ("etc/os-release", ALPINE_3_10),
         (
             "lib/apk/db/installed",
             "P:ansible\nV:2.8.0-r0\nA:x86_64\no:ansible\n\n",
@@ -584,10 +581,7 @@ async fn server_scans_use_the_databases_malware_hash_feed() {
     let kcr = server.kcr().await;
     let instance = server.app.default_instance.id.clone();
     let image_layer = layer(&[
-        (
-            "etc/os-release",
-            "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.10.9\n",
-        ),
+        ("etc/os-release", ALPINE_3_10),
         ("usr/bin/dropper.bin", std::str::from_utf8(payload).unwrap()),
     ]);
     let (_, digest) = server.push_image("team/dropper", "v1", &image_layer).await;
