@@ -14,7 +14,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::deployment::{NameOut, deployment, image_name, live_pods};
+use super::deployment::{NameOut, deployment, image_name, live_pods, running_images};
 use super::document::Document;
 use super::error::{ExportError, Grpc};
 use super::images::Images;
@@ -105,7 +105,7 @@ async fn cluster(
             berth_inventory::WorkloadRef::Pod(p) => p.uid.as_deref(),
         }
         .unwrap_or("");
-        let (message, running) = deployment(snapshot, &w, uid, wpods);
+        let running = running_images(&w, wpods);
         let mut entries = Vec::with_capacity(running.len());
         for r in &running {
             let e = images
@@ -136,6 +136,7 @@ async fn cluster(
         if !query.matches(&doc, now) {
             continue;
         }
+        let message = deployment(snapshot, &w, uid, wpods);
         buf.clear();
         buf.extend_from_slice(b"{\"result\":{\"deployment\":");
         serde_json::to_writer(&mut buf, &message).map_err(ExportError::internal)?;
