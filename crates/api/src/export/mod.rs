@@ -18,6 +18,7 @@ mod image;
 mod images;
 mod report;
 mod stream;
+mod suppress;
 mod time;
 
 use std::time::Duration;
