@@ -68,6 +68,11 @@ pub async fn exception_store(store: &dyn MetadataStore) {
     assert_eq!(listed.len(), 2, "revoked exceptions stay listed");
     assert_eq!(listed[1].revoked_by.as_deref(), Some("AK2"));
     assert!(listed[1].revoked_at.is_some());
-    assert!(store.create_exceptions(std::slice::from_ref(&c)).await.unwrap());
+    assert!(
+        store
+            .create_exceptions(std::slice::from_ref(&c))
+            .await
+            .unwrap()
+    );
     assert_eq!(store.list_exceptions().await.unwrap()[2], c);
 }
