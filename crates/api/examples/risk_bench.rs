@@ -14,6 +14,9 @@ mod bench_common;
 use bench_common::{cluster_with, env, server_with_images, status_kib};
 use serde_json::{Value, json};
 
+/// (label, action, parameters) of one request shape.
+type Shape = (&'static str, &'static str, Vec<(&'static str, String)>);
+
 struct Signer {
     key: String,
     secret: String,
@@ -126,7 +129,7 @@ async fn main() {
         key: key.access_key_id,
         secret: key.secret_access_key,
     };
-    let shapes: Vec<(&str, &str, Vec<(&str, String)>)> = vec![
+    let shapes: Vec<Shape> = vec![
         (
             "summary, no filter",
             "DescribeClusterImageSecuritySummary",
