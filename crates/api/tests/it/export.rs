@@ -1034,38 +1034,30 @@ async fn exceptions_are_the_exports_suppression_state() {
     assert_eq!(v["suppressExpiry"], expires);
 
     // Listing shows both to a reader; revoking one ends its suppression.
-    let r = f
-        .srv
-        .client
-        .get(f.srv.url("/api/v1/exceptions?state=active"))
-        .bearer_auth(&reader)
-        .send()
-        .await
-        .unwrap();
-    let listed: Value = r.json().await.unwrap();
+    let send = |req: reqwest::RequestBuilder, token: &str| {
+        let req = req.bearer_auth(token);
+        async move { req.send().await.unwrap() }
+    };
+    let list = |query: &'static str| {
+        let req = f
+            .srv
+            .client
+            .get(f.srv.url(&format!("/api/v1/exceptions{query}")));
+        async { send(req, &reader).await.json::<Value>().await.unwrap()["exceptions"].clone() }
+    };
+    let active = list("?state=active").await;
+    assert_eq!(active.as_array().unwrap().len(), 2, "{active}");
+    let revoke = || {
+        f.srv
+            .client
+            .delete(f.srv.url(&format!("/api/v1/exceptions/{id}")))
+    };
     assert_eq!(
-        listed["exceptions"].as_array().unwrap().len(),
-        2,
-        "{listed}"
+        send(revoke(), &admin).await.status(),
+        StatusCode::NO_CONTENT
     );
-    let r = f
-        .srv
-        .client
-        .delete(f.srv.url(&format!("/api/v1/exceptions/{id}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let r = f
-        .srv
-        .client
-        .delete(f.srv.url(&format!("/api/v1/exceptions/{id}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND, "revoked once");
+    let again = send(revoke(), &admin).await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND, "revoked once");
     let (_, lines) = export(&f.srv, &reader, "").await;
     let web = lines
         .iter()
@@ -1080,16 +1072,8 @@ async fn exceptions_are_the_exports_suppression_state() {
         states.contains(&expected("CVE-2024-0002", true, "FALSE_POSITIVE")),
         "{states:?}"
     );
-    let r = f
-        .srv
-        .client
-        .get(f.srv.url("/api/v1/exceptions"))
-        .bearer_auth(&reader)
-        .send()
-        .await
-        .unwrap();
-    let listed: Value = r.json().await.unwrap();
-    let revoked = listed["exceptions"]
+    let all = list("").await;
+    let revoked = all
         .as_array()
         .unwrap()
         .iter()
