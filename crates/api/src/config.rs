@@ -58,6 +58,9 @@ pub struct ScanConfig {
     /// Seconds between looks at the database file for an update, which re-matches every
     /// image's newest scan against it (no image is read again); 0 = never.
     pub db_check_secs: u64,
+    /// Images from other registries that run in reported clusters: pulled by digest and
+    /// scanned, so the risk figures cover everything that runs.
+    pub cache: ScanCacheConfig,
 }
 
 impl Default for ScanConfig {
@@ -66,8 +69,47 @@ impl Default for ScanConfig {
             db_dir: None,
             on_push: false,
             db_check_secs: 300,
+            cache: ScanCacheConfig::default(),
         }
     }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScanCacheConfig {
+    /// Pull and scan images that run in reported clusters but that berth does not store.
+    pub enabled: bool,
+    /// Decompressed bytes of one image, at most (the scanner's bound over all layers).
+    pub max_image_bytes: u64,
+    /// Digests queued for a scan per inventory change, at most (the rest wait for the next).
+    pub max_queued_per_change: usize,
+    /// Hours before a failed pull or scan of a digest is tried again.
+    pub retry_failed_hours: u64,
+    /// Credentials per registry host (`host` as in the image reference, port included).
+    pub registries: Vec<RegistryCredential>,
+    /// Hosts reached over plain HTTP (loopback hosts always are).
+    pub insecure_hosts: Vec<String>,
+}
+
+impl Default for ScanCacheConfig {
+    fn default() -> Self {
+        ScanCacheConfig {
+            enabled: true,
+            max_image_bytes: 4 << 30,
+            max_queued_per_change: 256,
+            retry_failed_hours: 24,
+            registries: Vec::new(),
+            insecure_hosts: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryCredential {
+    pub host: String,
+    pub username: String,
+    pub password: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

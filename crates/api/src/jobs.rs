@@ -51,6 +51,9 @@ pub fn spawn(app: &App) {
     {
         runner.register(Arc::new(crate::scanning::ScanJobs { app: app.clone() }));
         runner.register(Arc::new(crate::scanning::RematchJobs { app: app.clone() }));
+        runner.register(Arc::new(crate::scan_cache::ForeignScanJobs {
+            app: app.clone(),
+        }));
         crate::scanning::spawn_db_watch(app);
     }
     runner.register(Arc::new(crate::webhooks::WebhookJobs { app: app.clone() }));

@@ -22,6 +22,7 @@ mod principal;
 mod registry;
 pub mod runtime;
 mod sas;
+pub mod scan_cache;
 #[cfg(feature = "scanner")]
 pub mod scanning;
 mod seal;

@@ -244,7 +244,7 @@ fn rematch(report: &str, db: &berth_vulndb::Database) -> Result<String, String> 
     serde_json::to_string(&report).map_err(|e| e.to_string())
 }
 
-fn db_dir(app: &App) -> std::path::PathBuf {
+pub(crate) fn db_dir(app: &App) -> std::path::PathBuf {
     app.config
         .scan
         .db_dir

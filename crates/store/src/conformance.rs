@@ -10,7 +10,7 @@ mod api_tokens;
 mod exceptions;
 mod jobs;
 pub use api_tokens::api_token_store;
-pub use exceptions::exception_store;
+pub use exceptions::{exception_store, foreign_scan_store};
 mod protection;
 pub use jobs::job_store;
 pub use protection::protection_store;

@@ -10,6 +10,7 @@ pub mod driver;
 mod endpoints;
 mod error;
 mod exceptions;
+mod foreign_scans;
 mod fs;
 mod jobs;
 #[cfg(test)]
@@ -31,6 +32,7 @@ pub use driver::ByteDriver;
 pub use endpoints::*;
 pub use error::{Result, StoreError};
 pub use exceptions::*;
+pub use foreign_scans::*;
 pub use fs::{FsBlobStore, FsDriver};
 pub use jobs::*;
 pub use meta::*;

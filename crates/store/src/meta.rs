@@ -112,6 +112,7 @@ pub trait MetadataStore:
     + crate::RuntimeStore
     + crate::ProtectionStore
     + crate::ExceptionStore
+    + crate::ForeignScanStore
     + Send
     + Sync
     + 'static

@@ -16,6 +16,7 @@ use std::time::Duration;
 mod api_tokens;
 mod endpoints;
 mod exceptions;
+mod foreign_scans;
 mod jobs;
 mod protection;
 mod runtime;
@@ -34,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("sqlite/0009_api_tokens.sql")),
     (10, include_str!("sqlite/0010_cluster_protection.sql")),
     (11, include_str!("sqlite/0011_exceptions.sql")),
+    (12, include_str!("sqlite/0012_foreign_scans.sql")),
 ];
 
 mod scans;

@@ -87,6 +87,15 @@ async fn sqlite_exception_store_conforms() {
 }
 
 #[tokio::test]
+async fn sqlite_foreign_scan_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteMetadataStore::open(&dir.path().join("meta.db"))
+        .await
+        .unwrap();
+    conformance::foreign_scan_store(&store).await;
+}
+
+#[tokio::test]
 async fn sqlite_protection_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteMetadataStore::open(&dir.path().join("meta.db"))

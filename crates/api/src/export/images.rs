@@ -72,7 +72,7 @@ impl Images {
     /// report this build cannot read counts as no scan (logged), as on the image-risk surface.
     async fn scanned(&self, app: &App, digest: &str) -> Result<Option<Scanned>, StoreError> {
         let Some(images) = self.stored.get(digest) else {
-            return Ok(None);
+            return foreign(app, digest).await;
         };
         let Some(scan_id) = images.iter().filter_map(|i| i.latest_scan_id).max() else {
             return Ok(None);
@@ -107,6 +107,29 @@ impl Images {
                 tracing::warn!(scan = scan_id, error = %e, "unreadable scan report: exported as not scanned");
                 Ok(None)
             }
+        }
+    }
+}
+
+/// The scan cache's report of an image berth does not store (`crate::scan_cache`).
+async fn foreign(app: &App, digest: &str) -> Result<Option<Scanned>, StoreError> {
+    let Ok(digest) = digest.parse::<berth_oci::Digest>() else {
+        return Ok(None);
+    };
+    let Some(scan) = crate::scan_cache::reports(app, &[digest]).await?.pop() else {
+        return Ok(None);
+    };
+    let Some(report) = scan.report else {
+        return Ok(None);
+    };
+    match serde_json::from_str::<Report>(&report) {
+        Ok(report) => Ok(Some(Scanned {
+            report,
+            finished_at: Some(scan.finished_at),
+        })),
+        Err(e) => {
+            tracing::warn!(digest = %scan.digest, error = %e, "unreadable foreign scan report: exported as not scanned");
+            Ok(None)
         }
     }
 }

@@ -183,7 +183,9 @@ async fn snapshot(app: App, cluster_id: &str, req: Request) -> Result<serde_json
     {
         obj.extend(c);
     }
-    snapshots::remember(&app, cluster_id, version, Arc::new(loaded.snapshot));
+    let snapshot = Arc::new(loaded.snapshot);
+    snapshots::remember(&app, cluster_id, version, snapshot.clone());
+    crate::scan_cache::note_inventory(&app, snapshot);
     Ok(reply)
 }
 
@@ -250,7 +252,9 @@ async fn event(app: App, cluster_id: &str, req: Request) -> Result<serde_json::V
             .map_err(|e| RuntimeError::store(&e))?
         {
             SnapshotWrite::Written { version } => {
-                snapshots::remember(&app, cluster_id, version, Arc::new(snapshot));
+                let snapshot = Arc::new(snapshot);
+                snapshots::remember(&app, cluster_id, version, snapshot.clone());
+                crate::scan_cache::note_inventory(&app, snapshot);
                 return Ok(json!({
                     "clusterId": cluster_id,
                     "version": version,

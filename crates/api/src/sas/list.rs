@@ -246,7 +246,8 @@ pub async fn list_image_risk(call: &Call) -> AcsResult<Reply> {
                     endpoints: String::new(),
                     image_id: String::new(),
                     tag_immutable: 0,
-                    statistics: statistics(None),
+                    // Scanned through the scan cache when the image is known there.
+                    statistics: statistics(key_digest.and_then(|d| risks.get(d))),
                     image_access_type: "NOT_IN_SAS",
                     image,
                     uuid,

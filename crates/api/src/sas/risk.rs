@@ -12,9 +12,10 @@
 //! Each entry is one finding, at the severity the report gives it (Critical, High, Medium, Low,
 //! Negligible, Unknown; anything else is Unknown), folded into levels by the inventory crate's
 //! one rule (`berth_inventory::risk::Level`). The scan of an image is the newest successful
-//! scan of its manifest digest in any repository. An image berth does not store, or stores but
-//! has not scanned yet, has no risk data: the summary counts no findings for it, and
-//! ListImageRisk shows zeros.
+//! scan of its manifest digest in any repository, else, for an image of another registry, the
+//! scan cache's (`crate::scan_cache`). An image without either (not scanned yet, or its pull
+//! failed) has no risk data: the summary counts no findings for it, and ListImageRisk shows
+//! zeros.
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -231,12 +232,19 @@ impl Lookup {
                     return (d.clone(), f.risk);
                 }
                 let digest = d.to_string();
-                let subjects: Vec<Subject> = self
+                let mut names: Vec<Subject> = self
                     .stored
                     .get(d)
                     .into_iter()
                     .flatten()
                     .flat_map(|i| registry_subjects(&i.repository, &digest, &i.tags))
+                    .collect();
+                if names.is_empty() {
+                    // An image of another registry: known by its digest only.
+                    names = registry_subjects("", &digest, &[]);
+                }
+                let subjects: Vec<Subject> = names
+                    .into_iter()
                     .map(|mut s| {
                         s.cluster_id = cluster.unwrap_or_default().to_string();
                         s.namespace = namespace.unwrap_or_default().to_string();
@@ -253,7 +261,8 @@ impl Lookup {
     }
 }
 
-/// Looks up which of `digests` berth stores, and what their scans found.
+/// Looks up which of `digests` berth stores, and what their scans found (berth's own scans,
+/// else the scan cache's for images from other registries).
 pub async fn lookup(app: &App, digests: &[Digest]) -> Result<Lookup, StoreError> {
     let mut stored: HashMap<Digest, Vec<StoredImage>> = HashMap::new();
     for image in app.meta.images_by_digest(digests).await? {
@@ -266,6 +275,26 @@ pub async fn lookup(app: &App, digests: &[Digest]) -> Result<Lookup, StoreError>
         };
         if let Some(f) = self::facts(app, scan).await? {
             facts.insert(digest.clone(), f);
+        }
+    }
+    // Images berth does not store: the scan cache's reports (crate::scan_cache).
+    let foreign: Vec<Digest> = digests
+        .iter()
+        .filter(|d| !stored.contains_key(*d))
+        .cloned()
+        .collect();
+    for scan in crate::scan_cache::reports(app, &foreign).await? {
+        let Some(report) = scan.report else { continue };
+        let parsed = tokio::task::spawn_blocking(move || facts_from_report(&report))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("scan report reader stopped: {e}")))?;
+        match parsed {
+            Ok(f) => {
+                facts.insert(scan.digest, Arc::new(f));
+            }
+            Err(e) => {
+                tracing::warn!(digest = %scan.digest, error = %e, "unreadable foreign scan report: counted as not scanned");
+            }
         }
     }
     Ok(Lookup { stored, facts })

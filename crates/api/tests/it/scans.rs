@@ -617,3 +617,144 @@ async fn server_scans_use_the_databases_malware_hash_feed() {
         "{malware:?}"
     );
 }
+
+/// Waits (30 s at most) until the scan cache recorded an outcome for `digest`.
+async fn foreign_outcome(
+    app: &berth_api::App,
+    digest: &Digest,
+) -> Option<berth_store::ForeignScanRecord> {
+    for _ in 0..300 {
+        if let Some(s) = app
+            .meta
+            .foreign_scans(std::slice::from_ref(digest))
+            .await
+            .unwrap()
+            .pop()
+        {
+            return Some(s);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
+/// Puts a one-pod inventory running `image` into a new cluster of `server`.
+async fn run_in_cluster(server: &common::TestServer, name: &str, image: &str) {
+    use berth_api::runtime::clusters::{NewCluster, create_cluster, issue_credential};
+    let meta = server.app.meta.as_ref();
+    let cluster = create_cluster(
+        meta,
+        &NewCluster {
+            name: name.into(),
+            cluster_type: Default::default(),
+            region: String::new(),
+            kubernetes_version: None,
+        },
+    )
+    .await
+    .unwrap();
+    let cred = issue_credential(meta, &cluster.id, "").await.unwrap();
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [{
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "tool", "namespace": "ops", "uid": "uid-tool"},
+        "spec": {"containers": [{"name": "tool", "image": image}]},
+        "status": {"phase": "Running"}}]});
+    let r = server
+        .client
+        .put(server.url(&format!("/api/runtime/v1/clusters/{}/snapshot", cluster.id)))
+        .bearer_auth(&cred.token)
+        .body(list.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+/// An image of another registry that runs in a reported cluster is pulled by digest with the
+/// configured credentials, scanned once, and its findings reach the export; without
+/// credentials the registry's refusal is recorded.
+#[tokio::test]
+async fn images_of_other_registries_are_pulled_by_digest_and_scanned_once() {
+    let db = alpine_db().await;
+    let other = TestApp::new().start().await;
+    let alpine = layer(&[
+        ("etc/os-release", ALPINE_3_10),
+        (
+            "lib/apk/db/installed",
+            "P:ansible\nV:2.8.0-r0\nA:x86_64\no:ansible\n\n",
+        ),
+    ]);
+    let (_, digest) = other.push_image("vendor/tool", "1.0", &alpine).await;
+    let host = other.base.trim_start_matches("http://").to_string();
+    let image = format!("{host}/vendor/tool@{digest}");
+
+    let db_dir = db.path().to_path_buf();
+    let registry = host.clone();
+    let server = TestApp::new()
+        .config(move |c| {
+            c.scan.db_dir = Some(db_dir);
+            c.scan.cache.registries = vec![berth_api::config::RegistryCredential {
+                host: registry,
+                username: "admin".into(),
+                password: common::ADMIN_PASSWORD.into(),
+            }];
+        })
+        .start()
+        .await;
+    run_in_cluster(&server, "prod", &image).await;
+    let scan = foreign_outcome(&server.app, &digest).await.unwrap();
+    assert_eq!(scan.error, None);
+    assert_eq!(scan.reference, image);
+    let report = scan.report.unwrap();
+    assert!(report.contains("CVE-2019-10206"), "{report}");
+
+    // Known now: a later inventory change queues nothing for it.
+    let candidates = [(digest.clone(), image.clone())];
+    assert_eq!(
+        berth_api::scan_cache::queue_unknown(&server.app, &candidates)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // The export shows its findings though berth does not store it.
+    let token = berth_api::api_tokens::create(
+        server.app.meta.as_ref(),
+        "reader",
+        berth_api::api_tokens::ApiRole::ReadOnly,
+        None,
+    )
+    .await
+    .unwrap()
+    .token;
+    let r = server
+        .client
+        .get(server.url("/v1/export/vuln-mgmt/workloads"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let line: serde_json::Value =
+        serde_json::from_str(r.text().await.unwrap().lines().next().unwrap()).unwrap();
+    let img = &line["result"]["images"][0];
+    assert_eq!(img["id"], digest.to_string().as_str());
+    let cves: Vec<&str> = img["scan"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["vulns"].as_array().unwrap())
+        .map(|v| v["cve"].as_str().unwrap())
+        .collect();
+    assert!(cves.contains(&"CVE-2019-10206"), "{img}");
+
+    // Without credentials the private registry refuses, and the failure is recorded.
+    let db_dir = db.path().to_path_buf();
+    let anonymous = TestApp::new()
+        .config(move |c| c.scan.db_dir = Some(db_dir))
+        .start()
+        .await;
+    run_in_cluster(&anonymous, "dev", &image).await;
+    let failed = foreign_outcome(&anonymous.app, &digest).await.unwrap();
+    assert!(failed.report.is_none());
+    assert!(failed.error.is_some());
+}

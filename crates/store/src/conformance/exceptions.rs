@@ -21,6 +21,50 @@ fn exception(id: &str, created_at: i64, expires_at: i64) -> ExceptionRecord {
     }
 }
 
+/// The scan cache's contract: one row per digest, the newest outcome replacing the older one,
+/// lookups by any set of digests.
+pub async fn foreign_scan_store(store: &dyn MetadataStore) {
+    let d = |c: char| -> berth_oci::Digest {
+        format!("sha256:{}", c.to_string().repeat(64))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(store.foreign_scans(&[d('a')]).await.unwrap(), Vec::new());
+    let failed = ForeignScanRecord {
+        digest: d('a'),
+        reference: "registry.test/x@sha256:aa".into(),
+        report: None,
+        error: Some("unreachable".into()),
+        db_version: None,
+        finished_at: 1,
+    };
+    store.record_foreign_scan(&failed).await.unwrap();
+    let ok = ForeignScanRecord {
+        report: Some("{}".into()),
+        error: None,
+        db_version: Some("v1".into()),
+        finished_at: 2,
+        ..failed.clone()
+    };
+    store.record_foreign_scan(&ok).await.unwrap();
+    let other = ForeignScanRecord {
+        digest: d('b'),
+        ..failed.clone()
+    };
+    store.record_foreign_scan(&other).await.unwrap();
+    assert_eq!(
+        store.foreign_scans(&[d('a')]).await.unwrap(),
+        vec![ok.clone()]
+    );
+    assert_eq!(
+        store
+            .foreign_scans(&[d('b'), d('a'), d('c')])
+            .await
+            .unwrap(),
+        vec![ok, other]
+    );
+}
+
 pub async fn exception_store(store: &dyn MetadataStore) {
     assert_eq!(store.list_exceptions().await.unwrap(), Vec::new());
     let a = exception("ex-a", 1_000, 100);

@@ -1,0 +1,65 @@
+//! [`ForeignScanStore`] on SQLite.
+use super::SqliteMetadataStore;
+use crate::foreign_scans::*;
+use crate::{Result, StoreError};
+use async_trait::async_trait;
+use berth_oci::Digest;
+use sqlx::Row;
+
+/// Digests per query (SQLite's bound-parameter limit is far above; this keeps statements short).
+const BATCH: usize = 500;
+
+#[async_trait]
+impl ForeignScanStore for SqliteMetadataStore {
+    async fn record_foreign_scan(&self, s: &ForeignScanRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO foreign_scans (digest, reference, status, report, error, db_version, finished_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (digest) DO UPDATE SET reference = excluded.reference,
+               status = excluded.status, report = excluded.report, error = excluded.error,
+               db_version = excluded.db_version, finished_at = excluded.finished_at",
+        )
+        .bind(s.digest.to_string())
+        .bind(&s.reference)
+        .bind(if s.succeeded() { "success" } else { "failed" })
+        .bind(&s.report)
+        .bind(&s.error)
+        .bind(&s.db_version)
+        .bind(s.finished_at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn foreign_scans(&self, digests: &[Digest]) -> Result<Vec<ForeignScanRecord>> {
+        let mut out = Vec::new();
+        for chunk in digests.chunks(BATCH) {
+            let marks = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT digest, reference, report, error, db_version, finished_at
+                 FROM foreign_scans WHERE digest IN ({marks}) ORDER BY digest"
+            );
+            let mut q = sqlx::query(&sql);
+            for d in chunk {
+                q = q.bind(d.to_string());
+            }
+            for row in q.fetch_all(&self.read).await? {
+                let digest: String = row.try_get("digest")?;
+                out.push(ForeignScanRecord {
+                    digest: digest.parse().map_err(|_| {
+                        StoreError::Corrupt(format!("foreign scan digest {digest:?}"))
+                    })?,
+                    reference: row.try_get("reference")?,
+                    report: row.try_get("report")?,
+                    error: row.try_get("error")?,
+                    db_version: row.try_get("db_version")?,
+                    finished_at: row.try_get("finished_at")?,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
