@@ -24,6 +24,9 @@ pub const MAX_LINE_BYTES: usize = 4 << 20;
 /// An error answer's body (a `Status`): only its message is kept.
 pub const MAX_ERROR_BYTES: usize = 64 << 10;
 
+/// How long a request may take to answer (and half of what a list page may take to arrive).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Why a list or watch did not go on.
 #[derive(Debug)]
 pub enum SourceError {
@@ -170,20 +173,30 @@ impl KubeApi {
             .header(http::header::ACCEPT_ENCODING, "identity")
             .body(Body::from(Vec::new()))
             .map_err(|e| SourceError::Transient(e.to_string()))?;
-        let response = self
-            .client
-            .send(request)
+        // A hung API server must not hold a kind forever: the answer's head comes within
+        // REQUEST_TIMEOUT (a watch's events may then take as long as the watch lasts).
+        let response = tokio::time::timeout(REQUEST_TIMEOUT, self.client.send(request))
             .await
+            .map_err(|_| {
+                SourceError::Transient(format!(
+                    "{verb} {}: no answer in {REQUEST_TIMEOUT:?}",
+                    kind.resource
+                ))
+            })?
             .map_err(|e| SourceError::Transient(format!("{verb} {}: {e}", kind.resource)))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
         }
-        let body = read_bounded(response.into_body(), MAX_ERROR_BYTES)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let body = tokio::time::timeout(
+            REQUEST_TIMEOUT,
+            read_bounded(response.into_body(), MAX_ERROR_BYTES),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten()
+        .unwrap_or_default();
         let message = serde_json::from_slice::<Status>(&body)
             .map(|s| s.describe())
             .unwrap_or_else(|_| String::from_utf8_lossy(&body).chars().take(200).collect());
@@ -226,15 +239,24 @@ impl KubeApi {
                 }
                 other => other?,
             };
-            let body = read_bounded(response.into_body(), MAX_PAGE_BYTES)
-                .await
-                .map_err(SourceError::Transient)?
-                .ok_or_else(|| {
-                    SourceError::Transient(format!(
-                        "a page of {} is over {MAX_PAGE_BYTES} bytes",
-                        kind.resource
-                    ))
-                })?;
+            let body = tokio::time::timeout(
+                REQUEST_TIMEOUT * 2,
+                read_bounded(response.into_body(), MAX_PAGE_BYTES),
+            )
+            .await
+            .map_err(|_| {
+                SourceError::Transient(format!(
+                    "a page of {} did not arrive in time",
+                    kind.resource
+                ))
+            })?
+            .map_err(SourceError::Transient)?
+            .ok_or_else(|| {
+                SourceError::Transient(format!(
+                    "a page of {} is over {MAX_PAGE_BYTES} bytes",
+                    kind.resource
+                ))
+            })?;
             let page: ListPage = serde_json::from_slice(&body).map_err(|e| {
                 SourceError::Transient(format!("a list of {} is not JSON: {e}", kind.resource))
             })?;

@@ -79,6 +79,7 @@ struct Inner {
     bytes: usize,
     need_snapshot: bool,
     buffer: VecDeque<(u64, String)>,
+    buffer_bytes: usize,
     next_seq: u64,
     epoch: u64,
     stats: Stats,
@@ -87,7 +88,7 @@ struct Inner {
 /// Limits of the shared state.
 #[derive(Debug, Clone, Copy)]
 pub struct StateLimits {
-    /// Events held while berth does not take them.
+    /// Events held while berth does not take them (and at most `max_bytes` of them).
     pub buffer_events: usize,
     /// Objects one snapshot may carry (berth's `Limits::max_items`).
     pub max_objects: usize,
@@ -119,6 +120,7 @@ impl Shared {
                 bytes: ENVELOPE_BYTES,
                 need_snapshot: true,
                 buffer: VecDeque::new(),
+                buffer_bytes: 0,
                 next_seq: 0,
                 epoch: 0,
                 stats: Stats::default(),
@@ -192,6 +194,7 @@ impl Shared {
 
     fn drop_buffer(inner: &mut Inner) {
         inner.buffer.clear();
+        inner.buffer_bytes = 0;
         inner.epoch += 1;
     }
 
@@ -220,9 +223,14 @@ impl Shared {
         if !inner.need_snapshot {
             let seq = inner.next_seq;
             inner.next_seq += 1;
+            inner.buffer_bytes += body.len();
             inner.buffer.push_back((seq, body));
             inner.stats.events_buffered += 1;
-            if inner.buffer.len() > self.limits.buffer_events {
+            // Bounded in count and in bytes (a snapshot's worth): past either, a snapshot
+            // from the cache costs less than the events.
+            if inner.buffer.len() > self.limits.buffer_events
+                || inner.buffer_bytes > self.limits.max_bytes
+            {
                 tracing::warn!(
                     capacity = self.limits.buffer_events,
                     "berth has not taken the buffered events; dropping them for a full resync"
@@ -271,8 +279,10 @@ impl Shared {
     pub fn done(&self, work: &Work) {
         if let Work::Event { seq, .. } = work {
             let mut inner = self.lock();
-            if inner.buffer.front().is_some_and(|(s, _)| s == seq) {
-                inner.buffer.pop_front();
+            if inner.buffer.front().is_some_and(|(s, _)| s == seq)
+                && let Some((_, body)) = inner.buffer.pop_front()
+            {
+                inner.buffer_bytes -= body.len();
             }
         }
     }
