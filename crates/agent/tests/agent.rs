@@ -443,3 +443,19 @@ async fn an_api_server_that_forbids_a_kind_is_fatal_and_names_the_rbac() {
     // Nothing partial went to berth.
     assert!(s.berth.all().is_empty());
 }
+
+#[tokio::test]
+async fn an_expired_continue_token_starts_the_list_over() {
+    let s = start(100, |k| k.expire_next_continue()).await;
+    let got = s
+        .berth
+        .wait_for("the first snapshot", |g| !g.is_empty())
+        .await;
+    assert_eq!(items(&got[0]).len(), FIXTURE_OBJECTS);
+    assert_eq!(snapshots(&got), 1);
+    // The first kind listed (Deployments, one page) had no continue; the first paged one
+    // started over: two first pages, one refused continuation.
+    let requests = s.kube.requests();
+    let first_pages = requests.iter().filter(|r| r.ends_with("?limit=2")).count();
+    assert_eq!(first_pages, 9, "{requests:#?}");
+}

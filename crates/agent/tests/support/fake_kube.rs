@@ -70,6 +70,7 @@ struct KState {
     compacted: u64,
     generation: u64,
     closed: u64,
+    expire_next_continue: bool,
     expiry: Option<Expiry>,
     max_watch_seconds: u64,
     forbidden: Vec<String>,
@@ -248,6 +249,12 @@ impl FakeKube {
         s.compacted = s.rv;
     }
 
+    /// The next `continue` token presented is refused with HTTP 410, as one older than the
+    /// history is.
+    pub fn expire_next_continue(&self) {
+        self.state.lock().unwrap().expire_next_continue = true;
+    }
+
     /// Ends every open watch cleanly, as its timeout would.
     pub fn close_watches(&self) {
         self.state.lock().unwrap().closed += 1;
@@ -352,12 +359,12 @@ fn list(
     api_version: String,
     query: BTreeMap<String, String>,
 ) -> Response {
-    let s = ctx.state.lock().unwrap();
+    let mut s = ctx.state.lock().unwrap();
     let (list_rv, offset) = match query.get("continue") {
         Some(token) => {
             let (rv, offset) = token.split_once(':').unwrap();
             let rv: u64 = rv.parse().unwrap();
-            if rv < s.compacted {
+            if rv < s.compacted || std::mem::take(&mut s.expire_next_continue) {
                 return status(StatusCode::GONE, STATUS_410_CONTINUE);
             }
             (rv, offset.parse::<usize>().unwrap())
