@@ -29,6 +29,8 @@ enum Command {
     /// Operator commands: management API access keys, scan-on-push per namespace.
     #[command(subcommand)]
     Admin(cmd::admin::AdminCommand),
+    /// Report a Kubernetes cluster's workloads and pods to berth (list, then watch).
+    Agent(cmd::agent::AgentArgs),
     /// Vulnerability database commands.
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
@@ -70,8 +72,12 @@ fn main() -> std::process::ExitCode {
     };
     match &config {
         Some(c) => init_logging(&c.log.level, &c.log.format),
+        // The agent is a long-running service: what it lists and resyncs is worth a line.
         None => init_logging(
-            &std::env::var("BERTH_LOG").unwrap_or_else(|_| "warn".into()),
+            &std::env::var("BERTH_LOG").unwrap_or_else(|_| match cli.command {
+                Command::Agent(_) => "info".into(),
+                _ => "warn".into(),
+            }),
             "text",
         ),
     }
@@ -93,6 +99,7 @@ fn main() -> std::process::ExitCode {
                 None => Ok(1),
             },
             Command::Admin(c) => cmd::admin::run(c).await,
+            Command::Agent(a) => cmd::agent::run(a).await,
             Command::Db(c) => cmd::db::run(c).await.map(|()| 0),
             #[cfg(feature = "scanner")]
             Command::Scan(a) => cmd::scan::run(a).await,

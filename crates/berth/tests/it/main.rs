@@ -5,6 +5,7 @@
 
 mod common;
 
+mod agent;
 mod bootstrap;
 mod clients;
 mod crash;
