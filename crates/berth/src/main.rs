@@ -29,6 +29,9 @@ enum Command {
     /// Operator commands: management API access keys, scan-on-push per namespace.
     #[command(subcommand)]
     Admin(cmd::admin::AdminCommand),
+    /// The Kubernetes admission webhook: its ValidatingWebhookConfiguration.
+    #[command(subcommand)]
+    Admission(cmd::admission::AdmissionCommand),
     /// Vulnerability database commands.
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
@@ -93,6 +96,7 @@ fn main() -> std::process::ExitCode {
                 None => Ok(1),
             },
             Command::Admin(c) => cmd::admin::run(c).await,
+            Command::Admission(c) => cmd::admission::run(c).await,
             Command::Db(c) => cmd::db::run(c).await.map(|()| 0),
             #[cfg(feature = "scanner")]
             Command::Scan(a) => cmd::scan::run(a).await,
