@@ -36,7 +36,7 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
@@ -46,6 +46,8 @@ use crate::state::App;
 /// The largest review read: kube-apiserver's own request limit (3 MiB); etcd keeps objects of at
 /// most 1.5 MiB, so a real review is always smaller.
 pub const MAX_BODY_BYTES: usize = 3 << 20;
+/// The most of a too-large body read (and dropped) before answering.
+const DRAIN_BYTES: usize = 16 << 20;
 /// Kept from the caller's timeout for the answer's way back.
 const MARGIN: Duration = Duration::from_millis(200);
 
@@ -99,56 +101,77 @@ fn budget(app: &App, query: Option<&str>) -> Duration {
         .max(Duration::from_millis(1))
 }
 
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
+/// Why a body was not read.
+enum Unread {
+    TooLarge,
+    Late,
+    Broken,
+}
+
+/// The body, up to [`MAX_BODY_BYTES`], by `deadline`. A larger body is read on (and dropped)
+/// up to [`DRAIN_BYTES`], so that its sender, still writing, gets the answer instead of a
+/// reset connection; past that the connection is closed.
+async fn read_body(body: axum::body::Body, deadline: Instant) -> Result<bytes::Bytes, Unread> {
+    use http_body_util::BodyExt as _;
+    let mut body = body;
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    loop {
+        let frame = match tokio::time::timeout_at(deadline.into(), body.frame()).await {
+            Err(_) => return Err(Unread::Late),
+            Ok(None) => break,
+            Ok(Some(Err(_))) => return Err(Unread::Broken),
+            Ok(Some(Ok(f))) => f,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > DRAIN_BYTES {
+            return Err(Unread::TooLarge);
+        }
+        if seen <= MAX_BODY_BYTES {
+            kept.extend_from_slice(&data);
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(Unread::TooLarge);
+    }
+    Ok(kept.into())
 }
 
 async fn validate(app: App, cluster_id: String, token: Option<String>, req: Request) -> Response {
     let started = Instant::now();
     let deadline = started + budget(&app, req.uri().query());
     let failure = app.config.admission.failure_policy;
-    let outcome = if declared_length(req.headers()).is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        decide::failure("", failure, 413, "the review is larger than 3 MiB")
-    } else {
-        let read = tokio::time::timeout_at(
-            deadline.into(),
-            axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES),
-        )
-        .await;
-        match read {
-            Err(_) => decide::failure("", failure, 504, "the review did not arrive in time"),
-            Ok(Err(_)) => decide::failure(
-                "",
-                failure,
-                413,
-                "the review is larger than 3 MiB or did not arrive whole",
-            ),
-            Ok(Ok(body)) => {
-                let source = store_source::AppSource(app.clone());
-                let decided = tokio::time::timeout_at(
-                    deadline.into(),
-                    decide::decide(
-                        &source,
-                        &cluster_id,
-                        token.as_deref(),
-                        &body,
-                        failure,
-                        SystemTime::now(),
-                    ),
-                )
-                .await;
-                match decided {
-                    Ok(o) => o,
-                    Err(_) => decide::failure(
-                        &review::uid_of(&body),
-                        failure,
-                        504,
-                        "berth could not decide within the request's timeout",
-                    ),
-                }
+    let outcome = match read_body(req.into_body(), deadline).await {
+        Err(Unread::TooLarge) => {
+            decide::failure("", failure, 413, "the review is larger than 3 MiB")
+        }
+        Err(Unread::Late) => decide::failure("", failure, 504, "the review did not arrive in time"),
+        Err(Unread::Broken) => decide::failure("", failure, 400, "the review did not arrive whole"),
+        Ok(body) => {
+            let source = store_source::AppSource(app.clone());
+            let decided = tokio::time::timeout_at(
+                deadline.into(),
+                decide::decide(
+                    &source,
+                    &cluster_id,
+                    token.as_deref(),
+                    &body,
+                    failure,
+                    SystemTime::now(),
+                ),
+            )
+            .await;
+            match decided {
+                Ok(o) => o,
+                Err(_) => decide::failure(
+                    &review::uid_of(&body),
+                    failure,
+                    504,
+                    "berth could not decide within the request's timeout",
+                ),
             }
         }
     };

@@ -5,6 +5,8 @@
 
 mod common;
 
+#[cfg(feature = "scanner")]
+mod admission;
 mod bootstrap;
 mod clients;
 mod crash;
