@@ -140,6 +140,32 @@ fn container_label(c: &workload::Container) -> String {
     }
 }
 
+/// [`decide`] within `deadline`: when the budget runs out first (a database that hangs), the
+/// failure policy answers, naming the request when its body reads.
+pub async fn decide_by(
+    deadline: tokio::time::Instant,
+    source: &dyn Source,
+    cluster_id: &str,
+    token: Option<&str>,
+    body: &[u8],
+    failure_policy: FailurePolicy,
+    now: SystemTime,
+) -> Outcome {
+    let decided = tokio::time::timeout_at(
+        deadline,
+        decide(source, cluster_id, token, body, failure_policy, now),
+    )
+    .await;
+    decided.unwrap_or_else(|_| {
+        failure(
+            &review::uid_of(body),
+            failure_policy,
+            504,
+            "berth could not decide within the request's timeout",
+        )
+    })
+}
+
 /// Decides one review. `token` is the credential the request carried.
 pub async fn decide(
     source: &dyn Source,

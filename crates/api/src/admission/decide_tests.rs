@@ -12,7 +12,7 @@ use berth_store::{ClusterRecord, StoreError};
 use serde_json::{Value, json};
 
 use super::config::FailurePolicy;
-use super::decide::{Class, decide};
+use super::decide::{Class, decide, decide_by};
 use super::source::{Access, ImageInfo, ProjectPolicy, Source};
 
 const TOKEN: &str = "bcc_good";
@@ -300,4 +300,29 @@ async fn malformed_reviews_and_unknown_kinds_go_to_the_failure_policy() {
     )
     .await;
     assert!(o.response.allowed && o.class == Class::Failure);
+}
+
+#[tokio::test]
+async fn a_database_that_hangs_is_answered_within_the_budget() {
+    let slow = Fake {
+        delay: Duration::from_secs(30),
+        ..fake()
+    };
+    let started = std::time::Instant::now();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
+    let o = decide_by(
+        deadline,
+        &slow,
+        "c1",
+        Some(TOKEN),
+        &review("prod", "r.example/team/app:1"),
+        FailurePolicy::Fail,
+        SystemTime::now(),
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!((o.class, o.response.uid.as_str()), (Class::Failure, "3f1a"));
+    let status = o.response.status.unwrap();
+    assert_eq!(status.code, 504);
+    assert!(status.message.contains("timeout"), "{}", status.message);
 }

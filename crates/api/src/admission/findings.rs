@@ -4,8 +4,8 @@
 //! surfaces agree on what a report says. Severities are the scanner's names (anything else is
 //! Unknown). Baseline checks are named by berth_hss's check ids where it has one
 //! (`run-as-root` for BERTH-CFG-001/002; `secret-in-layer` for BERTH-CFG-004/005 and
-//! BERTH-FS-001/002/008), else by the scanner's own id, so a policy's `risky_item` may name
-//! either vocabulary's id through the title (`BERTH-CFG-001: ...`) in the reasons.
+//! BERTH-FS-001/002/008), else by the scanner's own id (a policy's `risky_item` names the one
+//! the check goes by); the scanner's id stays in the title (`BERTH-CFG-001: ...`) for the reasons.
 use std::sync::Arc;
 
 use berth_hss::policy::{BaselineFinding, ImageFindings, Malware, RUN_AS_ROOT, SECRET_IN_LAYER};

@@ -152,27 +152,16 @@ async fn validate(app: App, cluster_id: String, token: Option<String>, req: Requ
         Err(Unread::Broken) => decide::failure("", failure, 400, "the review did not arrive whole"),
         Ok(body) => {
             let source = store_source::AppSource(app.clone());
-            let decided = tokio::time::timeout_at(
+            decide::decide_by(
                 deadline.into(),
-                decide::decide(
-                    &source,
-                    &cluster_id,
-                    token.as_deref(),
-                    &body,
-                    failure,
-                    SystemTime::now(),
-                ),
+                &source,
+                &cluster_id,
+                token.as_deref(),
+                &body,
+                failure,
+                SystemTime::now(),
             )
-            .await;
-            match decided {
-                Ok(o) => o,
-                Err(_) => decide::failure(
-                    &review::uid_of(&body),
-                    failure,
-                    504,
-                    "berth could not decide within the request's timeout",
-                ),
-            }
+            .await
         }
     };
     let dry_run = outcome.decided.as_ref().is_some_and(|d| d.dry_run);

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The admission webhook's benchmark (issue 12; not run by CI): a release berth with its HTTPS
+# admission listener and scan-on-push over the test advisory feeds, and a second process
+# (crates/berth/examples/admission_load.rs) posting AdmissionReviews for Deployments of a
+# blocked and an allowed image at RATE/s for SECONDS over loopback. Prints p50/p90/p99/max;
+# the target is p99 under 5 ms.
+#
+#   bench/admission.sh                     # 500/s for 10 s, release build
+#   RATE=1000 SECONDS_=20 bench/admission.sh
+#   PROFILE=dev bench/admission.sh         # the test build (slower, no release build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile=${PROFILE:-release}
+rate=${RATE:-500}
+seconds=${SECONDS_:-10}
+flag=--release
+[ "$profile" = release ] || flag=
+cargo build --quiet $flag -p berth --bin berth --example admission_load
+target=${CARGO_TARGET_DIR:-target}/${profile/dev/debug}
+berth=$target/berth
+load=$target/examples/admission_load
+
+work=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+aport=$(free_port)
+feeds=crates/vulndb/tests/fixtures/feeds
+"$berth" db import --db "$work/db" "$feeds/alpine/v3.10-main.json" crates/berth/tests/fixtures/sas/osv >/dev/null
+cluster=$("$berth" admin cluster create bench --json --data-dir "$work/data")
+id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ClusterId"])' "$cluster")
+token=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["Token"])' "$cluster")
+export BERTH_ADMIN_PASSWORD=bench-password
+BERTH_LOG=warn BERTH_SCAN_ON_PUSH=true BERTH_SCAN_DB_DIR="$work/db" \
+  BERTH_ADMISSION_LISTEN="127.0.0.1:$aport" \
+  "$berth" serve --listen "127.0.0.1:$port" --data-dir "$work/data" &
+pid=$!
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$aport") 2>/dev/null && break
+  sleep 0.1
+done
+"$load" "http://127.0.0.1:$port" "https://127.0.0.1:$aport" "$work/data" "$id" "$token" "$rate" "$seconds"
