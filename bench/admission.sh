@@ -2,7 +2,7 @@
 # The admission webhook's benchmark (issue 12; not run by CI): a release berth with its HTTPS
 # admission listener and scan-on-push over the test advisory feeds, and a second process
 # (crates/berth/examples/admission_load.rs) posting AdmissionReviews for Deployments of a
-# blocked and an allowed image at RATE/s for SECONDS over loopback. Prints p50/p90/p99/max;
+# blocked (one in ten) and an allowed image at RATE/s for SECONDS over loopback. Prints p50/p90/p99/max;
 # the target is p99 under 5 ms.
 #
 #   bench/admission.sh                     # 500/s for 10 s, release build

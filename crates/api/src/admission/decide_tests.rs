@@ -66,9 +66,9 @@ impl Source for Fake {
             created_at: 0,
         }))
     }
-    async fn policies(&self) -> Result<Vec<ProjectPolicy>, StoreError> {
+    async fn policies(&self) -> Result<Arc<Vec<ProjectPolicy>>, StoreError> {
         self.gate().await?;
-        Ok(self.policies.clone())
+        Ok(Arc::new(self.policies.clone()))
     }
     async fn exceptions(&self, _now: SystemTime) -> Result<Vec<Exception>, StoreError> {
         self.gate().await?;

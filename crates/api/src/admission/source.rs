@@ -40,7 +40,7 @@ pub trait Source: Send + Sync {
     /// The cluster, if `token` is a live credential of it.
     async fn access(&self, cluster_id: &str, token: Option<&str>) -> Result<Access, StoreError>;
     /// Every project's policies.
-    async fn policies(&self) -> Result<Vec<ProjectPolicy>, StoreError>;
+    async fn policies(&self) -> Result<Arc<Vec<ProjectPolicy>>, StoreError>;
     /// The exceptions in force at `now`.
     async fn exceptions(&self, now: std::time::SystemTime) -> Result<Vec<Exception>, StoreError>;
     /// What berth knows of the image a container runs.

@@ -99,8 +99,11 @@ impl Source for AppSource {
         }
     }
 
-    async fn policies(&self) -> Result<Vec<ProjectPolicy>, StoreError> {
+    async fn policies(&self) -> Result<Arc<Vec<ProjectPolicy>>, StoreError> {
         let app = &self.0;
+        if let Some(hit) = app.admission.policies.get(&()) {
+            return Ok(hit);
+        }
         let (instances, _) = app
             .meta
             .list_instances(&InstanceFilter::default(), 0, MAX_PROJECTS)
@@ -120,6 +123,8 @@ impl Source for AppSource {
                 }
             }
         }
+        let out = Arc::new(out);
+        app.admission.policies.insert((), out.clone());
         Ok(out)
     }
 
@@ -154,8 +159,16 @@ impl Source for AppSource {
                 findings: Arc::new(ImageFindings::default()),
             });
         };
-        let stored = app.meta.images_by_digest(std::slice::from_ref(&d)).await?;
-        let scan = stored.iter().filter_map(|i| i.latest_scan_id).max();
+        let key = d.to_string();
+        let scan = match app.admission.scans.get(&key) {
+            Some(hit) => hit,
+            None => {
+                let stored = app.meta.images_by_digest(std::slice::from_ref(&d)).await?;
+                let scan = stored.iter().filter_map(|i| i.latest_scan_id).max();
+                app.admission.scans.insert(key, scan);
+                scan
+            }
+        };
         let found = match scan {
             Some(id) => findings::of_scan(app, id).await?,
             None => None,

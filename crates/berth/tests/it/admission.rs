@@ -228,6 +228,11 @@ fn import_db(db: &Path) {
     );
 }
 
+/// Waits out admission's cache of what can change (`admission::state::FRESH`, 1 s).
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+}
+
 fn status(r: &Value) -> (i64, String) {
     (
         r["status"]["code"].as_i64().unwrap_or(0),
@@ -355,6 +360,8 @@ async fn admission_reviews_as_kube_apiserver_sends_them() {
             .await
             .unwrap()
     );
+    // Written behind berth's back: enforced once admission's short caches expire.
+    settle().await;
     // A webhook trigger on the image's namespace.
     let (hook_url, deliveries) = receiver();
     let team = meta.get_namespace(&project, "team").await.unwrap().unwrap();
@@ -560,6 +567,7 @@ async fn admission_reviews_as_kube_apiserver_sends_them() {
     );
     white.updated_at = 2;
     assert!(meta.update_protection_policy(&white).await.unwrap());
+    settle().await;
     let r = hook
         .post_raw(
             path,
