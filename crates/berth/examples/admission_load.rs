@@ -269,4 +269,34 @@ async fn main() {
             "NOT met"
         }
     );
+    // The server's own view: time from the request's head to the decision (its histogram).
+    let metrics = plain
+        .get(format!("{berth}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let count = value("berth_admission_decision_duration_seconds_count");
+    let sum = value("berth_admission_decision_duration_seconds_sum");
+    let within_1ms = value("berth_admission_decision_duration_seconds_bucket{le=\"0.001\"}");
+    let within_5ms = value("berth_admission_decision_duration_seconds_bucket{le=\"0.005\"}");
+    if count > 0.0 {
+        println!(
+            "server, all {count} reviews (warm-up included): mean {:.2} ms, {:.1}% within 1 ms, \
+             {:.1}% within 5 ms",
+            sum / count * 1000.0,
+            within_1ms / count * 100.0,
+            within_5ms / count * 100.0
+        );
+    }
 }
