@@ -9,6 +9,7 @@ pub mod config;
 mod conn;
 mod effects;
 mod error;
+pub mod exceptions;
 mod export;
 mod hss;
 mod http_util;
@@ -18,6 +19,7 @@ mod mac;
 mod metrics;
 mod network;
 mod ops;
+mod principal;
 mod registry;
 pub mod runtime;
 mod sas;
@@ -198,6 +200,7 @@ pub fn router(app: App) -> Router {
         .route("/", any(sas::root))
         .merge(runtime::routes())
         .merge(export::routes())
+        .merge(exceptions::http::routes())
         .merge(hss::routes())
         .route("/openapi.json", get(kcr::openapi::serve))
         .route("/v2", any(registry::dispatch))

@@ -7,8 +7,10 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
 
 mod api_tokens;
+mod exceptions;
 mod jobs;
 pub use api_tokens::api_token_store;
+pub use exceptions::exception_store;
 mod protection;
 pub use jobs::job_store;
 pub use protection::protection_store;

@@ -9,6 +9,7 @@ pub mod conformance;
 pub mod driver;
 mod endpoints;
 mod error;
+mod exceptions;
 mod fs;
 mod jobs;
 #[cfg(test)]
@@ -29,6 +30,7 @@ pub use blobwriter::LayeredBlobStore;
 pub use driver::ByteDriver;
 pub use endpoints::*;
 pub use error::{Result, StoreError};
+pub use exceptions::*;
 pub use fs::{FsBlobStore, FsDriver};
 pub use jobs::*;
 pub use meta::*;

@@ -111,6 +111,7 @@ pub trait MetadataStore:
     + crate::WebhookStore
     + crate::RuntimeStore
     + crate::ProtectionStore
+    + crate::ExceptionStore
     + Send
     + Sync
     + 'static

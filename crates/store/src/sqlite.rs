@@ -15,6 +15,7 @@ use std::time::Duration;
 
 mod api_tokens;
 mod endpoints;
+mod exceptions;
 mod jobs;
 mod protection;
 mod runtime;
@@ -32,6 +33,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("sqlite/0008_jobs.sql")),
     (9, include_str!("sqlite/0009_api_tokens.sql")),
     (10, include_str!("sqlite/0010_cluster_protection.sql")),
+    (11, include_str!("sqlite/0011_exceptions.sql")),
 ];
 
 mod scans;

@@ -78,6 +78,15 @@ async fn sqlite_api_token_store_conforms() {
 }
 
 #[tokio::test]
+async fn sqlite_exception_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteMetadataStore::open(&dir.path().join("meta.db"))
+        .await
+        .unwrap();
+    conformance::exception_store(&store).await;
+}
+
+#[tokio::test]
 async fn sqlite_protection_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteMetadataStore::open(&dir.path().join("meta.db"))

@@ -303,14 +303,36 @@ fn port<'a>(
     }
 }
 
-/// The deployment message of `w` and the images its containers run (each digest once, in
-/// container order).
+/// The images `w`'s containers run, each digest once, in container order. Cheap next to
+/// [`deployment`], so the query is checked before the message is built.
+pub fn running_images(w: &WorkloadRef<'_>, pods: &[&Pod]) -> Vec<RunningImage> {
+    let mut images: Vec<RunningImage> = Vec::new();
+    // Ephemeral (debug) containers are not part of the workload's spec.
+    for c in w
+        .template()
+        .containers
+        .iter()
+        .filter(|c| c.kind != ContainerKind::Ephemeral)
+    {
+        if let Some(d) = running_digest(c, pods)
+            && !images.iter().any(|i| i.digest == d)
+        {
+            images.push(RunningImage {
+                digest: d,
+                name: image_name(c.image.name.as_ref()),
+            });
+        }
+    }
+    images
+}
+
+/// The deployment message of `w`.
 pub fn deployment<'a>(
     snapshot: &'a ClusterSnapshot,
     w: &WorkloadRef<'a>,
     uid: &'a str,
     pods: &[&Pod],
-) -> (Deployment<'a>, Vec<RunningImage>) {
+) -> Deployment<'a> {
     let cluster = snapshot.cluster();
     let t = w.template();
     let volumes: BTreeMap<&str, &VolumeSource> = t
@@ -318,7 +340,6 @@ pub fn deployment<'a>(
         .iter()
         .map(|v| (v.name.as_str(), &v.source))
         .collect();
-    let mut images: Vec<RunningImage> = Vec::new();
     let mut containers = Vec::new();
     let mut ports = Vec::new();
     // Ephemeral (debug) containers are not part of the workload's spec.
@@ -329,14 +350,6 @@ pub fn deployment<'a>(
     {
         let digest = running_digest(c, pods);
         let name = image_name(c.image.name.as_ref());
-        if let Some(d) = &digest
-            && !images.iter().any(|i| &i.digest == d)
-        {
-            images.push(RunningImage {
-                digest: d.clone(),
-                name: name.clone(),
-            });
-        }
         let sc = t.effective_security(c);
         for p in &c.ports {
             ports.push(port(
@@ -454,7 +467,7 @@ pub fn deployment<'a>(
         ),
         WorkloadRef::Pod(p) => (None, 1, p.created.as_deref()),
     };
-    let d = Deployment {
+    Deployment {
         id: uid,
         name: w.name(),
         hash: "0",
@@ -525,8 +538,7 @@ pub fn deployment<'a>(
         ports,
         state_timestamp: "0",
         risk_score: 0.0,
-    };
-    (d, images)
+    }
 }
 
 fn seccomp(p: Option<&SeccompProfile>) -> Option<Seccomp<'_>> {

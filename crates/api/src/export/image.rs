@@ -46,6 +46,18 @@ impl ImageEntry {
     }
 }
 
+/// How an exception leaves a vulnerability in the message: listed, with `suppressed` set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Suppressed {
+    /// Seconds since the epoch.
+    pub expires_at: i64,
+    /// From an OpenVEX `not_affected`/`fixed` statement: `FALSE_POSITIVE`, else `DEFERRED`.
+    pub false_positive: bool,
+}
+
+/// Which of an image's vulnerabilities berth's exceptions cover in one deployment.
+pub type SuppressFn<'a> = &'a dyn Fn(&Vulnerability) -> Option<Suppressed>;
+
 /// The scan behind an image, as the store gave it.
 pub struct Scanned {
     pub report: Report,
@@ -321,7 +333,7 @@ fn max_f32(a: Option<f32>, b: f32) -> Option<f32> {
 
 /// The image of `digest`: with its scan when there is one, else only what the digest says
 /// (notes `MISSING_METADATA`, `MISSING_SCAN_DATA`).
-pub fn entry(digest: &str, scanned: Option<&Scanned>) -> ImageEntry {
+pub fn entry(digest: &str, scanned: Option<&Scanned>, suppress: SuppressFn<'_>) -> ImageEntry {
     let Some(scanned) = scanned else {
         let tail = Tail {
             metadata: None,
@@ -377,7 +389,13 @@ pub fn entry(digest: &str, scanned: Option<&Scanned>) -> ImageEntry {
     let mut fixable = BTreeSet::new();
     let mut components = Vec::with_capacity(report.packages.len());
     for p in &report.packages {
-        components.push(component(p, &by_package, &suppressed_by_purl, &mut facts));
+        components.push(component(
+            p,
+            &by_package,
+            &suppressed_by_purl,
+            suppress,
+            &mut facts,
+        ));
     }
     // Counted from what the message lists, suppressed CVEs included, as StackRox counts the
     // CVEs of a scan's components whatever their state.
@@ -458,6 +476,7 @@ fn component<'a>(
     p: &'a Package,
     by_package: &HashMap<(&str, &str, &str), Vec<&'a Vulnerability>>,
     suppressed_by_purl: &HashMap<&str, Vec<&'a Suppression>>,
+    suppress: SuppressFn<'_>,
     facts: &mut ImageFacts,
 ) -> Component<'a> {
     let (source_name, source_ord) = source(&p.kind);
@@ -471,7 +490,17 @@ fn component<'a>(
     let mut top: Option<f32> = None;
     let mut fixes = BTreeSet::new();
     for v in found.into_iter().flatten() {
-        let out = vuln(v);
+        let mut out = vuln(v);
+        if let Some(s) = suppress(v) {
+            out.vuln.suppressed = true;
+            out.vuln.suppress_expiry = chrono::DateTime::from_timestamp(s.expires_at, 0)
+                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            out.vuln.state = if s.false_positive {
+                "FALSE_POSITIVE"
+            } else {
+                "DEFERRED"
+            };
+        }
         top = max_f32(top, out.fact.cvss);
         facts.top_cvss = max_f32(facts.top_cvss, out.fact.cvss);
         if let Some(f) = out.vuln.fixed_by {
@@ -546,7 +575,7 @@ mod tests {
 
     #[test]
     fn unscanned_images_omit_the_oneofs() {
-        let e = entry("sha256:00", None);
+        let e = entry("sha256:00", None, &|_| None);
         assert!(!e.tail.contains("\"components\""));
         assert!(e.tail.contains("\"scan\":null"));
         assert!(

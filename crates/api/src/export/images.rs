@@ -10,6 +10,7 @@ use berth_store::{StoreError, StoredImage};
 
 use super::image::{ImageEntry, Scanned, entry};
 use super::report::Report;
+use super::suppress::Applicable;
 use crate::state::App;
 
 /// Bytes of built images one export keeps.
@@ -44,14 +45,26 @@ impl Images {
         Ok(())
     }
 
-    /// The image of `digest`, built on first use.
-    pub async fn get(&self, app: &App, digest: &str) -> Result<Arc<ImageEntry>, StoreError> {
-        if let Some(e) = self.cache.get(digest) {
+    /// The image of `digest` with what `exceptions` suppress, built on first use.
+    pub async fn get(
+        &self,
+        app: &App,
+        digest: &str,
+        exceptions: &Applicable<'_>,
+    ) -> Result<Arc<ImageEntry>, StoreError> {
+        let key = if exceptions.key.is_empty() {
+            digest.to_string()
+        } else {
+            format!("{digest}#{}", exceptions.key)
+        };
+        if let Some(e) = self.cache.get(&key) {
             return Ok(e);
         }
         let scanned = self.scanned(app, digest).await?;
-        let built = Arc::new(entry(digest, scanned.as_ref()));
-        self.cache.insert(digest.to_string(), built.clone());
+        let built = Arc::new(entry(digest, scanned.as_ref(), &|v| {
+            exceptions.suppressed(v)
+        }));
+        self.cache.insert(key, built.clone());
         Ok(built)
     }
 

@@ -19,6 +19,7 @@ mod images;
 /// Also read by admission, which turns a stored scan into a policy's findings.
 pub(crate) mod report;
 mod stream;
+mod suppress;
 mod time;
 
 use std::time::Duration;

@@ -14,10 +14,12 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::deployment::{NameOut, deployment, image_name, live_pods};
+use super::deployment::{NameOut, deployment, image_name, live_pods, running_images};
 use super::document::Document;
 use super::error::{ExportError, Grpc};
 use super::images::Images;
+use super::suppress::Applicable;
+use crate::exceptions::Active;
 use crate::state::App;
 
 /// Lines waiting between the producer and the connection.
@@ -61,6 +63,9 @@ async fn produce(app: &App, query: &Query, tx: &mpsc::Sender<Item>) -> Result<()
         .await
         .map_err(ExportError::internal)?;
     let now = chrono::Utc::now().timestamp();
+    let exceptions = Active::load(app.meta.as_ref())
+        .await
+        .map_err(ExportError::internal)?;
     let mut images = Images::new();
     for snapshot in snapshots {
         let digests: Vec<Digest> = snapshot
@@ -80,16 +85,27 @@ async fn produce(app: &App, query: &Query, tx: &mpsc::Sender<Item>) -> Result<()
             .prepare(app, &digests)
             .await
             .map_err(ExportError::internal)?;
-        cluster(app, query, now, &snapshot, &images, tx).await?;
+        let scope = Scope {
+            query,
+            now,
+            exceptions: &exceptions,
+        };
+        cluster(app, &scope, &snapshot, &images, tx).await?;
     }
     Ok(())
+}
+
+/// What selects and qualifies the export's messages.
+struct Scope<'a> {
+    query: &'a Query,
+    now: i64,
+    exceptions: &'a Active,
 }
 
 /// Exports one cluster's deployments, in the snapshot's order.
 async fn cluster(
     app: &App,
-    query: &Query,
-    now: i64,
+    scope: &Scope<'_>,
     snapshot: &Arc<ClusterSnapshot>,
     images: &Images,
     tx: &mpsc::Sender<Item>,
@@ -105,11 +121,18 @@ async fn cluster(
             berth_inventory::WorkloadRef::Pod(p) => p.uid.as_deref(),
         }
         .unwrap_or("");
-        let (message, running) = deployment(snapshot, &w, uid, wpods);
+        let running = running_images(&w, wpods);
         let mut entries = Vec::with_capacity(running.len());
         for r in &running {
+            let applicable = Applicable::new(
+                scope.exceptions,
+                &snapshot.cluster().id,
+                w.namespace(),
+                r.name.as_ref(),
+                &r.digest,
+            );
             let e = images
-                .get(app, &r.digest)
+                .get(app, &r.digest, &applicable)
                 .await
                 .map_err(ExportError::internal)?;
             entries.push((r.digest.clone(), e));
@@ -133,9 +156,10 @@ async fn cluster(
             names: &names,
             images: &entries,
         };
-        if !query.matches(&doc, now) {
+        if !scope.query.matches(&doc, scope.now) {
             continue;
         }
+        let message = deployment(snapshot, &w, uid, wpods);
         buf.clear();
         buf.extend_from_slice(b"{\"result\":{\"deployment\":");
         serde_json::to_writer(&mut buf, &message).map_err(ExportError::internal)?;

@@ -4,29 +4,33 @@
 //! form only after the request parsed and its time checked, so a malformed or stale request
 //! costs no key lookup.
 //!
-//! `X-Auth-Token`: the seed's header for IAM tokens. berth has no API-token credential this
-//! surface could check (registry login tokens are per instance and for `docker login`), so a
-//! request carrying only a token is answered with a clear 401 (`HSS.0401`) rather than
-//! treated as anonymous or as a failed signature.
+//! `X-Auth-Token`: the seed's header for IAM tokens takes berth's API tokens (`bat_...`,
+//! [`crate::api_tokens`]): an `admin` token reads and writes, a `read-only` one reads; the
+//! other roles (`continuous-integration`, `none`) are refused with 403 `HSS.0403`. An unknown,
+//! revoked or expired token is 401 `APIGW.0301`, as a bad signature is. A request that carries
+//! both a signature and a token is judged by its signature (the SDK signs; a stray header does
+//! not change who signed).
 use std::time::SystemTime;
 
 use axum::http::request::Parts;
 use berth_hss::sign::{self, Secret};
 
 use super::error::{HssError, HssResult};
+use crate::api_tokens::{self, ApiRole};
 use crate::state::App;
 
 /// Who is calling.
 pub struct Caller {
-    pub access_key_id: String,
+    /// The access key id, or `token:<name>` for an API token (for logs).
+    pub principal: String,
     pub read_only: bool,
 }
 
 /// Verifies the request (its parts and the body, read within the surface's limit).
 pub async fn verify(app: &App, parts: &Parts, body: &[u8]) -> HssResult<Caller> {
     let has_signature = parts.headers.contains_key("authorization");
-    if !has_signature && parts.headers.contains_key("x-auth-token") {
-        return Err(HssError::token_unavailable());
+    if !has_signature && let Some(token) = parts.headers.get("x-auth-token") {
+        return verify_token(app, token.as_bytes()).await;
     }
     if !has_signature {
         return Err(HssError::unauthenticated(
@@ -52,7 +56,28 @@ pub async fn verify(app: &App, parts: &Parts, body: &[u8]) -> HssResult<Caller> 
         })?;
     unverified.verify(&Secret::new(secret), &request, now)?;
     Ok(Caller {
-        access_key_id: key.access_key_id,
+        principal: key.access_key_id,
         read_only: key.read_only,
+    })
+}
+
+/// An `X-Auth-Token` carrying a berth API token.
+async fn verify_token(app: &App, token: &[u8]) -> HssResult<Caller> {
+    let token = std::str::from_utf8(token)
+        .map_err(|_| HssError::unauthenticated("the X-Auth-Token is not text"))?;
+    let (record, role) = api_tokens::verify(app.meta.as_ref(), token)
+        .await?
+        .map_err(|refusal| HssError::unauthenticated(refusal.message()))?;
+    let read_only = match role {
+        ApiRole::Admin => false,
+        ApiRole::ReadOnly => true,
+        ApiRole::ContinuousIntegration | ApiRole::None => {
+            tracing::info!(token = %record.name, role = role.as_str(), "API token role refused");
+            return Err(HssError::role_refused(role.as_str()));
+        }
+    };
+    Ok(Caller {
+        principal: format!("token:{}", record.name),
+        read_only,
     })
 }

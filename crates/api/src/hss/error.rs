@@ -49,13 +49,15 @@ impl HssError {
         )
     }
 
-    /// `X-Auth-Token` without a signature: berth issues no tokens this surface could take yet.
-    pub fn token_unavailable() -> Self {
+    /// An API token whose role may not use this surface.
+    pub fn role_refused(role: &str) -> Self {
         Self::new(
-            StatusCode::UNAUTHORIZED,
-            "HSS.0401",
-            "Token authentication (X-Auth-Token) is not available yet: sign the request with \
-             an access key (SDK-HMAC-SHA256)",
+            StatusCode::FORBIDDEN,
+            "HSS.0403",
+            format!(
+                "An API token of role {role:?} may not use the cluster-protection API \
+                 (admin reads and writes, read-only reads)"
+            ),
         )
     }
 
@@ -63,7 +65,7 @@ impl HssError {
         Self::new(
             StatusCode::FORBIDDEN,
             "HSS.0403",
-            "The access key is read-only: it cannot change cluster protection",
+            "The caller (access key or API token) is read-only: it cannot change cluster protection",
         )
     }
 

@@ -170,7 +170,7 @@ async fn handle(app: App, req: Request<Body>) -> HssResult<String> {
     let body = read_body(&parts.headers, body).await?;
     let caller = auth::verify(&app, &parts, &body).await?;
     if op.writes() && caller.read_only {
-        tracing::info!(key = %caller.access_key_id, ?op, "read-only key refused");
+        tracing::info!(principal = %caller.principal, ?op, "read-only caller refused");
         return Err(HssError::read_only());
     }
     // The SDK sends the credentials' project id as X-Project-Id (and signs it): a request

@@ -11,6 +11,30 @@ pub struct ScanFacts {
     pub risk: ImageRisk,
     /// The image's config digest (`source.configDigest`), its "image ID".
     pub config_digest: Option<String>,
+    /// Each finding behind `risk`, for the exceptions that may leave some out.
+    pub findings: Vec<FindingFact>,
+}
+
+/// What an exception is checked against in one finding of a scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingFact {
+    pub kind: FindingKind,
+    /// The vulnerability's id, the malware rule, or the baseline check's id.
+    pub id: String,
+    /// A vulnerability's other ids.
+    pub aliases: Vec<String>,
+    /// A vulnerability's package name (empty for the other kinds).
+    pub package: String,
+    /// The report's severity word.
+    pub severity: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingKind {
+    OsVuln,
+    LangVuln,
+    Malware,
+    Baseline,
 }
 
 pub struct RuntimeState {

@@ -16,6 +16,7 @@ use sha2::{Digest as _, Sha256};
 use super::endpoints::{EndPoint, EndpointCache};
 use super::params::{Call, LIST_IMAGE_RISK};
 use super::risk;
+use crate::exceptions::Active;
 use crate::runtime::snapshots;
 
 /// The parameters of the seed (and of the SDK's `ListImageRiskRequest`).
@@ -142,6 +143,14 @@ pub async fn list_image_risk(call: &Call) -> AcsResult<Reply> {
         })
         .collect();
     let found = risk::lookup(app, &digests).await.map_err(server_error)?;
+    let exceptions = Active::load(app.meta.as_ref())
+        .await
+        .map_err(server_error)?;
+    let risks = found.risks(
+        &exceptions,
+        query.cluster_id.as_deref(),
+        query.namespace.as_deref(),
+    );
     let region = app
         .config
         .management
@@ -212,7 +221,7 @@ pub async fn list_image_risk(call: &Call) -> AcsResult<Reply> {
                         .map(|c| c.split_once(':').map_or(c, |(_, hex)| hex).to_string())
                         .unwrap_or_default(),
                     tag_immutable: i32::from(s.tag_immutable),
-                    statistics: statistics(facts.map(|f| &f.risk)),
+                    statistics: statistics(key_digest.and_then(|d| risks.get(d))),
                     image_access_type: "IN_SAS",
                     image,
                     uuid,

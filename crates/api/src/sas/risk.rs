@@ -23,7 +23,12 @@ use berth_oci::Digest;
 use berth_store::{StoreError, StoredImage};
 use serde::Deserialize;
 
-use crate::runtime::state::ScanFacts;
+use berth_hss::policy::{
+    BaselineFinding, Finding as PolicyFinding, Malware, Severity as HssSeverity, Subject,
+};
+
+use crate::exceptions::{Active, registry_subjects};
+use crate::runtime::state::{FindingFact, FindingKind, ScanFacts};
 use crate::state::App;
 
 #[derive(Deserialize)]
@@ -45,7 +50,14 @@ struct Source {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Vulnerability {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    package_name: String,
     /// The package's type (`deb`, `apk`, `rpm`, `npm`, `python`, ...).
     #[serde(default, rename = "type")]
     package_type: String,
@@ -53,8 +65,11 @@ struct Vulnerability {
     severity: String,
 }
 
+/// A malware finding names its rule, a baseline finding its check id.
 #[derive(Deserialize)]
 struct Finding {
+    #[serde(default, alias = "rule")]
+    id: String,
     #[serde(default)]
     severity: String,
 }
@@ -88,25 +103,83 @@ fn add(counts: &mut SeverityCounts, s: &str) {
 /// What a stored report says of the image's risk.
 pub fn facts_from_report(json: &str) -> Result<ScanFacts, serde_json::Error> {
     let report: Report = serde_json::from_str(json)?;
-    let mut risk = ImageRisk::default();
-    for v in &report.vulnerabilities {
-        let counts = if OS_PACKAGE_TYPES.contains(&v.package_type.as_str()) {
-            &mut risk.os_vulns
+    let mut findings = Vec::new();
+    for v in report.vulnerabilities {
+        let kind = if OS_PACKAGE_TYPES.contains(&v.package_type.as_str()) {
+            FindingKind::OsVuln
         } else {
-            &mut risk.lang_vulns
+            FindingKind::LangVuln
         };
-        add(counts, &v.severity);
+        findings.push(FindingFact {
+            kind,
+            id: v.id,
+            aliases: v.aliases,
+            package: v.package_name,
+            severity: v.severity,
+        });
     }
-    for m in &report.malware {
-        add(&mut risk.malicious_files, &m.severity);
-    }
-    for b in &report.baseline {
-        add(&mut risk.baseline, &b.severity);
+    for (kind, list) in [
+        (FindingKind::Malware, report.malware),
+        (FindingKind::Baseline, report.baseline),
+    ] {
+        findings.extend(list.into_iter().map(|f| FindingFact {
+            kind,
+            id: f.id,
+            aliases: Vec::new(),
+            package: String::new(),
+            severity: f.severity,
+        }));
     }
     Ok(ScanFacts {
-        risk,
+        risk: count(findings.iter()),
         config_digest: report.source.config_digest,
+        findings,
     })
+}
+
+/// The risk figures of `findings`.
+fn count<'a>(findings: impl Iterator<Item = &'a FindingFact>) -> ImageRisk {
+    let mut risk = ImageRisk::default();
+    for f in findings {
+        let counts = match f.kind {
+            FindingKind::OsVuln => &mut risk.os_vulns,
+            FindingKind::LangVuln => &mut risk.lang_vulns,
+            FindingKind::Malware => &mut risk.malicious_files,
+            FindingKind::Baseline => &mut risk.baseline,
+        };
+        add(counts, &f.severity);
+    }
+    risk
+}
+
+/// Whether an exception of `active` covers `f` in any of `subjects`.
+fn excepted(active: &Active, subjects: &[Subject], f: &FindingFact) -> bool {
+    match f.kind {
+        FindingKind::OsVuln | FindingKind::LangVuln => active
+            .covering_vuln(subjects, &f.id, &f.aliases, &f.package)
+            .is_some(),
+        FindingKind::Malware => {
+            let m = Malware {
+                name: f.id.clone(),
+                family: None,
+                severity: HssSeverity::Unknown,
+                path: None,
+            };
+            subjects
+                .iter()
+                .any(|s| active.covering(s, PolicyFinding::Malware(&m)).is_some())
+        }
+        FindingKind::Baseline => {
+            let b = BaselineFinding {
+                check_id: f.id.clone(),
+                severity: HssSeverity::Unknown,
+                title: String::new(),
+            };
+            subjects
+                .iter()
+                .any(|s| active.covering(s, PolicyFinding::Baseline(&b)).is_some())
+        }
+    }
 }
 
 /// The facts of one scan, read once and remembered. `None` for a scan without a readable
@@ -141,11 +214,41 @@ pub struct Lookup {
 }
 
 impl Lookup {
-    /// The risk map the inventory's readers take.
-    pub fn risks(&self) -> HashMap<Digest, ImageRisk> {
+    /// The risk map the inventory's readers take, without what `exceptions` cover in the
+    /// request's context (`cluster`, `namespace`: what it is narrowed to, if anything). An
+    /// image is matched under each of its stored repositories and tags.
+    pub fn risks(
+        &self,
+        exceptions: &Active,
+        cluster: Option<&str>,
+        namespace: Option<&str>,
+    ) -> HashMap<Digest, ImageRisk> {
+        let active = exceptions.in_context(cluster, namespace);
         self.facts
             .iter()
-            .map(|(d, f)| (d.clone(), f.risk))
+            .map(|(d, f)| {
+                if active.is_empty() {
+                    return (d.clone(), f.risk);
+                }
+                let digest = d.to_string();
+                let subjects: Vec<Subject> = self
+                    .stored
+                    .get(d)
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|i| registry_subjects(&i.repository, &digest, &i.tags))
+                    .map(|mut s| {
+                        s.cluster_id = cluster.unwrap_or_default().to_string();
+                        s.namespace = namespace.unwrap_or_default().to_string();
+                        s
+                    })
+                    .collect();
+                let kept = f
+                    .findings
+                    .iter()
+                    .filter(|x| !excepted(&active, &subjects, x));
+                (d.clone(), count(kept))
+            })
             .collect()
     }
 }
@@ -171,6 +274,99 @@ pub async fn lookup(app: &App, digests: &[Digest]) -> Result<Lookup, StoreError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Exceptions leave findings out of an image's figures in their context only: by
+    /// repository, tag, cluster and namespace, for each kind of finding.
+    #[test]
+    fn exceptions_leave_findings_out_in_their_context() {
+        use berth_hss::policy::{Exception, ExceptionScope};
+        let report = serde_json::json!({
+            "vulnerabilities": [
+                {"id": "GHSA-1", "aliases": ["CVE-1"], "packageName": "openssl", "type": "deb", "severity": "Critical"},
+                {"id": "CVE-2", "packageName": "requests", "type": "python", "severity": "High"},
+            ],
+            "malware": [{"rule": "yara:berth.EICAR", "severity": "High"}],
+            "baseline": [{"id": "BERTH-CFG-001", "severity": "Medium"}],
+        });
+        let facts = facts_from_report(&report.to_string()).unwrap();
+        let digest: Digest = format!("sha256:{}", "d".repeat(64)).parse().unwrap();
+        let stored = StoredImage {
+            digest: digest.clone(),
+            instance_id: "i".into(),
+            instance_name: "i".into(),
+            namespace: "team".into(),
+            namespace_public: false,
+            repository_id: 1,
+            repository: "team/app".into(),
+            tags: vec!["1.0".into()],
+            tag_immutable: false,
+            created_at: 0,
+            latest_scan_id: Some(1),
+        };
+        let lookup = Lookup {
+            stored: HashMap::from([(digest.clone(), vec![stored])]),
+            facts: HashMap::from([(digest.clone(), Arc::new(facts))]),
+        };
+        let active = |scope: ExceptionScope| Active {
+            at: std::time::SystemTime::now(),
+            exceptions: vec![Exception {
+                id: "ex".into(),
+                scope,
+                reason: "r".into(),
+                author: "a".into(),
+                expires_at: i64::MAX,
+            }],
+            from_vex: vec![false],
+        };
+        let risk = |a: &Active, cluster: Option<&str>, ns: Option<&str>| {
+            lookup.risks(a, cluster, ns)[&digest]
+        };
+        let none = risk(&Active::none(), None, None);
+        assert_eq!((none.os_vulns.critical, none.lang_vulns.high), (1, 1));
+
+        let by_alias = active(ExceptionScope {
+            image_or_repository: Some("team/app:1.0".into()),
+            vulnerability_or_check: Some("CVE-1".into()),
+            ..Default::default()
+        });
+        let r = risk(&by_alias, None, None);
+        assert_eq!((r.os_vulns.critical, r.lang_vulns.high), (0, 1));
+
+        let in_prod = active(ExceptionScope {
+            cluster_id: Some("c1".into()),
+            namespace: Some("prod".into()),
+            package: Some("requests".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            risk(&in_prod, None, None).lang_vulns.high,
+            1,
+            "not narrowed"
+        );
+        assert_eq!(
+            risk(&in_prod, Some("c1"), None).lang_vulns.high,
+            1,
+            "cluster only"
+        );
+        assert_eq!(risk(&in_prod, Some("c1"), Some("prod")).lang_vulns.high, 0);
+        assert_eq!(risk(&in_prod, Some("c2"), Some("prod")).lang_vulns.high, 1);
+
+        let malware = active(ExceptionScope {
+            vulnerability_or_check: Some("yara:berth.EICAR".into()),
+            ..Default::default()
+        });
+        assert_eq!(risk(&malware, None, None).malicious_files.high, 0);
+        let check = active(ExceptionScope {
+            image_or_repository: Some("team/other".into()),
+            vulnerability_or_check: Some("BERTH-CFG-001".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            risk(&check, None, None).baseline.medium,
+            1,
+            "another repository"
+        );
+    }
 
     #[test]
     fn reports_fold_by_package_type_and_severity() {

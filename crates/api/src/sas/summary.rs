@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::params::{Call, DESCRIBE_SUMMARY};
 use super::risk;
+use crate::exceptions::Active;
 use crate::runtime::snapshots;
 
 /// The parameters of the seed (and of the SDK's request model, which adds
@@ -92,10 +93,15 @@ pub async fn describe(call: &Call) -> AcsResult<Reply> {
             }
         }
     }
+    let exceptions = Active::load(app.meta.as_ref())
+        .await
+        .map_err(server_error)?;
     let risks = risk::lookup(app, &digests)
         .await
         .map_err(server_error)?
-        .risks();
+        // The summary has no Kubernetes-namespace filter: namespace-scoped exceptions do
+        // not apply to its counts.
+        .risks(&exceptions, query.cluster_id.as_deref(), None);
     let summary = summarize(selected.iter().map(|s| s.as_ref()), &query, &risks);
     Ok(Reply {
         cluster_image_event: summary,

@@ -925,3 +925,161 @@ async fn api_tokens_through_the_management_api() {
     assert_eq!(listed["TokenSet"][0]["Status"], "Revoked");
     assert!(listed["TokenSet"][0]["RevokeTime"].is_string());
 }
+
+/// The vulnerabilities of a deployment's image with id `digest`, as (cve, suppressed, state).
+fn vuln_states(line: &Value, digest: &Digest) -> Vec<(String, bool, String)> {
+    line["result"]["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["id"] == digest.to_string().as_str())
+        .flat_map(|i| i["scan"]["components"].as_array().unwrap().clone())
+        .flat_map(|c| c["vulns"].as_array().unwrap().clone())
+        .map(|v| {
+            (
+                v["cve"].as_str().unwrap().to_string(),
+                v["suppressed"].as_bool().unwrap(),
+                v["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Exceptions created through `/api/v1/exceptions` and imported from OpenVEX show in the
+/// export as suppression state, in their scope only, and stop when revoked.
+#[tokio::test]
+async fn exceptions_are_the_exports_suppression_state() {
+    let f = fixture().await;
+    let admin = token(&f.srv, ApiRole::Admin).await;
+    let reader = token(&f.srv, ApiRole::ReadOnly).await;
+    let expires = "2028-02-03T04:05:06Z";
+    let create = |t: String, body: Value| {
+        let req = f
+            .srv
+            .client
+            .post(f.srv.url("/api/v1/exceptions"))
+            .bearer_auth(t);
+        async move { req.json(&body).send().await.unwrap() }
+    };
+    let scoped = json!({"namespace": "shop", "image": "shop/web", "package": "openssl",
+        "vulnerability": "CVE-2024-0001", "reason": "not reachable", "expiresAt": expires});
+    let r = create(reader.clone(), scoped.clone()).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "read-only cannot create");
+    let r = create(admin.clone(), json!({"reason": "x", "expiresAt": expires})).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "an empty scope");
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("scope"),
+        "{body}"
+    );
+    let r = create(admin.clone(), scoped).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let made: Value = r.json().await.unwrap();
+    assert_eq!(made["state"], "active");
+    assert_eq!(made["expiresAt"], expires);
+    assert!(
+        made["author"].as_str().unwrap().starts_with("token:"),
+        "{made}"
+    );
+    let id = made["id"].as_str().unwrap().to_string();
+
+    let vex = json!({"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.test/vex/7",
+    "author": "sec", "timestamp": "2024-01-01T00:00:00Z", "version": 1,
+    "statements": [
+        {"vulnerability": {"name": "CVE-2024-0002"}, "status": "not_affected",
+         "justification": "vulnerable_code_not_present",
+         "products": [{"@id": format!("pkg:oci/web@{}?repository_url=registry.example.com/shop/web", f.a),
+                       "subcomponents": [{"@id": "pkg:apk/alpine/busybox@1.36.1-r15"}]}]},
+        {"vulnerability": {"name": "CVE-2024-0001"}, "status": "affected"}
+    ]});
+    let r = f
+        .srv
+        .client
+        .post(f.srv.url("/api/v1/exceptions/openvex"))
+        .query(&[("expiresAt", expires)])
+        .bearer_auth(&admin)
+        .body(vex.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let imported: Value = r.json().await.unwrap();
+    assert_eq!(imported["ignoredStatements"], 1);
+    assert_eq!(
+        imported["exceptions"][0]["source"],
+        "openvex:https://example.test/vex/7"
+    );
+    assert_eq!(
+        imported["exceptions"][0]["image"],
+        format!("shop/web@{}", f.a)
+    );
+
+    let (_, lines) = export(&f.srv, &reader, "").await;
+    let web = lines
+        .iter()
+        .find(|l| l["result"]["deployment"]["name"] == "web")
+        .unwrap();
+    let states = vuln_states(web, &f.a);
+    let expected =
+        |cve: &str, suppressed: bool, state: &str| (cve.to_string(), suppressed, state.to_string());
+    assert!(
+        states.contains(&expected("CVE-2024-0001", true, "DEFERRED")),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&expected("CVE-2024-0002", true, "FALSE_POSITIVE")),
+        "{states:?}"
+    );
+    let v = web["result"]["images"][0]["scan"]["components"][0]["vulns"][0].clone();
+    assert_eq!(v["suppressExpiry"], expires);
+
+    // Listing shows both to a reader; revoking one ends its suppression.
+    let send = |req: reqwest::RequestBuilder, token: &str| {
+        let req = req.bearer_auth(token);
+        async move { req.send().await.unwrap() }
+    };
+    let list = |query: &'static str| {
+        let req = f
+            .srv
+            .client
+            .get(f.srv.url(&format!("/api/v1/exceptions{query}")));
+        async { send(req, &reader).await.json::<Value>().await.unwrap()["exceptions"].clone() }
+    };
+    let active = list("?state=active").await;
+    assert_eq!(active.as_array().unwrap().len(), 2, "{active}");
+    let revoke = || {
+        f.srv
+            .client
+            .delete(f.srv.url(&format!("/api/v1/exceptions/{id}")))
+    };
+    assert_eq!(
+        send(revoke(), &admin).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let again = send(revoke(), &admin).await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND, "revoked once");
+    let (_, lines) = export(&f.srv, &reader, "").await;
+    let web = lines
+        .iter()
+        .find(|l| l["result"]["deployment"]["name"] == "web")
+        .unwrap();
+    let states = vuln_states(web, &f.a);
+    assert!(
+        states.contains(&expected("CVE-2024-0001", false, "OBSERVED")),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&expected("CVE-2024-0002", true, "FALSE_POSITIVE")),
+        "{states:?}"
+    );
+    let all = list("").await;
+    let revoked = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(revoked["state"], "revoked");
+    assert!(revoked["revokedBy"].as_str().unwrap().starts_with("token:"));
+}

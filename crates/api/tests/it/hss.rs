@@ -136,9 +136,9 @@ async fn unsigned_and_token_requests_are_refused_in_the_vendor_format() {
     let (status, code, msg) = refused(r).await;
     assert_eq!(
         (status, code.as_str()),
-        (StatusCode::UNAUTHORIZED, "HSS.0401")
+        (StatusCode::UNAUTHORIZED, "APIGW.0301")
     );
-    assert!(msg.contains("not available yet"), "{msg}");
+    assert!(msg.contains("unknown API token"), "{msg}");
 
     let r = server
         .client
@@ -149,6 +149,98 @@ async fn unsigned_and_token_requests_are_refused_in_the_vendor_format() {
         .await
         .unwrap();
     assert_eq!(refused(r).await.1, "APIGW.0301");
+}
+
+/// `X-Auth-Token` takes berth's API tokens: admin writes, read-only reads, the other roles and
+/// dead tokens are refused.
+#[tokio::test]
+async fn api_tokens_in_x_auth_token_carry_their_role() {
+    use berth_api::api_tokens::{ApiRole, create};
+    let (server, _, project) = setup().await;
+    let meta = server.app.meta.as_ref();
+    let token =
+        |name: &'static str, role, ttl| async move { create(meta, name, role, ttl).await.unwrap() };
+    let admin = token("ops", ApiRole::Admin, None).await;
+    let reader = token("dash", ApiRole::ReadOnly, None).await;
+    let ci = token("ci", ApiRole::ContinuousIntegration, None).await;
+    let short = token("short", ApiRole::Admin, Some(1)).await;
+    let revoked = token("gone", ApiRole::Admin, None).await;
+    assert!(meta.revoke_api_token(&revoked.record.id).await.unwrap());
+
+    let overview = server.url(&format!("/v5/{project}/cluster-protect/overview"));
+    let policies = server.url(&format!("/v5/{project}/cluster-protect/policy"));
+    let get = |t: String| {
+        let url = overview.clone();
+        let client = server.client.clone();
+        async move {
+            client
+                .get(url)
+                .header("x-auth-token", t)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let policy = serde_json::json!({
+        "policy_id": "p-token", "policy_name": "block-critical",
+        "content": {"policy_type": "vuls", "action": 1, "severity": 4, "risky_item": [],
+                    "enable_image_startup": true},
+        "resources": [], "white_image_list": []
+    });
+    let post = |t: String| {
+        let url = policies.clone();
+        let client = server.client.clone();
+        let body = policy.to_string();
+        async move {
+            client
+                .post(url)
+                .header("x-auth-token", t)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    assert_eq!(get(admin.token.clone()).await.status(), 200);
+    assert_eq!(get(reader.token.clone()).await.status(), 200);
+    let r = post(reader.token.clone()).await;
+    assert_eq!(
+        refused(r).await.0,
+        StatusCode::FORBIDDEN,
+        "read-only cannot write"
+    );
+    let r = post(admin.token.clone()).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let listed: Value = get_json(&server, &policies, &reader.token).await;
+    assert_eq!(listed["total_num"], 1, "{listed}");
+
+    let (status, code, msg) = refused(get(ci.token.clone()).await).await;
+    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "HSS.0403"));
+    assert!(msg.contains("continuous-integration"), "{msg}");
+    let (status, code, msg) = refused(get(revoked.token.clone()).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "APIGW.0301")
+    );
+    assert!(msg.contains("revoked"), "{msg}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, _, msg) = refused(get(short.token.clone()).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(msg.contains("expired"), "{msg}");
+}
+
+async fn get_json(server: &TestServer, url: &str, token: &str) -> Value {
+    let r = server
+        .client
+        .get(url)
+        .header("x-auth-token", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ pub mod evaluate;
 pub mod exception;
 pub mod matching;
 pub mod model;
+pub mod openvex;
 pub mod severity;
 pub mod subject;
 pub mod templates;
