@@ -24,6 +24,8 @@ pub struct Config {
     pub management: ManagementConfig,
     pub scan: ScanConfig,
     pub jobs: JobsConfig,
+    /// The Kubernetes admission webhook (`[admission]`).
+    pub admission: crate::admission::config::AdmissionConfig,
 }
 
 /// The background-job runner (scans, garbage collection).
@@ -316,6 +318,7 @@ impl Default for Config {
             management: ManagementConfig::default(),
             scan: ScanConfig::default(),
             jobs: JobsConfig::default(),
+            admission: Default::default(),
         }
     }
 }
@@ -391,6 +394,8 @@ pub enum ConfigError {
         value: String,
         reason: &'static str,
     },
+    #[error(transparent)]
+    Admission(#[from] crate::admission::config::AdmissionConfigError),
     #[error("invalid value {value:?} for {name}: {reason}")]
     Env {
         name: &'static str,
@@ -486,6 +491,7 @@ impl Config {
                 "not an absolute DNS name (it must end with a dot)",
             ));
         }
+        self.admission.validate()?;
         Ok(())
     }
 
@@ -546,6 +552,7 @@ impl Config {
         if let Some(v) = get("BERTH_LOG_FORMAT") {
             self.log.format = v;
         }
+        self.admission.apply_env(&get)?;
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! Error policy: handlers return [`error::ApiError`]; storage and parsing errors are mapped to the
 //! OCI error codes once, in `error.rs`, and nowhere else.
+pub mod admission;
 pub mod api_tokens;
 mod auth;
 pub mod config;
@@ -159,6 +160,7 @@ async fn build_app(
         metrics: Arc::new(metrics::Metrics::default()),
         upload_limits: Default::default(),
         runtime: Default::default(),
+        admission: Default::default(),
     });
     effects::register(&app);
     Ok((

@@ -23,8 +23,19 @@ pub struct RouteLabels {
     pub route: &'static str,
 }
 
+/// Admission decisions by outcome (`allow`, `alarm`, `block`, `invalid`, `failure`) and
+/// whether the request was a dry run.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DecisionLabels {
+    pub verdict: &'static str,
+    pub dry_run: bool,
+}
+
 pub struct Metrics {
     registry: Registry,
+    pub admission_decisions: Family<DecisionLabels, Counter>,
+    /// From the request's head to the decision (the TLS handshake is not in it).
+    pub admission_latency: Histogram,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     pub bytes_in: Family<RouteLabels, Counter>,
@@ -51,6 +62,11 @@ impl Default for Metrics {
         let bytes_in = Family::<RouteLabels, Counter>::default();
         let bytes_out = Family::<RouteLabels, Counter>::default();
         let m = Metrics {
+            admission_decisions: Family::default(),
+            admission_latency: Histogram::new([
+                0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                5.0, 10.0, 30.0,
+            ]),
             blob_bytes: Gauge::default(),
             blobs: Gauge::default(),
             repositories: Gauge::default(),
@@ -106,6 +122,16 @@ impl Default for Metrics {
             "gc_deleted_manifests",
             "Manifests deleted by garbage collection",
             m.gc_deleted_manifests.clone(),
+        );
+        registry.register(
+            "admission_decisions",
+            "Admission reviews answered, by verdict",
+            m.admission_decisions.clone(),
+        );
+        registry.register(
+            "admission_decision_duration_seconds",
+            "Time to decide an admission review",
+            m.admission_latency.clone(),
         );
         Metrics { registry, ..m }
     }

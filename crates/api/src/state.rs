@@ -28,6 +28,8 @@ pub struct AppState {
     pub upload_limits: crate::upload_limits::UploadLimits,
     /// The runtime inventory's parsed snapshots and the image-risk surface's verifier.
     pub runtime: crate::runtime::state::RuntimeState,
+    /// Admission's cache of scan findings.
+    pub admission: crate::admission::state::AdmissionState,
 }
 
 pub type App = Arc<AppState>;

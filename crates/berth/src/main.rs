@@ -31,6 +31,9 @@ enum Command {
     Admin(cmd::admin::AdminCommand),
     /// Report a Kubernetes cluster's workloads and pods to berth (list, then watch).
     Agent(cmd::agent::AgentArgs),
+    /// The Kubernetes admission webhook: its ValidatingWebhookConfiguration.
+    #[command(subcommand)]
+    Admission(cmd::admission::AdmissionCommand),
     /// Vulnerability database commands.
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
@@ -100,6 +103,7 @@ fn main() -> std::process::ExitCode {
             },
             Command::Admin(c) => cmd::admin::run(c).await,
             Command::Agent(a) => cmd::agent::run(a).await,
+            Command::Admission(c) => cmd::admission::run(c).await,
             Command::Db(c) => cmd::db::run(c).await.map(|()| 0),
             #[cfg(feature = "scanner")]
             Command::Scan(a) => cmd::scan::run(a).await,

@@ -16,7 +16,8 @@ mod document;
 mod error;
 mod image;
 mod images;
-mod report;
+/// Also read by admission, which turns a stored scan into a policy's findings.
+pub(crate) mod report;
 mod stream;
 mod suppress;
 mod time;

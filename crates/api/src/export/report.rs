@@ -22,6 +22,37 @@ pub struct Report {
     pub vulnerabilities: Vec<Vulnerability>,
     #[serde(default)]
     pub suppressed: Vec<Suppression>,
+    /// Read by admission (the export has no field for them).
+    #[serde(default)]
+    pub malware: Vec<MalwareFinding>,
+    #[serde(default)]
+    pub baseline: Vec<BaselineFinding>,
+}
+
+/// A malicious file (`berth_scan::model::MalwareFinding`).
+#[derive(Debug, Default, Deserialize)]
+pub struct MalwareFinding {
+    #[serde(default)]
+    pub path: String,
+    /// `yara:<namespace>.<rule>` or `sha256-blocklist`.
+    #[serde(default)]
+    pub rule: String,
+    #[serde(default)]
+    pub severity: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A failed configuration check (`berth_scan::model::BaselineFinding`).
+#[derive(Debug, Default, Deserialize)]
+pub struct BaselineFinding {
+    /// `BERTH-CFG-001`, ...
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub severity: String,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -174,6 +174,8 @@ pub async fn create(call: &Call) -> HssResult<String> {
     if !call.app.meta.create_protection_policy(&row).await? {
         return Err(HssError::policy_exists(&policy.policy_id));
     }
+    // After the write: admission enforces the change at once, not when its cache expires.
+    call.app.admission.changed();
     empty()
 }
 
@@ -183,6 +185,7 @@ pub async fn change(call: &Call) -> HssResult<String> {
     if !call.app.meta.update_protection_policy(&row).await? {
         return Err(HssError::policy_not_found(&policy.policy_id));
     }
+    call.app.admission.changed();
     empty()
 }
 
@@ -198,6 +201,7 @@ pub async fn delete(call: &Call) -> HssResult<String> {
     {
         return Err(HssError::policy_not_found(&req.policy_id));
     }
+    call.app.admission.changed();
     empty()
 }
 

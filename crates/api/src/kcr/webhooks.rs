@@ -61,7 +61,8 @@ async fn url(ctx: &Ctx, required: bool) -> KcrResult<Option<String>> {
     }
 }
 
-/// `Trigger.EventType.N`, each PushImage or DeleteImage; `None` when none is given.
+/// `Trigger.EventType.N`, each PushImage, DeleteImage, or berth's AdmissionBlock and
+/// AdmissionAlarm; `None` when none is given.
 fn event_types(ctx: &Ctx) -> KcrResult<Option<Vec<String>>> {
     let items = ctx.params.list(EVENTS)?;
     if items.is_empty() {
@@ -71,7 +72,7 @@ fn event_types(ctx: &Ctx) -> KcrResult<Option<Vec<String>>> {
         if EventType::parse(e).is_none() {
             return Err(KcrError::invalid_value_because(
                 &format!("{EVENTS}.{}", i + 1),
-                "Valid values are PushImage and DeleteImage.",
+                "Valid values are PushImage, DeleteImage, AdmissionBlock and AdmissionAlarm.",
             ));
         }
     }

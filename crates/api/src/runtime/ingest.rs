@@ -219,19 +219,30 @@ async fn event(app: App, cluster_id: &str, req: Request) -> Result<serde_json::V
     let options = parse_options(parts.uri.query())?;
     let limit = MAX_EVENT_BYTES.min(options.limits.max_document_bytes);
     let bytes = read_body(&parts.headers, body, limit).await?;
-    let Some(event) =
-        parse_watch_event(&bytes, &options).map_err(|e| RuntimeError::inventory(&e))?
+    apply_event(&app, &record, &bytes, &options).await
+}
+
+/// Applies one watch event to the cluster's stored inventory, whole or not at all: the path of
+/// `POST .../events`, and of the pods admission sees (`crate::admission`).
+pub(crate) async fn apply_event(
+    app: &App,
+    record: &ClusterRecord,
+    bytes: &[u8],
+    options: &ParseOptions,
+) -> Result<serde_json::Value> {
+    let cluster_id = record.id.as_str();
+    let Some(event) = parse_watch_event(bytes, options).map_err(|e| RuntimeError::inventory(&e))?
     else {
         return Ok(json!({"clusterId": cluster_id, "change": "ignored"}));
     };
     let _serial = app.runtime.writes.lock().await;
     for _ in 0..EVENT_RETRIES {
-        let (expected, mut snapshot) = match snapshots::load(&app, &record)
+        let (expected, mut snapshot) = match snapshots::load(app, record)
             .await
             .map_err(|e| RuntimeError::store(&e))?
         {
             Some((version, s)) => (version, ClusterSnapshot::clone(&s)),
-            None => (0, ClusterSnapshot::new(cluster_model(&record))),
+            None => (0, ClusterSnapshot::new(cluster_model(record))),
         };
         let change = snapshot
             .apply(event.clone(), &options.limits)
@@ -253,8 +264,8 @@ async fn event(app: App, cluster_id: &str, req: Request) -> Result<serde_json::V
         {
             SnapshotWrite::Written { version } => {
                 let snapshot = Arc::new(snapshot);
-                snapshots::remember(&app, cluster_id, version, snapshot.clone());
-                crate::scan_cache::note_inventory(&app, snapshot);
+                snapshots::remember(app, cluster_id, version, snapshot.clone());
+                crate::scan_cache::note_inventory(app, snapshot);
                 return Ok(json!({
                     "clusterId": cluster_id,
                     "version": version,

@@ -13,7 +13,7 @@
 //! Errors of this surface are JSON `{"error": {"code": ..., "message": ...}}` ([`error`]).
 pub mod clusters;
 mod error;
-mod ingest;
+pub(crate) mod ingest;
 pub mod snapshots;
 pub mod state;
 

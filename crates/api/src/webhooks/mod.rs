@@ -61,6 +61,10 @@ const IN_FLIGHT: usize = 64;
 pub enum EventType {
     PushImage,
     DeleteImage,
+    /// Admission stopped a workload running one of the namespace's images (berth's own).
+    AdmissionBlock,
+    /// Admission let a workload start with one of the namespace's images, with an alarm.
+    AdmissionAlarm,
 }
 
 impl EventType {
@@ -68,6 +72,8 @@ impl EventType {
         match self {
             EventType::PushImage => "PushImage",
             EventType::DeleteImage => "DeleteImage",
+            EventType::AdmissionBlock => "AdmissionBlock",
+            EventType::AdmissionAlarm => "AdmissionAlarm",
         }
     }
 
@@ -75,6 +81,8 @@ impl EventType {
         match s {
             "PushImage" => Some(EventType::PushImage),
             "DeleteImage" => Some(EventType::DeleteImage),
+            "AdmissionBlock" => Some(EventType::AdmissionBlock),
+            "AdmissionAlarm" => Some(EventType::AdmissionAlarm),
             _ => None,
         }
     }
@@ -95,6 +103,8 @@ pub struct WebhookEvent {
     pub digest: Option<String>,
     /// Unix milliseconds.
     pub time: i64,
+    /// For the admission events: the cluster, workload, verdict, policies and reasons.
+    pub admission: Option<serde_json::Value>,
 }
 
 impl WebhookEvent {
@@ -116,6 +126,7 @@ impl WebhookEvent {
             tag: tag.map(str::to_string),
             digest: digest.map(|d| d.to_string()),
             time: now_millis(),
+            admission: None,
         }
     }
 }
@@ -133,6 +144,8 @@ struct Payload<'a> {
     digest: Option<&'a str>,
     /// RFC 3339, UTC.
     time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    admission: Option<&'a serde_json::Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -274,6 +287,7 @@ async fn fan_out(app: &App, event: &WebhookEvent) -> Result<(), StoreError> {
             tag: event.tag.as_deref(),
             digest: event.digest.as_deref(),
             time: rfc3339(event.time),
+            admission: event.admission.as_ref(),
         };
         let payload = serde_json::to_string(&payload)
             .map_err(|e| StoreError::Corrupt(format!("cannot encode a webhook payload: {e}")))?;

@@ -1,5 +1,6 @@
 //! One module per subcommand family; each owns its clap arguments and its `run`.
 pub mod admin;
+pub mod admission;
 pub mod agent;
 pub mod api_token;
 pub mod cluster;

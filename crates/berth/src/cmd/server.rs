@@ -72,7 +72,35 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         fd_limit = fd_limit.map_or_else(|| "unlimited".to_string(), |n| n.to_string()),
         "berth is serving"
     );
-    berth_api::serve(app, listener, shutdown_signal()).await?;
+    // The admission webhook's HTTPS listener, beside the main one; both stop on the signal.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let admission = match app.config.admission.listen {
+        Some(addr) => {
+            let tls = berth_api::admission::tls_config(&app.config)
+                .context("the admission listener's certificate")?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (admission.listen)"))?;
+            tracing::info!(addr = %listener.local_addr()?, "admission webhook is serving (HTTPS)");
+            let app = app.clone();
+            let mut stopped = stopped.clone();
+            Some(tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                berth_api::admission::serve(app, listener, tls, shutdown).await
+            }))
+        }
+        None => None,
+    };
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    berth_api::serve(app, listener, signal).await?;
+    if let Some(task) = admission {
+        task.await.context("the admission listener stopped")?;
+    }
     Ok(())
 }
 

@@ -5,6 +5,8 @@
 
 mod common;
 
+#[cfg(feature = "scanner")]
+mod admission;
 mod agent;
 mod bootstrap;
 mod clients;

@@ -26,12 +26,12 @@ use berth_oci::Digest;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const ADMIN_PASSWORD: &str = "sas-test-password";
+pub(crate) const ADMIN_PASSWORD: &str = "sas-test-password";
 const FIXTURE: &str = include_str!("../fixtures/sas/cluster.json");
 
-struct Berth {
+pub(crate) struct Berth {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
 }
 
 impl Drop for Berth {
@@ -42,7 +42,7 @@ impl Drop for Berth {
 }
 
 impl Berth {
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 }
@@ -52,7 +52,7 @@ fn free_addr() -> String {
     l.local_addr().unwrap().to_string()
 }
 
-fn start(data: &Path, env: &[(&str, &str)]) -> Berth {
+pub(crate) fn start(data: &Path, env: &[(&str, &str)]) -> Berth {
     let addr = free_addr();
     let child = Command::new(env!("CARGO_BIN_EXE_berth"))
         .args(["serve", "--listen", &addr, "--data-dir"])
@@ -71,17 +71,17 @@ fn start(data: &Path, env: &[(&str, &str)]) -> Berth {
     Berth { child, addr }
 }
 
-fn python() -> String {
+pub(crate) fn python() -> String {
     std::env::var("BERTH_TEST_PYTHON").unwrap_or_else(|_| {
         concat!(env!("CARGO_MANIFEST_DIR"), "/../../.deps/venv/bin/python").to_string()
     })
 }
 
-fn script(name: &str) -> String {
+pub(crate) fn script(name: &str) -> String {
     format!("{}/tests/clients/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-fn run_ok(cmd: &mut Command) -> String {
+pub(crate) fn run_ok(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| {
         panic!("cannot run {cmd:?} (scripts/install-deps.sh installs the test clients): {e}")
     });
@@ -94,7 +94,7 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn berth(args: &[&str]) -> Command {
+pub(crate) fn berth(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_berth"));
     c.args(args)
         .env("BERTH_LOG", "warn")
@@ -102,7 +102,7 @@ fn berth(args: &[&str]) -> Command {
     c
 }
 
-fn json_line(out: &str) -> Value {
+pub(crate) fn json_line(out: &str) -> Value {
     serde_json::from_str(out.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
@@ -124,19 +124,19 @@ fn tar_gz(files: &[(&str, &[u8])]) -> (Vec<u8>, Digest) {
     (e.finish().unwrap(), diff_id)
 }
 
-struct Image {
+pub(crate) struct Image {
     config: Vec<u8>,
     layers: Vec<Vec<u8>>,
     manifest: Vec<u8>,
 }
 
 impl Image {
-    fn digest(&self) -> Digest {
+    pub(crate) fn digest(&self) -> Digest {
         Digest::sha256_of(&self.manifest)
     }
 }
 
-fn image(files: &[(&str, &[u8])], user: Option<&str>) -> Image {
+pub(crate) fn image(files: &[(&str, &[u8])], user: Option<&str>) -> Image {
     let (layer, diff_id) = tar_gz(files);
     let mut config = json!({
         "architecture": "amd64",
@@ -178,7 +178,7 @@ fn eicar() -> Vec<u8> {
 }
 
 /// team/alpine:3.10: apk packages with known advisories in the v3.10 secdb extract.
-fn alpine() -> Image {
+pub(crate) fn alpine() -> Image {
     image(
         &[
             ("etc/os-release", OS_RELEASE),
@@ -192,7 +192,7 @@ fn alpine() -> Image {
 }
 
 /// team/pyapp:1.0: Python packages with advisories (rated and not), the EICAR file, no USER.
-fn pyapp() -> Image {
+pub(crate) fn pyapp() -> Image {
     let eicar = eicar();
     image(
         &[
@@ -216,7 +216,7 @@ fn pyapp() -> Image {
 }
 
 /// ops/clean:1: a package no advisory names.
-fn clean() -> Image {
+pub(crate) fn clean() -> Image {
     image(
         &[
             ("etc/os-release", OS_RELEASE),
@@ -229,7 +229,7 @@ fn clean() -> Image {
     )
 }
 
-async fn push(c: &reqwest::Client, b: &Berth, repo: &str, tag: &str, img: &Image) {
+pub(crate) async fn push(c: &reqwest::Client, b: &Berth, repo: &str, tag: &str, img: &Image) {
     for blob in std::iter::once(&img.config).chain(&img.layers) {
         let r = c
             .post(b.url(&format!(
@@ -281,7 +281,12 @@ fn findings(report: &Value) -> Value {
     out
 }
 
-fn kcr(b: &Berth, key: &(String, String), action: &str, params: &[(&str, &str)]) -> Value {
+pub(crate) fn kcr(
+    b: &Berth,
+    key: &(String, String),
+    action: &str,
+    params: &[(&str, &str)],
+) -> Value {
     json_line(&run_ok(
         Command::new(python())
             .arg(script("kcr_call.py"))
@@ -290,7 +295,7 @@ fn kcr(b: &Berth, key: &(String, String), action: &str, params: &[(&str, &str)])
     ))
 }
 
-fn access_key(data: &Path, read_only: bool) -> (String, String) {
+pub(crate) fn access_key(data: &Path, read_only: bool) -> (String, String) {
     let mut c = berth(&["admin", "access-key", "create", "--json", "--data-dir"]);
     c.arg(data);
     if read_only {
