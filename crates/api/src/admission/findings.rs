@@ -110,33 +110,6 @@ pub async fn of_scan(app: &App, scan_id: i64) -> Result<Option<Arc<ImageFindings
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reports_become_findings() {
-        let report: Report = serde_json::from_value(serde_json::json!({
-            "vulnerabilities": [{"id": "CVE-1", "packageName": "musl", "installedVersion": "1",
-                                 "fixedVersion": "2", "severity": "Critical"},
-                                {"id": "CVE-2", "packageName": "x", "fixedVersion": "",
-                                 "severity": "odd"}],
-            "malware": [{"path": "/tmp/e", "rule": "yara:berth.eicar", "severity": "High"}],
-            "baseline": [{"id": "BERTH-CFG-001", "title": "no USER", "severity": "Medium"},
-                         {"id": "BERTH-CFG-009", "severity": "Low"}],
-        }))
-        .unwrap_or_default();
-        let f = from_report(&report);
-        assert!(f.scanned);
-        assert_eq!(f.vulns[0].fixed_version.as_deref(), Some("2"));
-        assert_eq!(f.vulns[1].fixed_version, None);
-        assert_eq!(f.vulns[1].severity, Severity::Unknown);
-        assert_eq!(f.malware[0].family.as_deref(), Some("eicar"));
-        assert_eq!(f.baseline[0].check_id, RUN_AS_ROOT);
-        assert_eq!(f.baseline[1].check_id, "BERTH-CFG-009");
-    }
-}
-
 /// The findings of the scan cache's report of an image berth does not store
 /// (`crate::scan_cache`); `None` when there is none or it does not read.
 pub async fn of_foreign(
@@ -161,5 +134,32 @@ pub async fn of_foreign(
             tracing::warn!(digest = %digest, error = %e, "unreadable foreign scan report: admitted as not scanned");
             Ok(None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_become_findings() {
+        let report: Report = serde_json::from_value(serde_json::json!({
+            "vulnerabilities": [{"id": "CVE-1", "packageName": "musl", "installedVersion": "1",
+                                 "fixedVersion": "2", "severity": "Critical"},
+                                {"id": "CVE-2", "packageName": "x", "fixedVersion": "",
+                                 "severity": "odd"}],
+            "malware": [{"path": "/tmp/e", "rule": "yara:berth.eicar", "severity": "High"}],
+            "baseline": [{"id": "BERTH-CFG-001", "title": "no USER", "severity": "Medium"},
+                         {"id": "BERTH-CFG-009", "severity": "Low"}],
+        }))
+        .unwrap_or_default();
+        let f = from_report(&report);
+        assert!(f.scanned);
+        assert_eq!(f.vulns[0].fixed_version.as_deref(), Some("2"));
+        assert_eq!(f.vulns[1].fixed_version, None);
+        assert_eq!(f.vulns[1].severity, Severity::Unknown);
+        assert_eq!(f.malware[0].family.as_deref(), Some("eicar"));
+        assert_eq!(f.baseline[0].check_id, RUN_AS_ROOT);
+        assert_eq!(f.baseline[1].check_id, "BERTH-CFG-009");
     }
 }
