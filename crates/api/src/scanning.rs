@@ -231,6 +231,41 @@ impl Handler for RematchJobs {
                 }
             }
         }
+        // The scan cache's reports of images from other registries, the same way.
+        let mut after = String::new();
+        loop {
+            let batch = match self
+                .app
+                .meta
+                .foreign_scans_to_rematch(&version, &after, REMATCH_BATCH)
+                .await
+            {
+                Ok(b) => b,
+                Err(e) => return Outcome::Retry(e.to_string()),
+            };
+            let Some(last) = batch.last() else { break };
+            after = last.digest.to_string();
+            for mut scan in batch {
+                let Some(report) = scan.report.take() else {
+                    continue;
+                };
+                let db = db.clone();
+                match tokio::task::spawn_blocking(move || rematch(&report, &db)).await {
+                    Ok(Ok(json)) => {
+                        scan.report = Some(json);
+                        scan.db_version = Some(version.clone());
+                        if let Err(e) = self.app.meta.record_foreign_scan(&scan).await {
+                            return Outcome::Retry(e.to_string());
+                        }
+                        rematched += 1;
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(digest = %scan.digest, error = %e, "a foreign report cannot be re-matched");
+                    }
+                    Err(e) => return Outcome::Retry(format!("the re-match task failed: {e}")),
+                }
+            }
+        }
         tracing::info!(rematched, db_version = %version, "stored scans re-matched against the updated vulnerability database");
         Outcome::Done
     }

@@ -36,4 +36,12 @@ pub trait ForeignScanStore: Send + Sync {
     async fn record_foreign_scan(&self, scan: &ForeignScanRecord) -> Result<()>;
     /// The outcomes recorded for `digests` (those with none are left out).
     async fn foreign_scans(&self, digests: &[Digest]) -> Result<Vec<ForeignScanRecord>>;
+    /// Successful scans matched against a database other than `db_version`, by digest after
+    /// `after` (`""` to start), at most `limit`: what a database update re-matches.
+    async fn foreign_scans_to_rematch(
+        &self,
+        db_version: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<ForeignScanRecord>>;
 }

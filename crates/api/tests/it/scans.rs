@@ -758,3 +758,76 @@ async fn images_of_other_registries_are_pulled_by_digest_and_scanned_once() {
     assert!(failed.report.is_none());
     assert!(failed.error.is_some());
 }
+
+/// A database update re-matches the scan cache's reports too, without pulling the image
+/// again: the other registry is gone by then.
+#[tokio::test]
+async fn a_database_update_rematches_foreign_scans_without_pulling_again() {
+    let db = tempfile::tempdir().unwrap();
+    let feed = |f: &str| {
+        format!(
+            "{}/../vulndb/tests/fixtures/feeds/alpine/{f}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    };
+    berth_vulndb::import(db.path(), &[feed("v3.11-main.yaml")])
+        .await
+        .unwrap();
+    let other = TestApp::new().start().await;
+    let alpine = layer(&[
+        ("etc/os-release", ALPINE_3_10),
+        (
+            "lib/apk/db/installed",
+            "P:ansible\nV:2.8.0-r0\nA:x86_64\no:ansible\n\n",
+        ),
+    ]);
+    let (_, digest) = other.push_image("vendor/tool", "1.0", &alpine).await;
+    let host = other.base.trim_start_matches("http://").to_string();
+    let image = format!("{host}/vendor/tool@{digest}");
+    let db_dir = db.path().to_path_buf();
+    let registry = host.clone();
+    let server = TestApp::new()
+        .config(move |c| {
+            c.scan.db_dir = Some(db_dir);
+            c.scan.db_check_secs = 1;
+            c.scan.cache.registries = vec![berth_api::config::RegistryCredential {
+                host: registry,
+                username: "admin".into(),
+                password: common::ADMIN_PASSWORD.into(),
+            }];
+        })
+        .start()
+        .await;
+    run_in_cluster(&server, "prod", &image).await;
+    let first = foreign_outcome(&server.app, &digest).await.unwrap();
+    let report = first.report.clone().unwrap();
+    assert!(
+        !report.contains("CVE-2019-10206"),
+        "not in the first database"
+    );
+    // The other registry's data directory goes with it: nothing could be pulled again.
+    drop(other);
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    berth_vulndb::import(db.path(), &[feed("v3.10-main.json")])
+        .await
+        .unwrap();
+    let mut rematched = None;
+    for _ in 0..300 {
+        let s = foreign_outcome(&server.app, &digest).await.unwrap();
+        if s.report
+            .as_deref()
+            .is_some_and(|r| r.contains("CVE-2019-10206"))
+        {
+            rematched = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rematched = rematched.expect("the foreign report was re-matched");
+    assert_ne!(rematched.db_version, first.db_version);
+    assert_eq!(
+        rematched.finished_at, first.finished_at,
+        "a re-match, not a new scan"
+    );
+}

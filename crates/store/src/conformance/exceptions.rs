@@ -61,7 +61,24 @@ pub async fn foreign_scan_store(store: &dyn MetadataStore) {
             .foreign_scans(&[d('b'), d('a'), d('c')])
             .await
             .unwrap(),
-        vec![ok, other]
+        vec![ok.clone(), other]
+    );
+    // Only successful scans of another database version are re-matched, in digest order.
+    assert_eq!(
+        store.foreign_scans_to_rematch("v2", "", 10).await.unwrap(),
+        vec![ok.clone()]
+    );
+    assert_eq!(
+        store.foreign_scans_to_rematch("v1", "", 10).await.unwrap(),
+        Vec::new()
+    );
+    let after = ok.digest.to_string();
+    assert_eq!(
+        store
+            .foreign_scans_to_rematch("v2", &after, 10)
+            .await
+            .unwrap(),
+        Vec::new()
     );
 }
 

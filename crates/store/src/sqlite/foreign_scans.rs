@@ -5,9 +5,24 @@ use crate::{Result, StoreError};
 use async_trait::async_trait;
 use berth_oci::Digest;
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 
 /// Digests per query (SQLite's bound-parameter limit is far above; this keeps statements short).
 const BATCH: usize = 500;
+
+fn record(row: &SqliteRow) -> Result<ForeignScanRecord> {
+    let digest: String = row.try_get("digest")?;
+    Ok(ForeignScanRecord {
+        digest: digest
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("foreign scan digest {digest:?}")))?,
+        reference: row.try_get("reference")?,
+        report: row.try_get("report")?,
+        error: row.try_get("error")?,
+        db_version: row.try_get("db_version")?,
+        finished_at: row.try_get("finished_at")?,
+    })
+}
 
 #[async_trait]
 impl ForeignScanStore for SqliteMetadataStore {
@@ -47,19 +62,30 @@ impl ForeignScanStore for SqliteMetadataStore {
                 q = q.bind(d.to_string());
             }
             for row in q.fetch_all(&self.read).await? {
-                let digest: String = row.try_get("digest")?;
-                out.push(ForeignScanRecord {
-                    digest: digest.parse().map_err(|_| {
-                        StoreError::Corrupt(format!("foreign scan digest {digest:?}"))
-                    })?,
-                    reference: row.try_get("reference")?,
-                    report: row.try_get("report")?,
-                    error: row.try_get("error")?,
-                    db_version: row.try_get("db_version")?,
-                    finished_at: row.try_get("finished_at")?,
-                });
+                out.push(record(&row)?);
             }
         }
         Ok(out)
+    }
+
+    async fn foreign_scans_to_rematch(
+        &self,
+        db_version: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<ForeignScanRecord>> {
+        sqlx::query(
+            "SELECT digest, reference, report, error, db_version, finished_at FROM foreign_scans
+             WHERE report IS NOT NULL AND (db_version IS NULL OR db_version <> $1) AND digest > $2
+             ORDER BY digest LIMIT $3",
+        )
+        .bind(db_version)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(record)
+        .collect()
     }
 }
