@@ -12,7 +12,10 @@
 //!
 //! What never counts (allow-lists): values that are references rather than literals (a call, a
 //! path, `${VAR}`, `%(x)s`, `{{ x }}`: the character set or the terminator refuses them),
-//! placeholders and documentation values (`changeme`, `example`, `your_…`, `xxxx`, `<…>`),
+//! placeholders and documentation values (`changeme`, `example`, `your_…`, `xxxx`, `<…>`,
+//! a value holding a secret word itself), source-code constants and functions assigned to a
+//! field (`SCREAMING_SNAKE`/`snake_case` values), credential scopes and paths (three or more
+//! `/`), test and benchmark trees by any name (`aws-signing-test-suite/`, `benches/`),
 //! identifiers that name where a secret is rather than the secret (`*_FILE`, `*_PATH`,
 //! `*_NAME`, ...), files that are not text, and — beyond the allow-list every secret rule
 //! shares (`analyze::secret_path_allowed`: library source, tests, fixtures, docs) — what
@@ -56,6 +59,12 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "password",
     "passwd",
     "token",
+    "api_key",
+    "apikey",
+    "access_key",
+    "private_key",
+    "credential",
+    "auth_key",
     "test",
     "mock",
     "default",
@@ -112,8 +121,16 @@ pub fn is_text(data: &[u8]) -> bool {
 
 /// Paths the generic rule leaves alone, beyond `analyze::secret_path_allowed`.
 pub fn path_allowed(path: &str) -> bool {
-    let base = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    path.starts_with("/usr/share/")
+    let (dir, base) = path.rsplit_once('/').unwrap_or(("", path));
+    let base = base.to_ascii_lowercase();
+    // Test and benchmark trees by any name (`aws-signing-test-suite/`, `integration_tests/`,
+    // `benches/`): their tokens are fixtures.
+    let test_dir = dir.split('/').any(|c| {
+        let c = c.to_ascii_lowercase();
+        c.contains("test") || c.contains("bench")
+    });
+    test_dir
+        || path.starts_with("/usr/share/")
         || path.starts_with("/usr/include/")
         || path.starts_with("/usr/lib/")
         || path.contains("/locale/")
@@ -166,6 +183,21 @@ pub fn value_is_secret(v: &[u8]) -> bool {
     }
     let lower = String::from_utf8_lossy(v).to_ascii_lowercase();
     !PLACEHOLDER_WORDS.iter().any(|w| lower.contains(w))
+        && !is_code_identifier(v)
+        // A credential scope or a path (`AKID/20150830/us-east-1/s3/aws4_request`), not a key.
+        && v.iter().filter(|&&b| b == b'/').count() < 3
+}
+
+/// `SCREAMING_SNAKE` or `snake_case` with digits (`IKEEXT_CERTIFICATE_CREDENTIAL0`,
+/// `x25519_check_private_key_bytes`): a constant or function assigned in source code, not a
+/// secret. Random keys mix cases.
+fn is_code_identifier(v: &[u8]) -> bool {
+    v.contains(&b'_')
+        && (v
+            .iter()
+            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            || v.iter()
+                .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
 }
 
 /// The assignment around a secret word found at `word`: the identifier's range and the
@@ -341,6 +373,20 @@ mod tests {
             ("tokenizer = Tokenizer2Fast", "token"),
             ("password = \"12345678901\"", "password"),
             ("PASSWORD: k3Jx9QzT2mWv8Lp4(", "password"),
+            // Constants and functions assigned in source, scopes and paths.
+            (
+                "ikeCredentials: IKEEXT_CERTIFICATE_CREDENTIAL0,",
+                "credential",
+            ),
+            (
+                "generate_private_key: x25519_generate_private_key,",
+                "private_key",
+            ),
+            (
+                "Credential=AKIDEXAMPL3/20150830/us-east-1/service/aws4_request",
+                "credential",
+            ),
+            ("credentials: MI_UserCredentials_0,", "credential"),
         ] {
             assert_eq!(find(text, word), None, "{text}");
         }
@@ -364,6 +410,8 @@ mod tests {
             "/app/.env.example",
             "/app/config.sample.yml",
             "/etc/app/settings.yml.dist",
+            "/src/aws-sigv4/aws-signing-test-suite/v4/context.json",
+            "/src/jsonwebtoken/benches/jwt.rs",
         ] {
             assert!(path_allowed(p), "{p}");
         }
