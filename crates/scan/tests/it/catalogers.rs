@@ -982,3 +982,51 @@ fn cargo_and_bundler_dev_dependencies_from_their_manifests() {
         ["rack", "rails", "rspec-core (dev)", "rspec-rails (dev)"]
     );
 }
+
+/// What bad input gets: a malformed lockfile of each format is a warning naming it, an
+/// oversized one is skipped with a warning, and the rest of the tree is still scanned.
+#[test]
+fn malformed_and_oversized_lockfiles_are_warnings_not_failures() {
+    let mut big = b"{\"lockfileVersion\":3,\"packages\":{".to_vec();
+    big.resize(2 << 20, b' ');
+    big.extend_from_slice(b"}}");
+    let layers = || {
+        vec![
+            Layer::new("COPY . /src")
+                .file("/src/a/Cargo.lock", b"[[package]\nname = ")
+                .file("/src/b/package-lock.json", b"{\"packages\": [")
+                .file("/src/c/composer.lock", b"{not json")
+                .file("/src/d/poetry.lock", b"[[package]]\nname = 1 = 2")
+                .file("/src/e/Pipfile.lock", b"[]]")
+                .file("/src/f/pnpm-lock.yaml", b"a: &x [*x]\n")
+                .file("/src/g/package-lock.json", &big)
+                .file("/src/h/Gemfile.lock", b"GEM\n  specs:\n    rack (3.0.9)\n")
+                .file("/src/h/Gemfile", b"group :test do\n  gem \"rack\"\n"),
+        ]
+    };
+    let opts = berth_scan::ScanOptions {
+        limits: berth_scan::Limits {
+            max_buffered_file_size: 1 << 20,
+            ..berth_scan::Limits::default()
+        },
+        ..options()
+    };
+    let r = scan_as_dir(layers(), opts);
+    for bad in [
+        "/src/a/Cargo.lock",
+        "/src/b/package-lock.json",
+        "/src/c/composer.lock",
+        "/src/d/poetry.lock",
+        "/src/e/Pipfile.lock",
+        "/src/f/pnpm-lock.yaml",
+        "/src/g/package-lock.json",
+    ] {
+        assert!(
+            r.warnings.iter().any(|w| w.contains(bad)),
+            "no warning for {bad}: {:?}",
+            r.warnings
+        );
+    }
+    // The Gemfile's blocks do not balance: nothing is marked, so rack is kept.
+    assert_eq!(names(&r, "gem"), ["rack@3.0.9"]);
+}
