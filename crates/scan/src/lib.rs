@@ -22,6 +22,7 @@ pub mod budget;
 pub mod catalog;
 pub mod error;
 pub mod fs;
+pub mod generic_secret;
 pub mod layer;
 pub mod model;
 pub mod options;

@@ -1,6 +1,7 @@
 //! Package metadata parsers: dpkg status, apk installed, Python METADATA, package.json and
 //! lockfiles (npm, yarn, pnpm, poetry, Pipfile, requirements, Gemfile.lock, go.mod), Cargo.lock,
-//! gemspecs, composer files, Go build info (whole and streamed), cargo-auditable, jars.
+//! Cargo.toml and Gemfile (development-only dependencies), gemspecs, composer files, Go build
+//! info (whole and streamed), cargo-auditable, jars.
 #![no_main]
 use berth_scan::catalog::*;
 use libfuzzer_sys::fuzz_target;
@@ -22,6 +23,13 @@ fuzz_target!(|data: &[u8]| {
     let _ = python::parse_pipfile_lock(data);
     let _ = ruby::parse_gemfile_lock(&text);
     let _ = golang::parse_go_mod(&text);
+    if let Ok(pkgs) = rust::parse_cargo_lock(&text) {
+        let manifests = rust::parse_manifest(&text).into_iter().collect();
+        let _ = rust::dev_flags(&pkgs, &manifests);
+    }
+    if let Some(dev) = ruby::gemfile_dev_gems(&text) {
+        let _ = ruby::gem_dev_flags(&ruby::parse_gemfile_lock_graph(&text), &dev);
+    }
     let _ = binary::packages(data);
     let _ = binary::go_buildinfo(data);
     let _ = binary::elf_section(data, ".dep-v0");

@@ -6,8 +6,15 @@ use crate::model::PackageType;
 
 /// The `require` directives of a `go.mod` (single-line and block forms), with `replace`
 /// directives applied (`old [v] => new v`: the replacement is what the build uses; a
-/// replacement by a local path has no version and removes the module). `go.mod` has no notion
-/// of development-only modules; test-only dependencies are not distinguishable from it.
+/// replacement by a local path has no version and removes the module).
+///
+/// Nothing is marked development-only, with or without `--include-dev`: `go.mod` has no such
+/// notion. `// indirect` means "not imported by the main module's own packages" (needed by a
+/// dependency, or by nothing since the last `go mod tidy`), not "only for development"; a
+/// module needed only by tests is listed like any other (since Go 1.17 the file lists every
+/// module the build list needs, tests of the main module's packages included). Telling test-only
+/// modules apart needs the package import graph (`go list -deps -test`), i.e. the source and
+/// the Go toolchain, which a scan does not run.
 pub fn parse_go_mod(text: &str) -> Vec<(String, String)> {
     let mut requires: Vec<(String, String)> = Vec::new();
     let mut replaces: Vec<(String, Option<String>, String, Option<String>)> = Vec::new();

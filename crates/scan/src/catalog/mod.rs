@@ -40,6 +40,12 @@ pub fn is_declared_file(path: &str) -> bool {
     ) || python::is_requirements_file(base)
 }
 
+/// Manifests read next to a lockfile only to tell development-only dependencies apart
+/// (`Cargo.toml` for `Cargo.lock`, `Gemfile` for `Gemfile.lock`); they declare no packages.
+fn is_dev_manifest(base: &str) -> bool {
+    matches!(base, "Cargo.toml" | "Gemfile")
+}
+
 /// What the catalogers read, beyond the installed-package sources every scan reads.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CatalogOptions {
@@ -53,7 +59,7 @@ pub struct CatalogOptions {
 /// lockfiles and manifests too (`dir:` scans).
 pub fn keep_content(path: &str, declared: bool) -> bool {
     let base = path.rsplit('/').next().unwrap_or(path);
-    (declared && is_declared_file(path))
+    (declared && (is_declared_file(path) || is_dev_manifest(base)))
         || matches!(
             path,
             "/etc/os-release"
@@ -75,7 +81,7 @@ pub fn keep_content(path: &str, declared: bool) -> bool {
         || path.ends_with(".dist-info/METADATA")
         || path.ends_with(".egg-info/PKG-INFO")
         || (path.ends_with(".egg-info") && path.contains("-packages/"))
-        || base == "package.json"
+        || (base == "package.json" && npm::is_package_manifest(path))
         || (base == "installed.json" && path.ends_with("/composer/installed.json"))
         || (base.ends_with(".gemspec") && path.contains("/specifications/"))
         || crate::baseline::is_credential_path(path)

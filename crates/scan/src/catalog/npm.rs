@@ -303,11 +303,34 @@ pub fn parse_lock(b: &[u8]) -> Result<Vec<(String, String, bool)>, String> {
     Ok(out)
 }
 
-/// Installed packages: every `package.json` with a name and a version (`node_modules/*`, and
-/// an application's own, which is on disk too).
+/// Whether a `package.json` is a package's manifest: directly in a package directory of
+/// `node_modules` (`node_modules/NAME/` or `node_modules/@SCOPE/NAME/`), or outside
+/// `node_modules` (an application's own). A `package.json` deeper inside a package (terser's
+/// `dist/` and `bin/`, fast-uri's `benchmark/`: `{"name":"dist","private":true,...}` to set the
+/// module type of a subdirectory) is not a package: npm does not install or list it, and
+/// reporting it gave `dist@1.0.0`-style phantom packages (Syft 1.18 still reports them).
+pub fn is_package_manifest(path: &str) -> bool {
+    let Some(dir) = path.strip_suffix("/package.json") else {
+        return false;
+    };
+    match dir.rsplit_once("/node_modules/") {
+        None => !dir.ends_with("/node_modules") && !dir.contains("node_modules/"),
+        Some((_, pkg)) => {
+            let parts: Vec<&str> = pkg.split('/').collect();
+            match parts.as_slice() {
+                [name] => !name.is_empty() && !name.starts_with('.'),
+                [scope, name] => scope.starts_with('@') && !name.is_empty(),
+                _ => false,
+            }
+        }
+    }
+}
+
+/// Installed packages: every package manifest (`is_package_manifest`) with a name and a
+/// version (`node_modules/*`, and an application's own, which is on disk too).
 pub fn catalog(fs: &Filesystem) -> Vec<Found> {
     let mut out = Vec::new();
-    for e in files_ending(fs, "/package.json") {
+    for e in files_ending(fs, "/package.json").filter(|e| is_package_manifest(&e.path)) {
         let Some(b) = super::common::content(e) else {
             continue;
         };
@@ -838,6 +861,29 @@ snapshots:
         // react is a dev root but also react-dom's dependency: production.
         assert_eq!(dev, ["jest", "jest-cli"], "{got:?}");
         assert_eq!(got.len(), 4);
+    }
+
+    #[test]
+    fn package_manifests_are_package_directories_or_apps() {
+        for p in [
+            "/app/package.json",
+            "/app/node_modules/lodash/package.json",
+            "/app/node_modules/@babel/core/package.json",
+            "/app/node_modules/a/node_modules/b/package.json",
+            "/app/node_modules/.pnpm/x@1.0.0/node_modules/x/package.json",
+        ] {
+            assert!(is_package_manifest(p), "{p}");
+        }
+        for p in [
+            "/app/node_modules/terser/dist/package.json",
+            "/app/node_modules/fast-uri/benchmark/package.json",
+            "/app/node_modules/@babel/core/lib/package.json",
+            "/app/node_modules/package.json",
+            "/app/node_modules/.bin/package.json",
+            "/app/package.json.bak",
+        ] {
+            assert!(!is_package_manifest(p), "{p}");
+        }
     }
 
     #[test]

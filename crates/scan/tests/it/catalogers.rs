@@ -252,7 +252,18 @@ fn npm_app_layers() -> Vec<Layer> {
                 "/app/node_modules/@babel/core/package.json",
                 br#"{"name":"@babel/core","version":"7.24.0"}"#,
             )
-            .file("/app/node_modules/broken/package.json", b"{not json"),
+            .file("/app/node_modules/broken/package.json", b"{not json")
+            // Not packages: a package's own subdirectories with a package.json that sets the
+            // module type (terser's `dist/` and `bin/`, fast-uri's `benchmark/`), which
+            // `npm ls` does not list.
+            .file(
+                "/app/node_modules/lodash/dist/package.json",
+                br#"{"name":"dist","private":true,"version":"1.0.0","type":"commonjs"}"#,
+            )
+            .file(
+                "/app/node_modules/@babel/core/benchmark/package.json",
+                br#"{"name":"benchmark","version":"1.0.0","private":true}"#,
+            ),
     ]
 }
 
@@ -893,4 +904,129 @@ fn go_binary_build_info_before_go_1_18() {
         ]
     );
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+/// Cargo.lock and Gemfile.lock do not mark development-only dependencies; the manifests next to
+/// them do (a workspace member's `[dev-dependencies]`, the Gemfile's `development`/`test`
+/// groups), and the lock's graph carries the mark to what only those need. Without the
+/// manifest nothing is dropped.
+#[test]
+fn cargo_and_bundler_dev_dependencies_from_their_manifests() {
+    const CRATES_IO: &str = "source = \"registry+https://github.com/rust-lang/crates.io-index\"";
+    let lock = format!(
+        "version = 4\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"serde\", \"tempfile\", \"cc\", \"helper\"]\n\n[[package]]\nname = \"helper\"\nversion = \"0.1.0\"\ndependencies = [\"proptest\"]\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.200\"\n{CRATES_IO}\n\n[[package]]\nname = \"tempfile\"\nversion = \"3.10.0\"\n{CRATES_IO}\ndependencies = [\"fastrand\"]\n\n[[package]]\nname = \"fastrand\"\nversion = \"2.0.0\"\n{CRATES_IO}\n\n[[package]]\nname = \"proptest\"\nversion = \"1.4.0\"\n{CRATES_IO}\ndependencies = [\"serde\"]\n\n[[package]]\nname = \"cc\"\nversion = \"1.0.90\"\n{CRATES_IO}\n"
+    );
+    let bare = format!(
+        "version = 4\n\n[[package]]\nname = \"tool\"\nversion = \"0.2.0\"\ndependencies = [\"itoa\"]\n\n[[package]]\nname = \"itoa\"\nversion = \"1.0.10\"\n{CRATES_IO}\n"
+    );
+    let app_toml = b"[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[workspace]\nmembers = [\"crates/*\"]\n\n[dependencies]\nserde = \"1\"\nhelper = { path = \"crates/helper\" }\n\n[build-dependencies]\ncc = \"1\"\n\n[dev-dependencies]\ntempfile = \"3\"\n";
+    let helper_toml =
+        b"[package]\nname = \"helper\"\nversion = \"0.1.0\"\n\n[dev-dependencies]\nproptest = \"1\"\n";
+    let gemfile = b"source \"https://rubygems.org\"\n\ngem \"rails\", \"~> 7.1\"\n\ngroup :development, :test do\n  gem \"rspec-rails\"\nend\n";
+    let gem_lock = b"GEM\n  remote: https://rubygems.org/\n  specs:\n    rack (3.0.9)\n    rails (7.1.3)\n      rack (>= 2)\n    rspec-core (3.13.0)\n    rspec-rails (6.1.1)\n      rack (>= 2)\n      rspec-core (~> 3.13)\n\nPLATFORMS\n  ruby\n\nDEPENDENCIES\n  rails (~> 7.1)\n  rspec-rails\n\nBUNDLED WITH\n   2.5.6\n";
+    let layers = || {
+        vec![
+            Layer::new("COPY . /src")
+                .file("/src/rs/Cargo.lock", lock.as_bytes())
+                .file("/src/rs/Cargo.toml", app_toml)
+                .file("/src/rs/crates/helper/Cargo.toml", helper_toml)
+                // A lock without its manifest: nothing can be told apart.
+                .file("/src/bare/Cargo.lock", bare.as_bytes())
+                .file("/src/rb/Gemfile.lock", gem_lock)
+                .file("/src/rb/Gemfile", gemfile),
+        ]
+    };
+    let by_path = |r: &berth_scan::Report, kind: &str, dir: &str| -> Vec<String> {
+        let mut v: Vec<String> = r
+            .packages
+            .iter()
+            .filter(|p| p.kind.as_str() == kind)
+            .filter(|p| p.locations.iter().any(|l| l.path.starts_with(dir)))
+            .map(|p| format!("{}{}", p.name, if p.dev { " (dev)" } else { "" }))
+            .collect();
+        v.sort();
+        v
+    };
+    let d = scan_as_dir(layers(), options());
+    assert_eq!(
+        by_path(&d, "rust-crate", "/src/rs/"),
+        ["app", "cc", "helper", "serde"]
+    );
+    assert_eq!(
+        by_path(&d, "rust-crate", "/src/bare/"),
+        ["itoa", "tool"],
+        "no manifest: all kept"
+    );
+    assert_eq!(by_path(&d, "gem", "/src/rb/"), ["rack", "rails"]);
+    let all = scan_as_dir(
+        layers(),
+        berth_scan::ScanOptions {
+            include_dev: true,
+            ..options()
+        },
+    );
+    assert_eq!(
+        by_path(&all, "rust-crate", "/src/rs/"),
+        [
+            "app",
+            "cc",
+            "fastrand (dev)",
+            "helper",
+            "proptest (dev)",
+            "serde",
+            "tempfile (dev)"
+        ]
+    );
+    assert_eq!(
+        by_path(&all, "gem", "/src/rb/"),
+        ["rack", "rails", "rspec-core (dev)", "rspec-rails (dev)"]
+    );
+}
+
+/// What bad input gets: a malformed lockfile of each format is a warning naming it, an
+/// oversized one is skipped with a warning, and the rest of the tree is still scanned.
+#[test]
+fn malformed_and_oversized_lockfiles_are_warnings_not_failures() {
+    let mut big = b"{\"lockfileVersion\":3,\"packages\":{".to_vec();
+    big.resize(2 << 20, b' ');
+    big.extend_from_slice(b"}}");
+    let layers = || {
+        vec![
+            Layer::new("COPY . /src")
+                .file("/src/a/Cargo.lock", b"[[package]\nname = ")
+                .file("/src/b/package-lock.json", b"{\"packages\": [")
+                .file("/src/c/composer.lock", b"{not json")
+                .file("/src/d/poetry.lock", b"[[package]]\nname = 1 = 2")
+                .file("/src/e/Pipfile.lock", b"[]]")
+                .file("/src/f/pnpm-lock.yaml", b"a: &x [*x]\n")
+                .file("/src/g/package-lock.json", &big)
+                .file("/src/h/Gemfile.lock", b"GEM\n  specs:\n    rack (3.0.9)\n")
+                .file("/src/h/Gemfile", b"group :test do\n  gem \"rack\"\n"),
+        ]
+    };
+    let opts = berth_scan::ScanOptions {
+        limits: berth_scan::Limits {
+            max_buffered_file_size: 1 << 20,
+            ..berth_scan::Limits::default()
+        },
+        ..options()
+    };
+    let r = scan_as_dir(layers(), opts);
+    for bad in [
+        "/src/a/Cargo.lock",
+        "/src/b/package-lock.json",
+        "/src/c/composer.lock",
+        "/src/d/poetry.lock",
+        "/src/e/Pipfile.lock",
+        "/src/f/pnpm-lock.yaml",
+        "/src/g/package-lock.json",
+    ] {
+        assert!(
+            r.warnings.iter().any(|w| w.contains(bad)),
+            "no warning for {bad}: {:?}",
+            r.warnings
+        );
+    }
+    // The Gemfile's blocks do not balance: nothing is marked, so rack is kept.
+    assert_eq!(names(&r, "gem"), ["rack@3.0.9"]);
 }

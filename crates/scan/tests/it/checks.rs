@@ -490,3 +490,97 @@ fn secret_rules_and_their_allow_lists() {
     );
     assert!(r.malware.is_empty());
 }
+
+/// The generic assignment rule (gitleaks' `generic-api-key` shape): a secret word in the name,
+/// an assignment, a high-entropy value with a digit. Values are assembled at run time so the
+/// repository holds nothing a secret scanner would flag.
+#[test]
+fn generic_secret_assignments_and_their_allow_lists() {
+    let v1 = ["k3Jx9QzT", "2mWv8Lp4"].concat();
+    let v2 = ["Qm7Rz2Lk", "9Xw4Tn8Pv3Hs"].concat();
+    let v3 = ["aP9sZ3xV", "7bN1mK5q"].concat();
+    let ghp = format!("ghp_{}", "a1B2c3D4".repeat(4) + "e5F6");
+    let env = format!(
+        "# app\nDEBUG=true\nDB_PASSWORD={v1}\nAPI_KEY=\"{v2}\"\nGITHUB_TOKEN={ghp}\nDB_PASSWORD_FILE=/run/secrets/db1\n"
+    );
+    let yml = format!("database:\n  host: db\n  password: {v3}\n  token_type: bearer_2b\n");
+    let settings = "SECRET_KEY = os.environ[\"SECRET_KEY\"]\nPASSWORD = \"changeme12345\"\nif password == \"Zk8Qw3Lm5Xr7\":\n    pass\nmax_tokens = 4096\n";
+    let py_lib = format!("password = \"{v1}\"\n");
+    let mut elf = b"\x7fELF\x02\x01\x01\x00".to_vec();
+    elf.extend_from_slice(format!("password={v1}\n").as_bytes());
+    let many: String = (0..25)
+        .map(|i| format!("secret_{i:02} = \"{v2}{i:02}\"\n"))
+        .collect();
+    let layers = || {
+        vec![
+            Layer::new("COPY")
+                .file("/srv/app/.env", env.as_bytes())
+                .file("/srv/app/config.yml", yml.as_bytes())
+                .file("/srv/app/settings.py", settings.as_bytes())
+                .file("/srv/app/generated.ini", many.as_bytes())
+                // Allowed: a template, the OS's own files, library source, tests, docs, binaries.
+                .file("/srv/app/.env.example", env.as_bytes())
+                .file("/usr/lib/python3.11/smtplib.py", py_lib.as_bytes())
+                .file(
+                    "/usr/local/lib/python3.11/site-packages/lib/conf.py",
+                    py_lib.as_bytes(),
+                )
+                .file("/srv/app/tests/conf.py", py_lib.as_bytes())
+                .file("/srv/app/README.md", py_lib.as_bytes())
+                .file("/srv/app/locale/de/app.po", py_lib.as_bytes())
+                .file("/srv/app/bin/tool", &elf),
+        ]
+    };
+    let r = scan(&Image::new(layers(), Comp::Gzip));
+    let found: Vec<(String, String)> = r
+        .baseline
+        .iter()
+        .filter(|b| b.id == "BERTH-FS-008")
+        .map(|b| (b.path.clone().unwrap_or_default(), b.detail.clone()))
+        .collect();
+    let at = |path: &str| -> Vec<&str> {
+        found
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, d)| d.as_str())
+            .collect()
+    };
+    assert_eq!(
+        at("/srv/app/.env"),
+        [
+            "GitHub token ghp_…e5F6 (line 5)",
+            "Generic secret DB_PASSWORD k3Jx…8Lp4 (line 3)",
+            "Generic secret API_KEY Qm7R…v3Hs (line 4)",
+        ]
+    );
+    assert_eq!(
+        at("/srv/app/config.yml"),
+        ["Generic secret password aP9s…mK5q (line 3)"]
+    );
+    assert!(at("/srv/app/settings.py").is_empty(), "{found:?}");
+    let many_hits = at("/srv/app/generated.ini");
+    assert_eq!(many_hits.len(), 21, "{many_hits:?}");
+    assert_eq!(
+        many_hits[20],
+        "Generic secret: 5 more assignments not listed"
+    );
+    // An example copy of the configuration is left alone by the generic rule only: a token
+    // of a documented shape is a leak wherever it is.
+    assert_eq!(
+        at("/srv/app/.env.example"),
+        ["GitHub token ghp_…e5F6 (line 5)"]
+    );
+    // Nothing anywhere else; the value itself never in the report.
+    assert!(
+        found.iter().all(|(p, _)| [
+            "/srv/app/.env",
+            "/srv/app/.env.example",
+            "/srv/app/config.yml",
+            "/srv/app/generated.ini"
+        ]
+        .contains(&p.as_str())),
+        "{found:?}"
+    );
+    let json = berth_scan::output::render(&r, berth_scan::output::Format::Json, false);
+    assert!(!json.contains(&v1) && !json.contains(&v2) && !json.contains(&v3));
+}
