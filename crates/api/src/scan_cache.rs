@@ -218,17 +218,10 @@ mod handler {
     /// Pulls and scans one image; returns the report (JSON) and the database version.
     async fn scan(app: &App, p: &Payload) -> Result<(String, Option<String>), String> {
         use berth_scan::source::registry::{Credentials, RegistryOptions, RegistrySource};
-        use berth_scan::{NoProgress, PlatformSpec, ScanOptions, Scanner};
         let config = app.config.scan.cache.clone();
         let db_dir = crate::scanning::db_dir(app);
         let reference = p.reference.clone();
         tokio::task::spawn_blocking(move || {
-            let db = berth_vulndb::Database::open(&db_dir).map_err(|e| {
-                format!(
-                    "vulnerability database at {}: {e} (run `berth db update`)",
-                    db_dir.display()
-                )
-            })?;
             let host = reference.split('/').next().unwrap_or_default().to_string();
             let credentials = config
                 .registries
@@ -238,32 +231,22 @@ mod handler {
                     username: r.username.clone(),
                     password: r.password.clone(),
                 });
+            let insecure = config
+                .insecure_hosts
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(&host));
             let source = RegistrySource::new(
                 &reference,
                 RegistryOptions {
                     credentials,
-                    insecure: config
-                        .insecure_hosts
-                        .iter()
-                        .any(|h| h.eq_ignore_ascii_case(&host)),
+                    insecure,
                 },
             )
             .map_err(|e| e.to_string())?;
-            let mut options = ScanOptions {
-                blocklist_entries: db.malware_hashes().to_vec(),
-                ..ScanOptions::default()
-            };
-            options.limits.max_total_size =
-                options.limits.max_total_size.min(config.max_image_bytes);
-            options.limits.max_layer_size =
-                options.limits.max_layer_size.min(config.max_image_bytes);
-            let scanner = Scanner::new(options).map_err(|e| e.to_string())?;
-            let mut report = scanner
-                .scan_image(&source, &PlatformSpec::default(), &NoProgress)
-                .map_err(|e| e.to_string())?;
-            berth_scan::vuln::match_report(&mut report, &db).map_err(|e| e.to_string())?;
-            let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
-            Ok((json, report.scanner.db_version.clone()))
+            crate::scanning::scan_source(&source, &db_dir, |limits| {
+                limits.max_total_size = limits.max_total_size.min(config.max_image_bytes);
+                limits.max_layer_size = limits.max_layer_size.min(config.max_image_bytes);
+            })
         })
         .await
         .map_err(|e| format!("the scan task failed: {e}"))?

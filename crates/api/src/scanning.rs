@@ -133,18 +133,11 @@ async fn scan_stored(
     digest: Digest,
 ) -> Result<(String, Option<String>), String> {
     use berth_registry::scan_source::StoredImageSource;
-    use berth_scan::{NoProgress, PlatformSpec, ScanOptions, Scanner};
     let handle = tokio::runtime::Handle::current();
     let meta = app.meta.clone();
     let blobs = app.blobs.clone();
     let db_dir = db_dir(app);
     tokio::task::spawn_blocking(move || {
-        let db = berth_vulndb::Database::open(&db_dir).map_err(|e| {
-            format!(
-                "vulnerability database at {}: {e} (run `berth db update`)",
-                db_dir.display()
-            )
-        })?;
         let source = StoredImageSource::new(
             handle,
             meta,
@@ -153,21 +146,40 @@ async fn scan_stored(
             repository.name.clone(),
             digest,
         );
-        // The database's malware hash feed joins the blocklist, as `berth scan` does.
-        let options = ScanOptions {
-            blocklist_entries: db.malware_hashes().to_vec(),
-            ..ScanOptions::default()
-        };
-        let scanner = Scanner::new(options).map_err(|e| e.to_string())?;
-        let mut report = scanner
-            .scan_image(&source, &PlatformSpec::default(), &NoProgress)
-            .map_err(|e| e.to_string())?;
-        berth_scan::vuln::match_report(&mut report, &db).map_err(|e| e.to_string())?;
-        let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
-        Ok((json, report.scanner.db_version.clone()))
+        scan_source(&source, &db_dir, |_| {})
     })
     .await
     .map_err(|e| format!("the scan task failed: {e}"))?
+}
+
+/// Scans `source` and matches it against the database in `db_dir` (blocking: call it from a
+/// blocking task); `limits` narrows the scanner's bounds. Returns the report (JSON) and the
+/// database version used.
+pub(crate) fn scan_source(
+    source: &dyn berth_scan::ImageSource,
+    db_dir: &std::path::Path,
+    limits: impl FnOnce(&mut berth_scan::Limits),
+) -> Result<(String, Option<String>), String> {
+    use berth_scan::{NoProgress, PlatformSpec, ScanOptions, Scanner};
+    let db = berth_vulndb::Database::open(db_dir).map_err(|e| {
+        format!(
+            "vulnerability database at {}: {e} (run `berth db update`)",
+            db_dir.display()
+        )
+    })?;
+    // The database's malware hash feed joins the blocklist, as `berth scan` does.
+    let mut options = ScanOptions {
+        blocklist_entries: db.malware_hashes().to_vec(),
+        ..ScanOptions::default()
+    };
+    limits(&mut options.limits);
+    let scanner = Scanner::new(options).map_err(|e| e.to_string())?;
+    let mut report = scanner
+        .scan_image(source, &PlatformSpec::default(), &NoProgress)
+        .map_err(|e| e.to_string())?;
+    berth_scan::vuln::match_report(&mut report, &db).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
+    Ok((json, report.scanner.db_version.clone()))
 }
 
 /// The job kind that re-matches stored scans against an updated vulnerability database.

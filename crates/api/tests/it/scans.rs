@@ -670,12 +670,12 @@ async fn run_in_cluster(server: &common::TestServer, name: &str, image: &str) {
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
 }
 
-/// An image of another registry that runs in a reported cluster is pulled by digest with the
-/// configured credentials, scanned once, and its findings reach the export; without
-/// credentials the registry's refusal is recorded.
-#[tokio::test]
-async fn images_of_other_registries_are_pulled_by_digest_and_scanned_once() {
-    let db = alpine_db().await;
+/// Another registry (a second berth, private) holding an Alpine 3.10 image with ansible 2.8.0,
+/// and a server whose scan cache has its credentials: (other, server, digest, reference).
+async fn with_foreign_image(
+    db_dir: std::path::PathBuf,
+    db_check_secs: u64,
+) -> (common::TestServer, common::TestServer, Digest, String) {
     let other = TestApp::new().start().await;
     let alpine = layer(&[
         ("etc/os-release", ALPINE_3_10),
@@ -687,20 +687,28 @@ async fn images_of_other_registries_are_pulled_by_digest_and_scanned_once() {
     let (_, digest) = other.push_image("vendor/tool", "1.0", &alpine).await;
     let host = other.base.trim_start_matches("http://").to_string();
     let image = format!("{host}/vendor/tool@{digest}");
-
-    let db_dir = db.path().to_path_buf();
-    let registry = host.clone();
     let server = TestApp::new()
         .config(move |c| {
             c.scan.db_dir = Some(db_dir);
+            c.scan.db_check_secs = db_check_secs;
             c.scan.cache.registries = vec![berth_api::config::RegistryCredential {
-                host: registry,
+                host,
                 username: "admin".into(),
                 password: common::ADMIN_PASSWORD.into(),
             }];
         })
         .start()
         .await;
+    (other, server, digest, image)
+}
+
+/// An image of another registry that runs in a reported cluster is pulled by digest with the
+/// configured credentials, scanned once, and its findings reach the export; without
+/// credentials the registry's refusal is recorded.
+#[tokio::test]
+async fn images_of_other_registries_are_pulled_by_digest_and_scanned_once() {
+    let db = alpine_db().await;
+    let (_other, server, digest, image) = with_foreign_image(db.path().to_path_buf(), 0).await;
     run_in_cluster(&server, "prod", &image).await;
     let scan = foreign_outcome(&server.app, &digest).await.unwrap();
     assert_eq!(scan.error, None);
@@ -773,31 +781,7 @@ async fn a_database_update_rematches_foreign_scans_without_pulling_again() {
     berth_vulndb::import(db.path(), &[feed("v3.11-main.yaml")])
         .await
         .unwrap();
-    let other = TestApp::new().start().await;
-    let alpine = layer(&[
-        ("etc/os-release", ALPINE_3_10),
-        (
-            "lib/apk/db/installed",
-            "P:ansible\nV:2.8.0-r0\nA:x86_64\no:ansible\n\n",
-        ),
-    ]);
-    let (_, digest) = other.push_image("vendor/tool", "1.0", &alpine).await;
-    let host = other.base.trim_start_matches("http://").to_string();
-    let image = format!("{host}/vendor/tool@{digest}");
-    let db_dir = db.path().to_path_buf();
-    let registry = host.clone();
-    let server = TestApp::new()
-        .config(move |c| {
-            c.scan.db_dir = Some(db_dir);
-            c.scan.db_check_secs = 1;
-            c.scan.cache.registries = vec![berth_api::config::RegistryCredential {
-                host: registry,
-                username: "admin".into(),
-                password: common::ADMIN_PASSWORD.into(),
-            }];
-        })
-        .start()
-        .await;
+    let (other, server, digest, image) = with_foreign_image(db.path().to_path_buf(), 1).await;
     run_in_cluster(&server, "prod", &image).await;
     let first = foreign_outcome(&server.app, &digest).await.unwrap();
     let report = first.report.clone().unwrap();
