@@ -18,8 +18,10 @@ pub const CACHE_BYTES: u64 = 24 * 1024 * 1024;
 
 pub struct Images {
     cache: moka::sync::Cache<String, Arc<ImageEntry>>,
-    /// Which digests berth stores, per cluster being exported (filled by [`Images::prepare`]).
+    /// Which digests berth stores (filled by [`Images::learn`]).
     stored: HashMap<String, Vec<StoredImage>>,
+    /// Digests already looked up, stored or not.
+    known: std::collections::HashSet<String>,
 }
 
 impl Images {
@@ -30,13 +32,22 @@ impl Images {
                 .weigher(|_, e: &Arc<ImageEntry>| e.weight())
                 .build(),
             stored: HashMap::new(),
+            known: std::collections::HashSet::new(),
         }
     }
 
-    /// Looks up, in one batch, which of a cluster's running digests berth stores.
-    pub async fn prepare(&mut self, app: &App, digests: &[Digest]) -> Result<(), StoreError> {
-        self.stored.clear();
-        for image in app.meta.images_by_digest(digests).await? {
+    /// Looks up, in one batch, which of `digests` not looked up yet berth stores.
+    pub async fn learn(&mut self, app: &App, digests: &[Digest]) -> Result<(), StoreError> {
+        let mut unknown: Vec<Digest> = Vec::new();
+        for d in digests {
+            if self.known.insert(d.to_string()) {
+                unknown.push(d.clone());
+            }
+        }
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        for image in app.meta.images_by_digest(&unknown).await? {
             self.stored
                 .entry(image.digest.to_string())
                 .or_default()

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::deployment::{NameOut, deployment, image_name, live_pods, running_images};
+use super::deployment::{NameOut, RunningImage, deployment, image_name, live_pods, running_images};
 use super::document::Document;
 use super::error::{ExportError, Grpc};
 use super::images::Images;
@@ -68,29 +68,12 @@ async fn produce(app: &App, query: &Query, tx: &mpsc::Sender<Item>) -> Result<()
         .map_err(ExportError::internal)?;
     let mut images = Images::new();
     for snapshot in snapshots {
-        let digests: Vec<Digest> = snapshot
-            .pods()
-            .flat_map(|p| &p.spec.containers)
-            .filter_map(|c| c.image_digest.clone())
-            .chain(
-                snapshot
-                    .workloads()
-                    .flat_map(|w| &w.template.containers)
-                    .filter_map(|c| c.image_digest.clone()),
-            )
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        images
-            .prepare(app, &digests)
-            .await
-            .map_err(ExportError::internal)?;
         let scope = Scope {
             query,
             now,
             exceptions: &exceptions,
         };
-        cluster(app, &scope, &snapshot, &images, tx).await?;
+        cluster(app, &scope, &snapshot, &mut images, tx).await?;
     }
     Ok(())
 }
@@ -107,88 +90,131 @@ async fn cluster(
     app: &App,
     scope: &Scope<'_>,
     snapshot: &Arc<ClusterSnapshot>,
-    images: &Images,
+    images: &mut Images,
     tx: &mpsc::Sender<Item>,
 ) -> Result<(), ExportError> {
     let pods = snapshot.pods_by_workload();
     let none: Vec<&Pod> = Vec::new();
     let mut buf = Vec::with_capacity(16 * 1024);
-    for w in snapshot.top_level_workloads() {
-        let key = w.key();
-        let wpods = pods.get(&key).unwrap_or(&none);
-        let uid = match &w {
-            berth_inventory::WorkloadRef::Controller(c) => c.uid.as_deref(),
-            berth_inventory::WorkloadRef::Pod(p) => p.uid.as_deref(),
+    let workloads: Vec<_> = snapshot.top_level_workloads().collect();
+    // Which digests berth stores is looked up a window of deployments at a time, the windows
+    // growing from one: the first message waits for one small query, the rest share a few.
+    let (mut start, mut window) = (0, 1);
+    let mut pending = Vec::new();
+    while start < workloads.len() {
+        let end = (start + window).min(workloads.len());
+        pending.clear();
+        for w in &workloads[start..end] {
+            let wpods = pods.get(&w.key()).unwrap_or(&none);
+            pending.push(running_images(w, wpods));
         }
-        .unwrap_or("");
-        let running = running_images(&w, wpods);
-        let mut entries = Vec::with_capacity(running.len());
-        for r in &running {
-            let applicable = Applicable::new(
-                scope.exceptions,
-                &snapshot.cluster().id,
-                w.namespace(),
-                r.name.as_ref(),
-                &r.digest,
-            );
-            let e = images
-                .get(app, &r.digest, &applicable)
-                .await
-                .map_err(ExportError::internal)?;
-            entries.push((r.digest.clone(), e));
-        }
-        let mut names: Vec<NameOut> = Vec::new();
-        for c in w
-            .template()
-            .containers
+        let digests: Vec<Digest> = pending
             .iter()
-            .filter(|c| c.kind != ContainerKind::Ephemeral)
-        {
-            if let Some(n) = image_name(c.image.name.as_ref())
-                && !names.contains(&n)
-            {
-                names.push(n);
-            }
-        }
-        let doc = Document {
-            snapshot,
-            workload: &w,
-            names: &names,
-            images: &entries,
-        };
-        if !scope.query.matches(&doc, scope.now) {
-            continue;
-        }
-        let message = deployment(snapshot, &w, uid, wpods);
-        buf.clear();
-        buf.extend_from_slice(b"{\"result\":{\"deployment\":");
-        serde_json::to_writer(&mut buf, &message).map_err(ExportError::internal)?;
-        buf.extend_from_slice(b",\"images\":[");
-        for (i, (r, (digest, e))) in running.iter().zip(&entries).enumerate() {
-            if i > 0 {
-                buf.push(b',');
-            }
-            buf.extend_from_slice(b"{\"id\":");
-            serde_json::to_writer(&mut buf, digest).map_err(ExportError::internal)?;
-            buf.extend_from_slice(b",\"name\":");
-            serde_json::to_writer(&mut buf, &r.name).map_err(ExportError::internal)?;
-            buf.extend_from_slice(b",\"names\":");
-            let names: Vec<&NameOut> = r.name.iter().collect();
-            serde_json::to_writer(&mut buf, &names).map_err(ExportError::internal)?;
-            buf.push(b',');
-            buf.extend_from_slice(e.tail.as_bytes());
-        }
-        buf.extend_from_slice(b"],\"livePods\":");
-        buf.extend_from_slice(live_pods(wpods).to_string().as_bytes());
-        buf.extend_from_slice(b"}}\n");
-        if tx
-            .send(Item::Line(Bytes::copy_from_slice(&buf)))
+            .flatten()
+            .filter_map(|r| r.digest.parse().ok())
+            .collect();
+        images
+            .learn(app, &digests)
             .await
-            .is_err()
-        {
-            // The client went away.
-            return Ok(());
+            .map_err(ExportError::internal)?;
+        for (w, running) in workloads[start..end].iter().zip(pending.drain(..)) {
+            let wpods = pods.get(&w.key()).unwrap_or(&none);
+            if !deployment_line(app, scope, snapshot, images, w, wpods, running, &mut buf).await? {
+                continue;
+            }
+            if tx
+                .send(Item::Line(Bytes::copy_from_slice(&buf)))
+                .await
+                .is_err()
+            {
+                // The client went away.
+                return Ok(());
+            }
         }
+        start = end;
+        window = (window * 8).min(MAX_WINDOW);
     }
     Ok(())
+}
+
+/// Deployments whose stored images are looked up in one query, at most.
+const MAX_WINDOW: usize = 512;
+
+/// Writes `w`'s message into `buf`; `false` when the query does not select it.
+#[allow(clippy::too_many_arguments)]
+async fn deployment_line(
+    app: &App,
+    scope: &Scope<'_>,
+    snapshot: &Arc<ClusterSnapshot>,
+    images: &Images,
+    w: &berth_inventory::WorkloadRef<'_>,
+    wpods: &[&Pod],
+    running: Vec<RunningImage>,
+    buf: &mut Vec<u8>,
+) -> Result<bool, ExportError> {
+    let uid = match w {
+        berth_inventory::WorkloadRef::Controller(c) => c.uid.as_deref(),
+        berth_inventory::WorkloadRef::Pod(p) => p.uid.as_deref(),
+    }
+    .unwrap_or("");
+    let mut entries = Vec::with_capacity(running.len());
+    for r in &running {
+        let applicable = Applicable::new(
+            scope.exceptions,
+            &snapshot.cluster().id,
+            w.namespace(),
+            r.name.as_ref(),
+            &r.digest,
+        );
+        let e = images
+            .get(app, &r.digest, &applicable)
+            .await
+            .map_err(ExportError::internal)?;
+        entries.push((r.digest.clone(), e));
+    }
+    let mut names: Vec<NameOut> = Vec::new();
+    for c in w
+        .template()
+        .containers
+        .iter()
+        .filter(|c| c.kind != ContainerKind::Ephemeral)
+    {
+        if let Some(n) = image_name(c.image.name.as_ref())
+            && !names.contains(&n)
+        {
+            names.push(n);
+        }
+    }
+    let doc = Document {
+        snapshot,
+        workload: w,
+        names: &names,
+        images: &entries,
+    };
+    if !scope.query.matches(&doc, scope.now) {
+        return Ok(false);
+    }
+    let message = deployment(snapshot, w, uid, wpods);
+    buf.clear();
+    buf.extend_from_slice(b"{\"result\":{\"deployment\":");
+    serde_json::to_writer(&mut *buf, &message).map_err(ExportError::internal)?;
+    buf.extend_from_slice(b",\"images\":[");
+    for (i, (r, (digest, e))) in running.iter().zip(&entries).enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(b"{\"id\":");
+        serde_json::to_writer(&mut *buf, digest).map_err(ExportError::internal)?;
+        buf.extend_from_slice(b",\"name\":");
+        serde_json::to_writer(&mut *buf, &r.name).map_err(ExportError::internal)?;
+        buf.extend_from_slice(b",\"names\":");
+        let names: Vec<&NameOut> = r.name.iter().collect();
+        serde_json::to_writer(&mut *buf, &names).map_err(ExportError::internal)?;
+        buf.push(b',');
+        buf.extend_from_slice(e.tail.as_bytes());
+    }
+    buf.extend_from_slice(b"],\"livePods\":");
+    buf.extend_from_slice(live_pods(wpods).to_string().as_bytes());
+    buf.extend_from_slice(b"}}\n");
+    Ok(true)
 }
