@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("sqlite/0010_cluster_protection.sql")),
     (11, include_str!("sqlite/0011_exceptions.sql")),
     (12, include_str!("sqlite/0012_foreign_scans.sql")),
+    (13, include_str!("sqlite/0013_scans_by_digest.sql")),
 ];
 
 mod scans;
