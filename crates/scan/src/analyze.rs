@@ -29,6 +29,7 @@ use crate::fs::{Derived, FileEntry, MalwareHit};
 use crate::generic_secret;
 use crate::model::Severity;
 use crate::options::{Limits, ScanOptions};
+use crate::secret_text::{line_of, mask};
 
 pub const BUILTIN_RULES: &str = include_str!("../rules/builtin.yar");
 /// Secret rules, namespace `secrets`: their matches are baseline findings, not malware.
@@ -646,26 +647,6 @@ fn secret_at<'d>(rule: &str, data: &'d [u8], start: usize, end: usize) -> Option
         }
         _ => None,
     }
-}
-
-/// The 1-based line number of byte `at`.
-pub(crate) fn line_of(data: &[u8], at: usize) -> usize {
-    1 + memchr::memchr_iter(b'\n', &data[..at.min(data.len())]).count()
-}
-
-/// The first 4 and last 4 characters of the secret-shaped part of a match.
-pub(crate) fn mask(value: &str) -> String {
-    let token = value
-        .rsplit(|c: char| c.is_whitespace() || matches!(c, '=' | ':' | '"' | '\''))
-        .next()
-        .unwrap_or(value);
-    let chars: Vec<char> = token.chars().collect();
-    if chars.len() <= 12 {
-        return "****".into();
-    }
-    let head: String = chars[..4].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}…{tail}")
 }
 
 /// Compiles the built-in rules (namespace `berth`) and every `*.yar`/`*.yara` file of the user's

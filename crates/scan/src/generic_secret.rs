@@ -306,10 +306,10 @@ pub fn hits(
             "Generic secret {} {} (line {})",
             String::from_utf8_lossy(&data[name.clone()]),
             // Base64 padding would leave the mask nothing to show.
-            crate::analyze::mask(
+            crate::secret_text::mask(
                 String::from_utf8_lossy(&data[value.clone()]).trim_end_matches('=')
             ),
-            crate::analyze::line_of(data, name.start)
+            crate::secret_text::line_of(data, name.start)
         ));
     }
     if found.len() > listed {

@@ -27,6 +27,7 @@ pub mod layer;
 pub mod model;
 pub mod options;
 pub mod output;
+mod secret_text;
 pub mod source;
 pub mod suppress;
 pub mod vuln;
