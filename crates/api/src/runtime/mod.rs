@@ -12,13 +12,14 @@
 //!
 //! Errors of this surface are JSON `{"error": {"code": ..., "message": ...}}` ([`error`]).
 pub mod clusters;
+mod credentials;
 mod error;
 pub(crate) mod ingest;
 pub mod snapshots;
 pub mod state;
 
 use axum::Router;
-use axum::routing::{post, put};
+use axum::routing::{delete, get, post, put};
 
 use crate::state::App;
 
@@ -35,5 +36,13 @@ pub fn routes() -> Router<App> {
         .route(
             "/api/runtime/v1/clusters/{id}/events",
             post(ingest::post_event),
+        )
+        .route(
+            "/api/runtime/v1/clusters/{id}/credentials",
+            get(credentials::list).post(credentials::issue),
+        )
+        .route(
+            "/api/runtime/v1/clusters/{id}/credentials/{credential_id}",
+            delete(credentials::revoke),
         )
 }

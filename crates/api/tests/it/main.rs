@@ -14,6 +14,7 @@ mod hss;
 mod hygiene;
 mod management;
 mod registry;
+mod runtime_credentials;
 #[cfg(feature = "scanner")]
 mod scans;
 mod tag_immutability;
