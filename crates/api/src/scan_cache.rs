@@ -73,12 +73,21 @@ pub fn note_inventory(app: &App, snapshot: std::sync::Arc<ClusterSnapshot>) {
     });
 }
 
-/// Queues what needs a scan among `candidates`; returns how many were queued.
+/// Queues what needs a scan among `candidates`; returns how many were queued. Digests settled
+/// in the last minutes (`RuntimeState::settled_digests`) are not looked up again.
 pub async fn queue_unknown(
     app: &App,
     candidates: &[(Digest, String)],
 ) -> Result<usize, StoreError> {
     let config = &app.config.scan.cache;
+    let settled_before = &app.runtime.settled_digests;
+    let candidates: Vec<&(Digest, String)> = candidates
+        .iter()
+        .filter(|(d, _)| !settled_before.contains_key(d))
+        .collect();
+    if candidates.is_empty() {
+        return Ok(0);
+    }
     let digests: Vec<Digest> = candidates.iter().map(|(d, _)| d.clone()).collect();
     let stored: HashSet<Digest> = app
         .meta
@@ -99,11 +108,12 @@ pub async fn queue_unknown(
         .map(|s| s.digest)
         .collect();
     let mut queued = 0;
-    for (digest, reference) in candidates {
+    for (digest, reference) in candidates.iter().map(|c| (&c.0, &c.1)) {
         if queued >= config.max_queued_per_change {
             break;
         }
         if stored.contains(digest) || settled.contains(digest) {
+            settled_before.insert(digest.clone(), ());
             continue;
         }
         let payload = Payload {
@@ -126,6 +136,8 @@ pub async fn queue_unknown(
         ) {
             queued += 1;
         }
+        // Queued now or already: its job records the outcome.
+        settled_before.insert(digest.clone(), ());
     }
     Ok(queued)
 }

@@ -106,19 +106,18 @@ async fn cluster(
         pending.clear();
         for w in &workloads[start..end] {
             let wpods = pods.get(&w.key()).unwrap_or(&none);
-            pending.push(running_images(w, wpods));
+            pending.push((wpods, running_images(w, wpods)));
         }
         let digests: Vec<Digest> = pending
             .iter()
-            .flatten()
+            .flat_map(|(_, running)| running)
             .filter_map(|r| r.digest.parse().ok())
             .collect();
         images
             .learn(app, &digests)
             .await
             .map_err(ExportError::internal)?;
-        for (w, running) in workloads[start..end].iter().zip(pending.drain(..)) {
-            let wpods = pods.get(&w.key()).unwrap_or(&none);
+        for (w, (wpods, running)) in workloads[start..end].iter().zip(pending.drain(..)) {
             if !deployment_line(app, scope, snapshot, images, w, wpods, running, &mut buf).await? {
                 continue;
             }

@@ -50,6 +50,10 @@ pub struct RuntimeState {
     /// Snapshot bodies held in memory at once (each up to the document limit, 64 MiB, and its
     /// parse a few times that): more uploads wait for a turn instead of exhausting memory.
     pub snapshot_bodies: Arc<tokio::sync::Semaphore>,
+    /// Digests the scan cache needs nothing for (stored, scanned, or queued), remembered for
+    /// ten minutes: every inventory change offers every digest of its cluster, and only new
+    /// ones are looked up in the store.
+    pub settled_digests: moka::sync::Cache<berth_oci::Digest, ()>,
 }
 
 /// Snapshot uploads read and parsed at the same time.
@@ -63,6 +67,10 @@ impl Default for RuntimeState {
             scans: moka::sync::Cache::builder().max_capacity(100_000).build(),
             writes: tokio::sync::Mutex::new(()),
             snapshot_bodies: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_SNAPSHOT_BODIES)),
+            settled_digests: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(600))
+                .build(),
         }
     }
 }
