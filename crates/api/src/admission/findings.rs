@@ -116,6 +116,19 @@ pub async fn of_foreign(
     app: &App,
     digest: &berth_oci::Digest,
 ) -> Result<Option<Arc<ImageFindings>>, StoreError> {
+    let key = digest.to_string();
+    if let Some(hit) = app.admission.foreign.get(&key) {
+        return Ok(hit);
+    }
+    let found = read_foreign(app, digest).await?;
+    app.admission.foreign.insert(key, found.clone());
+    Ok(found)
+}
+
+async fn read_foreign(
+    app: &App,
+    digest: &berth_oci::Digest,
+) -> Result<Option<Arc<ImageFindings>>, StoreError> {
     let Some(scan) = crate::scan_cache::reports(app, std::slice::from_ref(digest))
         .await?
         .pop()

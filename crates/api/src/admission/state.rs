@@ -24,6 +24,9 @@ pub struct AdmissionState {
     pub policies: moka::sync::Cache<(), Arc<Vec<ProjectPolicy>>>,
     /// Manifest digest → the newest successful scan of it in any repository.
     pub scans: moka::sync::Cache<String, Option<i64>>,
+    /// Manifest digest → the scan cache's findings for an image of another registry (`None`:
+    /// none yet), so a review does not read and parse the report each time.
+    pub foreign: moka::sync::Cache<String, Option<Arc<ImageFindings>>>,
 }
 
 impl AdmissionState {
@@ -52,6 +55,7 @@ impl Default for AdmissionState {
             access: fresh(10_000),
             policies: fresh(1),
             scans: fresh(100_000),
+            foreign: fresh(10_000),
         }
     }
 }
