@@ -27,13 +27,16 @@ pub struct AdmissionState {
     /// Manifest digest → the scan cache's findings for an image of another registry (`None`:
     /// none yet), so a review does not read and parse the report each time.
     pub foreign: moka::sync::Cache<String, Option<Arc<ImageFindings>>>,
+    /// The exceptions in force (each one's expiry is checked again at the decision).
+    pub exceptions: moka::sync::Cache<(), Arc<Vec<berth_hss::policy::Exception>>>,
 }
 
 impl AdmissionState {
-    /// Forgets what can change (a policy or a cluster's protection changed).
+    /// Forgets what can change (a policy, a cluster's protection or an exception changed).
     pub fn changed(&self) {
         self.access.invalidate_all();
         self.policies.invalidate_all();
+        self.exceptions.invalidate_all();
     }
 }
 
@@ -56,6 +59,7 @@ impl Default for AdmissionState {
             policies: fresh(1),
             scans: fresh(100_000),
             foreign: fresh(10_000),
+            exceptions: fresh(1),
         }
     }
 }

@@ -446,6 +446,8 @@ async fn admission_reviews_as_kube_apiserver_sends_them() {
         revoked_by: None,
     };
     assert!(meta.create_exceptions(&[exception]).await.unwrap());
+    // Written behind berth's back: in force once admission's short caches expire.
+    settle().await;
     let excepted = || post("ex", KINDS[1], "prod", web.clone(), runs(&bad_image), false);
     let r = hook.post_raw(path, excepted()).await;
     assert_eq!(r["allowed"], true, "covered by the exception: {r}");
