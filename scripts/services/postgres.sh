@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Starts the tests' private PostgreSQL 15 cluster (idempotent): data under .deps/pg, listening on
+# 127.0.0.1:55432 only (no Unix socket), trust authentication for loopback, superuser `berth`.
+# Durability is off (fsync, synchronous_commit): the cluster holds only throw-away test databases.
+# Prints the cluster's URL on stdout and nothing else; the server's log is .deps/pg/log.
+#
+#   export BERTH_TEST_POSTGRES_URL="$(scripts/services/postgres.sh)"
+#   scripts/services/postgres.sh stop
+#
+# PostgreSQL refuses to run as root: as root (CI) the cluster belongs to the `postgres` user the
+# Debian package creates, and initdb/pg_ctl run through runuser; as anyone else it is theirs.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+PORT=55432
+BIN=/usr/lib/postgresql/15/bin
+mkdir -p .deps
+ROOT="$(cd .deps && pwd)/pg"
+DATA="$ROOT/data"
+
+if [ ! -x "$BIN/pg_ctl" ]; then
+  echo "postgres.sh: $BIN/pg_ctl missing; run scripts/install-deps.sh (Debian package postgresql)" >&2
+  exit 1
+fi
+
+as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+mkdir -p "$ROOT"
+if [ "$(id -u)" -eq 0 ]; then
+  chown postgres:postgres "$ROOT"
+fi
+
+if [ "${1:-}" = "stop" ]; then
+  if [ -f "$DATA/PG_VERSION" ]; then
+    as_owner "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  exit 0
+fi
+
+if [ ! -f "$DATA/PG_VERSION" ]; then
+  rm -rf "$DATA"
+  as_owner "$BIN/initdb" -D "$DATA" -U berth --auth=trust --no-locale -E UTF8 \
+    >"$ROOT/initdb.log" 2>&1 || { cat "$ROOT/initdb.log" >&2; exit 1; }
+  cat >>"$DATA/postgresql.conf" <<CONF
+# berth test cluster (scripts/services/postgres.sh)
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = ''
+max_connections = 300
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+CONF
+fi
+
+if ! as_owner "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+  as_owner "$BIN/pg_ctl" -D "$DATA" -l "$ROOT/log" -w -t 60 start >/dev/null \
+    || { tail -n 30 "$ROOT/log" >&2; exit 1; }
+fi
+
+for _ in $(seq 1 60); do
+  if "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" -U berth; then
+    echo "postgres://berth@127.0.0.1:$PORT/postgres"
+    exit 0
+  fi
+  sleep 0.5
+done
+echo "postgres.sh: the cluster did not accept connections on 127.0.0.1:$PORT; see $ROOT/log" >&2
+exit 1
