@@ -17,7 +17,7 @@ export INSTA_UPDATE=no INSTA_FORCE_PASS=0
 # Snapshot files are found from the workspace root (without it insta asks `cargo metadata`).
 export INSTA_WORKSPACE_ROOT="$PWD"
 # The PostgreSQL metadata store's conformance tests run against a private cluster.
-export BERTH_TEST_POSTGRES_URL="$(scripts/services/postgres.sh)"
+BERTH_TEST_POSTGRES_URL="$(scripts/services/postgres.sh)"; export BERTH_TEST_POSTGRES_URL
 if [ $# -eq 0 ]; then
   cargo fmt --all -- --check
   python3 scripts/module-cycles.py
