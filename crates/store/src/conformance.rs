@@ -9,6 +9,8 @@ use futures::{StreamExt, TryStreamExt, stream};
 mod api_tokens;
 mod exceptions;
 mod jobs;
+mod notices;
+pub use notices::notices_and_leadership;
 pub use api_tokens::api_token_store;
 pub use exceptions::{exception_store, foreign_scan_store};
 mod protection;

@@ -16,6 +16,8 @@ mod jobs;
 #[cfg(test)]
 mod memdriver;
 mod meta;
+mod notices;
+mod postgres;
 mod protection;
 mod runtime;
 mod scans;
@@ -36,6 +38,8 @@ pub use foreign_scans::*;
 pub use fs::{FsBlobStore, FsDriver};
 pub use jobs::*;
 pub use meta::*;
+pub use notices::{JOBS_TOPIC, LeaderGuard, MAX_NOTICE_BYTES, Notice, RESYNC_TOPIC};
+pub use postgres::PgMetadataStore;
 pub use protection::*;
 pub use runtime::*;
 pub use scans::*;

@@ -251,4 +251,15 @@ pub trait MetadataStore:
     async fn counts(&self) -> Result<StoreCounts>;
     /// Cheap liveness check of the database connection.
     async fn ping(&self) -> Result<()>;
+
+    // Notices and leadership between the processes sharing the store (crate::notices).
+    /// Sends a notice to every subscriber of every process on this store (this one's included).
+    /// Refused with [`crate::StoreError::TooLarge`] beyond [`crate::MAX_NOTICE_BYTES`] encoded.
+    async fn publish_notice(&self, topic: &str, payload: &str) -> Result<()>;
+    /// Notices published from now on (see [`crate::Notice`] for what a lag or a
+    /// [`crate::RESYNC_TOPIC`] notice means).
+    fn subscribe_notices(&self) -> tokio::sync::broadcast::Receiver<crate::Notice>;
+    /// Leads `role` if nobody else does: `None` while another holder (of this store, in any
+    /// process) leads it. The lead lasts as long as the guard.
+    async fn try_lead(&self, role: &str) -> Result<Option<crate::LeaderGuard>>;
 }

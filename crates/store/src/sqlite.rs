@@ -10,7 +10,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, SqliteConnection, SqlitePool};
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 mod api_tokens;
@@ -45,6 +47,20 @@ mod tenancy;
 pub struct SqliteMetadataStore {
     read: SqlitePool,
     write: SqlitePool,
+    /// Notices stay in the process: one process owns an SQLite file.
+    notices: tokio::sync::broadcast::Sender<crate::Notice>,
+    /// One lock per role led, for the same reason.
+    leaders: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// An SQLite lead: the role's in-process lock.
+struct RoleLock(#[allow(dead_code)] tokio::sync::OwnedMutexGuard<()>);
+
+#[async_trait]
+impl crate::notices::Lease for RoleLock {
+    async fn held(&mut self) -> bool {
+        true
+    }
 }
 
 pub(crate) fn u(v: u64) -> i64 {
@@ -153,7 +169,12 @@ impl SqliteMetadataStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        Ok(SqliteMetadataStore { read, write })
+        Ok(SqliteMetadataStore {
+            read,
+            write,
+            notices: tokio::sync::broadcast::channel(crate::notices::NOTICE_BUFFER).0,
+            leaders: std::sync::Mutex::new(HashMap::new()),
+        })
     }
 
     async fn manifest_digest_for(
@@ -944,6 +965,35 @@ impl MetadataStore for SqliteMetadataStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
+    }
+
+    async fn publish_notice(&self, topic: &str, payload: &str) -> Result<()> {
+        // Validated as PostgreSQL would, so a notice that works here works there.
+        crate::notices::encode_notice(topic, payload)?;
+        // No subscriber is not an error: nobody needed telling.
+        let _ = self.notices.send(crate::Notice {
+            topic: topic.to_string(),
+            payload: payload.to_string(),
+        });
+        Ok(())
+    }
+
+    fn subscribe_notices(&self) -> tokio::sync::broadcast::Receiver<crate::Notice> {
+        self.notices.subscribe()
+    }
+
+    async fn try_lead(&self, role: &str) -> Result<Option<crate::LeaderGuard>> {
+        let lock = {
+            let mut leaders = self
+                .leaders
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            leaders.entry(role.to_string()).or_default().clone()
+        };
+        Ok(lock
+            .try_lock_owned()
+            .ok()
+            .map(|held| crate::LeaderGuard::new(role, Box::new(RoleLock(held)))))
     }
 }
 

@@ -103,3 +103,13 @@ async fn sqlite_protection_store_conforms() {
         .unwrap();
     conformance::protection_store(&store).await;
 }
+
+#[tokio::test]
+async fn sqlite_notices_and_leadership_conform() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteMetadataStore::open(&dir.path().join("meta.db"))
+        .await
+        .unwrap();
+    // One process owns an SQLite file: its second "holder" is the same store.
+    conformance::notices_and_leadership(&store, &store).await;
+}

@@ -67,6 +67,9 @@ impl JobStore for SqliteMetadataStore {
         let mut tx = self.write.begin().await?;
         let outcome = insert_job(&mut tx, job).await?;
         tx.commit().await?;
+        if let JobEnqueued::Queued(_) = outcome {
+            crate::notices::announce_job(self, &job.kind).await;
+        }
         Ok(outcome)
     }
 
