@@ -71,4 +71,17 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn upload_cancel(&self, id: &str) -> Result<()>;
     /// Every upload with its last-modified time in Unix milliseconds, for expiry.
     async fn list_uploads(&self) -> Result<Vec<(String, i64)>>;
+
+    /// A URL from which a client can download the blob for the next `ttl` without passing
+    /// through berth (a presigned S3 URL), or `None` if this store has none (the default: the
+    /// bytes are served by berth). The URL is made without checking that the blob exists: the
+    /// caller has.
+    async fn redirect_url(
+        &self,
+        digest: &Digest,
+        ttl: std::time::Duration,
+    ) -> Result<Option<String>> {
+        let _ = (digest, ttl);
+        Ok(None)
+    }
 }

@@ -274,6 +274,14 @@ impl<D: ByteDriver> BlobStore for LayeredBlobStore<D> {
             .collect())
     }
 
+    async fn redirect_url(
+        &self,
+        digest: &Digest,
+        ttl: std::time::Duration,
+    ) -> Result<Option<String>> {
+        Ok(self.driver.presign_read(&blob_key(digest)?, ttl).await?)
+    }
+
     async fn used_bytes(&self) -> Result<u64> {
         let listed = self.driver.list(&prefix_key(BLOBS)?).await?;
         Ok(listed
@@ -330,6 +338,16 @@ impl<D: ByteDriver> BlobStore for LayeredBlobStore<D> {
                 .await?
                 .ok_or_else(|| StoreError::UploadUnknown(id.into()))?,
         };
+        // Another process (a replica on the same bucket) may have appended since the stat: the
+        // bytes read back are what the next write follows.
+        if state.size != offset {
+            let expected = state.size;
+            guard.hash = Some(state);
+            return Err(StoreError::UploadOffset {
+                expected,
+                got: offset,
+            });
+        }
         state.undo = Some((offset, state.hasher.clone()));
         guard.hash = Some(state);
         let mut idle = Some(Appender {

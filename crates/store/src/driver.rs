@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use std::io;
 use std::ops::Range;
+use std::time::Duration;
 
 /// The name of one stored object: `/`-separated segments, each non-empty, made of ASCII letters,
 /// digits, `-`, `_` and `.`, and neither `.` nor `..`. So a key is at once a relative file path
@@ -146,6 +147,15 @@ pub trait ByteDriver: Send + Sync + 'static {
     /// appears whole when the call completes, with `LastModified` set to then, and S3
     /// acknowledges only durable writes. No fsync is needed.
     async fn link(&self, from: &Key, to: &Key) -> io::Result<()>;
+
+    /// A URL from which a client can read the object at `key` for the next `ttl` without
+    /// credentials, or `None` when the driver has no such URLs (the default; a filesystem).
+    ///
+    /// S3: a presigned `GET` URL.
+    async fn presign_read(&self, key: &Key, ttl: Duration) -> io::Result<Option<String>> {
+        let _ = (key, ttl);
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

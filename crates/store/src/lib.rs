@@ -20,6 +20,7 @@ mod notices;
 mod postgres;
 mod protection;
 mod runtime;
+mod s3;
 mod scans;
 mod sqlite;
 mod tenancy;
@@ -42,6 +43,7 @@ pub use notices::{JOBS_TOPIC, LeaderGuard, MAX_NOTICE_BYTES, Notice, RESYNC_TOPI
 pub use postgres::PgMetadataStore;
 pub use protection::*;
 pub use runtime::*;
+pub use s3::{S3BlobStore, S3Driver, S3Options};
 pub use scans::*;
 pub use sqlite::SqliteMetadataStore;
 pub use tenancy::*;
