@@ -1,5 +1,8 @@
 //! Configuration: built-in defaults, then a TOML file, then environment variables, then flags
 //! (the binary applies the last two); later sources win.
+pub mod backends;
+pub use backends::{BlobsConfig, Engine, MetadataConfig, S3Config};
+
 use ipnet::IpNet;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
@@ -26,6 +29,10 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// The Kubernetes admission webhook (`[admission]`).
     pub admission: crate::admission::config::AdmissionConfig,
+    /// The metadata store (`[metadata]`): SQLite in the data directory, or PostgreSQL.
+    pub metadata: MetadataConfig,
+    /// The blob store (`[blobs]`): the data directory, or S3.
+    pub blobs: BlobsConfig,
 }
 
 /// The background-job runner (scans, garbage collection).
@@ -319,6 +326,8 @@ impl Default for Config {
             scan: ScanConfig::default(),
             jobs: JobsConfig::default(),
             admission: Default::default(),
+            metadata: MetadataConfig::default(),
+            blobs: BlobsConfig::default(),
         }
     }
 }
@@ -492,6 +501,24 @@ impl Config {
             ));
         }
         self.admission.validate()?;
+        if let Err(reason) = self.metadata.engine() {
+            let url = self.metadata.url.as_deref().unwrap_or_default();
+            return Err(invalid("metadata.url", &backends::redacted(url), reason));
+        }
+        if let Err(reason) = self.blobs.engine() {
+            return Err(invalid(
+                "blobs.url",
+                self.blobs.url.as_deref().unwrap_or_default(),
+                reason,
+            ));
+        }
+        if self.blobs.redirect && self.blobs.engine() != Ok(Engine::S3) {
+            return Err(invalid(
+                "blobs.redirect",
+                "true",
+                "needs an s3:// blobs.url (files have no URL to redirect to)",
+            ));
+        }
         Ok(())
     }
 
@@ -551,6 +578,15 @@ impl Config {
         }
         if let Some(v) = get("BERTH_LOG_FORMAT") {
             self.log.format = v;
+        }
+        if let Some(v) = get("BERTH_METADATA_URL") {
+            self.metadata.url = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = get("BERTH_BLOBS_URL") {
+            self.blobs.url = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = get("BERTH_BLOBS_REDIRECT") {
+            self.blobs.redirect = parse("BERTH_BLOBS_REDIRECT", v)?;
         }
         self.admission.apply_env(&get)?;
         Ok(())

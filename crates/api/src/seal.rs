@@ -44,6 +44,24 @@ impl MasterKey {
         Ok(MasterKey(bytes.into()))
     }
 
+    /// The key for the stores `config` names. Processes that share a PostgreSQL metadata store
+    /// must share the key too, and a replica keeps nothing in its data directory: there it
+    /// comes only from `BERTH_MASTER_KEY` (after `berth migrate`, the old `master.key`'s text).
+    pub fn for_config(config: &crate::config::Config) -> Result<MasterKey, KeyError> {
+        if config.metadata.engine() == Ok(crate::config::Engine::Postgres) {
+            let text = std::env::var("BERTH_MASTER_KEY").map_err(|_| {
+                KeyError::Invalid(
+                    "BERTH_MASTER_KEY must be set when metadata.url is PostgreSQL (every \
+                     replica needs the same key; base64 of 32 bytes, e.g. `openssl rand \
+                     -base64 32`, or the master.key file of a migrated data directory)"
+                        .into(),
+                )
+            })?;
+            return MasterKey::from_base64(&text);
+        }
+        MasterKey::load_or_create(&config.data_dir)
+    }
+
     /// `BERTH_MASTER_KEY` if set, else `<data_dir>/master.key`, created on first use.
     pub fn load_or_create(data_dir: &Path) -> Result<MasterKey, KeyError> {
         if let Ok(text) = std::env::var("BERTH_MASTER_KEY") {

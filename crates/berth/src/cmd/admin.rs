@@ -89,7 +89,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<i32> {
     let (meta, _) = berth_api::open_stores(&config).await?;
     match command {
         AccessKeyCommand::Create(a) => {
-            let master = MasterKey::load_or_create(&config.data_dir)?;
+            let master = MasterKey::for_config(&config)?;
             let key =
                 keys::create_api_key(meta.as_ref(), &master, &a.description, a.read_only).await?;
             if a.json {

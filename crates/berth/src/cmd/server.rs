@@ -1,6 +1,7 @@
 //! `berth serve` and `berth gc`: the registry server and its garbage collector.
 use anyhow::Context;
 use berth_api::config::Config;
+use berth_api::stores::DataDirLock;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,12 +48,37 @@ pub fn load_config(args: &ServerArgs) -> anyhow::Result<Config> {
 }
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let (meta, blobs) = berth_api::open_stores(&config).await?;
+    // Held while serving: `berth migrate` must not copy a SQLite file that is being written.
+    let _lock = DataDirLock::shared(&config)?;
+    let listen = config.listen;
+    // tokio's bind sets SO_REUSEADDR: a restarted server gets its port back at once.
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?
+        .into_std()?;
+    let (meta, blobs) = match berth_api::stores::open_stores(&config).await {
+        Ok(stores) => stores,
+        Err(e) if berth_api::stores::retryable(&config, &e) => {
+            // An engine is unreachable: the port answers meanwhile (`/healthz` 200, `/readyz`
+            // 503 with the reason) while berth tries again with a growing pause.
+            let starting = berth_api::starting::Starting::serve(&listener)?;
+            starting.set_reason(e.to_string());
+            tracing::warn!(error = %e, "the stores are not reachable yet; retrying");
+            let stores = berth_api::stores::open_stores_patiently(&config, |e, pause| {
+                tracing::warn!(error = %e, retry_in = ?pause, "the stores are not reachable yet");
+                starting.set_reason(e.to_string());
+            })
+            .await?;
+            starting.finish().await;
+            stores
+        }
+        Err(e) => return Err(e.into()),
+    };
     let admin_password = std::env::var("BERTH_ADMIN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());
-    let listen = config.listen;
     let data_dir = config.data_dir.clone();
+    let (metadata, blob_store) = (config.metadata.clone(), config.blobs.url.clone());
     // Connections are bounded by the open-file limit: as high as the system lets it be.
     let fd_limit = berth_api::raise_fd_limit();
     let (app, boot) = berth_api::build(config, meta, blobs, admin_password).await?;
@@ -63,12 +89,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "berth: (shown once; set BERTH_ADMIN_PASSWORD before the first start to choose it)"
         );
     }
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
     tracing::info!(
         addr = %listener.local_addr()?,
         data_dir = %data_dir.display(),
+        metadata = %metadata.url.as_deref().map_or_else(|| "sqlite".to_string(), berth_api::config::backends::redacted),
+        blobs = blob_store.as_deref().unwrap_or("files"),
         fd_limit = fd_limit.map_or_else(|| "unlimited".to_string(), |n| n.to_string()),
         "berth is serving"
     );
@@ -105,6 +131,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 pub async fn gc(config: Config, no_grace: bool) -> anyhow::Result<()> {
+    let _lock = DataDirLock::shared(&config)?;
     let (meta, blobs) = berth_api::open_stores(&config).await?;
     // Not `build`: only `serve` creates the admin user, where its password can be shown.
     let app = berth_api::build_for_maintenance(config, meta, blobs).await?;
