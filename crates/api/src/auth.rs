@@ -722,6 +722,13 @@ impl Auth {
         self.live_tokens.invalidate_all();
     }
 
+    /// Drops everything remembered about every instance access token (notices were missed).
+    pub fn forget_all_tokens(&self) {
+        self.token_generation.fetch_add(1, Ordering::SeqCst);
+        self.verified_tokens.invalidate_all();
+        self.live_tokens.invalidate_all();
+    }
+
     /// Checks an instance access token's credentials: `None` when the username names no token.
     async fn verify_access_token(
         &self,

@@ -32,6 +32,12 @@ impl Handler for GcJobs {
                 tracing::info!(?report, "garbage collection pass");
                 Outcome::Done
             }
+            // Another process (a `berth gc`, or a replica's pass queued before this one) is
+            // collecting now: this pass would find what that one finds.
+            Err(GcError::Busy) => {
+                tracing::info!("another process is collecting garbage; this pass is skipped");
+                Outcome::Done
+            }
             Err(e) => {
                 tracing::error!(error = %e, "garbage collection failed");
                 Outcome::Retry(e.to_string())
@@ -93,11 +99,22 @@ async fn queue_gc(app: &App) {
     }
 }
 
-/// Runs one garbage-collection pass with the configured options.
-pub async fn run_gc(
-    app: &App,
-    grace: Option<Duration>,
-) -> Result<gc::GcReport, berth_store::StoreError> {
+/// Why a collection did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum GcError {
+    #[error("another berth process is already collecting garbage")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] berth_store::StoreError),
+}
+
+/// Runs one garbage-collection pass with the configured options, as the one collector of every
+/// process on the store (the store's `gc` leadership: an advisory lock on PostgreSQL) or not at
+/// all ([`GcError::Busy`]).
+pub async fn run_gc(app: &App, grace: Option<Duration>) -> Result<gc::GcReport, GcError> {
+    let Some(_leader) = app.meta.try_lead(GC_JOB).await? else {
+        return Err(GcError::Busy);
+    };
     let c = &app.config.gc;
     let options = gc::GcOptions {
         grace_millis: i64::try_from(

@@ -18,6 +18,7 @@ pub mod kcr;
 mod mac;
 mod metrics;
 mod network;
+pub mod notices;
 mod ops;
 mod principal;
 mod registry;
@@ -27,11 +28,13 @@ pub mod scan_cache;
 #[cfg(feature = "scanner")]
 pub mod scanning;
 mod seal;
+pub mod starting;
 mod state;
+pub mod stores;
 mod upload_limits;
 pub mod webhooks;
 
-pub use jobs::run_gc;
+pub use jobs::{GcError, run_gc};
 
 pub use berth_registry::{content, gc};
 
@@ -42,7 +45,7 @@ pub use state::{App, AppState};
 use axum::Router;
 use axum::http::{HeaderName, Request};
 use base64::Engine as _;
-use berth_store::{BlobStore, FsBlobStore, MetadataStore, SqliteMetadataStore};
+use berth_store::{BlobStore, MetadataStore};
 use config::Config;
 use rand::RngCore;
 use std::sync::Arc;
@@ -69,16 +72,7 @@ pub enum StartError {
     Hash(String),
 }
 
-/// The stores under the data directory: `meta.db` and `blobs/`, `uploads/`.
-pub async fn open_stores(
-    config: &Config,
-) -> Result<(Arc<dyn MetadataStore>, Arc<dyn BlobStore>), StartError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
-    let meta = SqliteMetadataStore::open(&config.data_dir.join("meta.db")).await?;
-    let blobs = FsBlobStore::open(config.data_dir.clone())?;
-    Ok((Arc::new(meta), Arc::new(blobs)))
-}
+pub use stores::open_stores;
 
 fn random_secret(len: usize) -> String {
     let mut bytes = vec![0u8; len];
@@ -143,7 +137,7 @@ async fn build_app(
         let hash = hash_password(&password).map_err(StartError::Hash)?;
         meta.create_user("admin", &hash, true).await?;
     }
-    let master_key = seal::MasterKey::load_or_create(&config.data_dir)?;
+    let master_key = seal::MasterKey::for_config(&config)?;
     let caches = Arc::new(state::Caches::default());
     let registry = berth_registry::Registry::new(meta.clone(), blobs.clone(), caches.clone());
     let app = Arc::new(AppState {
@@ -163,6 +157,7 @@ async fn build_app(
         admission: Default::default(),
     });
     effects::register(&app);
+    notices::spawn_listener(&app);
     Ok((
         app,
         Bootstrap {

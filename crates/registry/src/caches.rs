@@ -1,4 +1,6 @@
 //! Caches in front of the metadata store, on the hot read paths.
+pub mod notice;
+
 use berth_oci::Digest;
 use berth_store::{Instance, Namespace, Repository, StoredManifest};
 use std::sync::Arc;

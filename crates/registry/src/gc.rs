@@ -17,6 +17,8 @@ impl crate::Registry {
         let forgotten = |_: &Digest| self.caches.blob_links.invalidate_all();
         let report = collect(self.meta.as_ref(), self.blobs.as_ref(), options, &forgotten).await?;
         self.caches.clear();
+        // Other processes may cache what this pass deleted (an untagged manifest by digest).
+        self.announce(crate::CacheNotice::All);
         Ok(report)
     }
 }

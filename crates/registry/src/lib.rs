@@ -26,5 +26,6 @@ mod tenancy;
 
 pub use blobs::UploadCommitted;
 pub use caches::Caches;
+pub use caches::notice::CacheNotice;
 pub use events::{EventSink, RegistryEvent};
 pub use service::{ManifestReference, Registry};

@@ -1,5 +1,6 @@
 //! The registry's operations over the stores, with their caches and events.
 use crate::caches::Caches;
+use crate::caches::notice::CacheNotice;
 use crate::events::{EventSink, RegistryEvent};
 use berth_oci::Digest;
 use berth_store::{
@@ -42,6 +43,27 @@ impl Registry {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .push(sink);
+    }
+
+    /// Tells the other processes on the store what this one's write made stale (this process's
+    /// caches were updated by the caller). Sent from a task of its own: the write is committed
+    /// and the request need not wait; a lost notice leaves the others with entries that expire
+    /// within seconds.
+    pub(crate) fn announce(&self, notice: CacheNotice) {
+        let meta = self.meta.clone();
+        // Outside a runtime (a synchronous test), there is nobody else to tell.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            let text = notice.encode();
+            if let Err(e) = meta
+                .publish_notice(crate::caches::notice::TOPIC, &text)
+                .await
+            {
+                tracing::warn!(error = %e, notice = %text, "cannot tell other processes about a change");
+            }
+        });
     }
 
     /// Tells every sink, in registration order.
@@ -125,6 +147,10 @@ impl Registry {
             self.caches
                 .tags
                 .insert((repository.id, t.clone()), digest.clone());
+            self.announce(CacheNotice::Tag {
+                repository_id: repository.id,
+                tag: t.clone(),
+            });
         }
         self.emit(RegistryEvent::ManifestPushed {
             instance,
@@ -152,6 +178,10 @@ impl Registry {
             .invalidate(&(repository.id, digest.clone()));
         // Tags that pointed at it are gone too.
         self.caches.tags.invalidate_all();
+        self.announce(CacheNotice::Manifest {
+            repository_id: repository.id,
+            digest: digest.clone(),
+        });
         if deleted {
             self.emit(RegistryEvent::ManifestDeleted {
                 instance,

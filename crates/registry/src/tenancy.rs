@@ -1,6 +1,7 @@
 //! Instances, namespaces and repositories through the registry: cached lookups for the hot
 //! paths (Host routing, every OCI request's authorization) and the writes that must drop what
 //! those caches hold, so a change made through this process is seen by its next request.
+use crate::CacheNotice;
 use crate::service::Registry;
 use berth_store::{
     CreateNamespaceOutcome, DeleteNamespaceOutcome, Instance, InstanceStatus, Namespace,
@@ -34,6 +35,7 @@ impl Registry {
     ) -> Result<bool, StoreError> {
         let moved = self.meta.set_instance_status(id, from, to).await;
         self.caches.instances.invalidate_all();
+        self.announce(CacheNotice::Instances);
         moved
     }
 
@@ -43,6 +45,7 @@ impl Registry {
         // Its namespaces, repositories, tags and links are gone (or, on an error, the instance
         // is as it was): nothing cached about it may be served.
         self.caches.clear();
+        self.announce(CacheNotice::All);
         deleted
     }
 
@@ -73,6 +76,10 @@ impl Registry {
     ) -> Result<CreateNamespaceOutcome, StoreError> {
         let created = self.meta.create_namespace(instance_id, name, public).await;
         self.caches.namespaces.invalidate(&key(instance_id, name));
+        self.announce(CacheNotice::Namespace {
+            instance_id: instance_id.to_string(),
+            name: name.to_string(),
+        });
         created
     }
 
@@ -86,6 +93,7 @@ impl Registry {
         self.caches
             .namespaces
             .invalidate(&key(&namespace.instance_id, &namespace.name));
+        self.announce(namespace_notice(namespace));
         set
     }
 
@@ -97,6 +105,7 @@ impl Registry {
         self.caches
             .namespaces
             .invalidate(&key(&namespace.instance_id, &namespace.name));
+        self.announce(namespace_notice(namespace));
         deleted
     }
 
@@ -125,6 +134,7 @@ impl Registry {
         // Its tags, manifests and links are keyed by its id in three caches: clear them all
         // rather than track every key.
         self.caches.clear();
+        self.announce(CacheNotice::All);
         deleted
     }
 }
@@ -149,6 +159,15 @@ impl Registry {
         self.caches
             .namespaces
             .invalidate(&key(instance_id, namespace));
+        // Other processes may hold either as absent.
+        self.announce(CacheNotice::Namespace {
+            instance_id: instance_id.to_string(),
+            name: namespace.to_string(),
+        });
+        self.announce(CacheNotice::Repository {
+            instance_id: instance_id.to_string(),
+            name: name.to_string(),
+        });
         Ok(repo)
     }
 
@@ -167,6 +186,17 @@ impl Registry {
         self.caches
             .repositories
             .invalidate(&key(&repository.instance_id, &repository.name));
+        self.announce(CacheNotice::Repository {
+            instance_id: repository.instance_id.clone(),
+            name: repository.name.clone(),
+        });
         set
+    }
+}
+
+fn namespace_notice(namespace: &Namespace) -> CacheNotice {
+    CacheNotice::Namespace {
+        instance_id: namespace.instance_id.clone(),
+        name: namespace.name.clone(),
     }
 }

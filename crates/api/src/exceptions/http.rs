@@ -226,7 +226,7 @@ pub async fn create(State(app): State<App>, headers: HeaderMap, body: Body) -> A
         std::slice::from_ref(&item),
     )
     .await?;
-    app.admission.changed();
+    crate::notices::announce(&app, crate::notices::ApiNotice::Admission);
     let now = unix_now();
     let out = created
         .first()
@@ -255,7 +255,7 @@ pub async fn import_openvex(
     let bytes = read_body(body, MAX_VEX_BODY).await?;
     let (created, ignored) =
         super::import_openvex(app.meta.as_ref(), &who.name, &bytes, expires_at).await?;
-    app.admission.changed();
+    crate::notices::announce(&app, crate::notices::ApiNotice::Admission);
     let now = unix_now();
     let list: Vec<Value> = created.iter().map(|r| to_json(r, now)).collect();
     Ok((
@@ -272,7 +272,7 @@ pub async fn revoke(
 ) -> ApiResult<StatusCode> {
     let who = caller(&app, &headers, true).await?;
     super::revoke(app.meta.as_ref(), &id, &who.name).await?;
-    app.admission.changed();
+    crate::notices::announce(&app, crate::notices::ApiNotice::Admission);
     Ok(StatusCode::NO_CONTENT)
 }
 

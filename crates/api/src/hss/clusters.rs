@@ -265,7 +265,7 @@ pub async fn switch_mode(call: &Call) -> HssResult<String> {
             "One of the clusters does not exist; none was changed",
         ));
     }
-    call.app.admission.changed();
+    crate::notices::announce(&call.app, crate::notices::ApiNotice::Admission);
     super::context::empty()
 }
 

@@ -175,7 +175,7 @@ pub async fn create(call: &Call) -> HssResult<String> {
         return Err(HssError::policy_exists(&policy.policy_id));
     }
     // After the write: admission enforces the change at once, not when its cache expires.
-    call.app.admission.changed();
+    crate::notices::announce(&call.app, crate::notices::ApiNotice::Admission);
     empty()
 }
 
@@ -185,7 +185,7 @@ pub async fn change(call: &Call) -> HssResult<String> {
     if !call.app.meta.update_protection_policy(&row).await? {
         return Err(HssError::policy_not_found(&policy.policy_id));
     }
-    call.app.admission.changed();
+    crate::notices::announce(&call.app, crate::notices::ApiNotice::Admission);
     empty()
 }
 
@@ -201,7 +201,7 @@ pub async fn delete(call: &Call) -> HssResult<String> {
     {
         return Err(HssError::policy_not_found(&req.policy_id));
     }
-    call.app.admission.changed();
+    crate::notices::announce(&call.app, crate::notices::ApiNotice::Admission);
     empty()
 }
 

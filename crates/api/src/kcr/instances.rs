@@ -190,7 +190,7 @@ pub async fn delete(ctx: &Ctx) -> KcrResult<Reply> {
         }
     };
     // Its allow-lists too (the registry dropped its own caches).
-    app.clear_caches();
+    crate::notices::announce(app, crate::notices::ApiNotice::All);
     if delete_blobs {
         // The instance is gone whatever happens here; content that stays is GC's to collect.
         for digest in digests {

@@ -110,7 +110,10 @@ async fn token(ctx: &Ctx) -> KcrResult<AccessToken> {
 /// After a change that may have happened: the token is gone if nothing changed, and every
 /// cached verification of it is dropped either way.
 fn changed(ctx: &Ctx, token_id: &str, found: bool) -> KcrResult<Reply> {
-    ctx.app.auth.forget_access_token(token_id);
+    crate::notices::announce(
+        &ctx.app,
+        crate::notices::ApiNotice::Token(token_id.to_string()),
+    );
     if !found {
         return Err(KcrError::not_found("TokenId", "The token"));
     }

@@ -61,6 +61,8 @@ async fn policy(app: &App, instance_id: &str) -> ApiResult<Arc<Policy>> {
 pub(crate) fn invalidate(app: &App, instance_id: &str) {
     app.allow_lists.generation.fetch_add(1, Ordering::SeqCst);
     app.allow_lists.lists.invalidate(instance_id);
+    // Other processes drop all of theirs (the notice does not carry the instance).
+    crate::notices::announce(app, crate::notices::ApiNotice::AllowLists);
 }
 
 fn canonical(ip: IpAddr) -> IpAddr {
