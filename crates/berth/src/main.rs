@@ -34,6 +34,8 @@ enum Command {
     /// The Kubernetes admission webhook: its ValidatingWebhookConfiguration.
     #[command(subcommand)]
     Admission(cmd::admission::AdmissionCommand),
+    /// Copy a single-machine berth (SQLite + data directory) into PostgreSQL + S3.
+    Migrate(cmd::migrate::MigrateArgs),
     /// Vulnerability database commands.
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
@@ -105,6 +107,7 @@ fn main() -> std::process::ExitCode {
             Command::Agent(a) => cmd::agent::run(a).await,
             Command::Admission(c) => cmd::admission::run(c).await,
             Command::Db(c) => cmd::db::run(c).await.map(|()| 0),
+            Command::Migrate(a) => cmd::migrate::run(a).await,
             #[cfg(feature = "scanner")]
             Command::Scan(a) => cmd::scan::run(a).await,
         }

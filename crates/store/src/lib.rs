@@ -16,6 +16,7 @@ mod jobs;
 #[cfg(test)]
 mod memdriver;
 mod meta;
+pub mod migrate;
 mod notices;
 mod postgres;
 mod protection;

@@ -177,6 +177,11 @@ impl SqliteMetadataStore {
         })
     }
 
+    /// The pool of read connections, for `migrate`'s table copy.
+    pub(crate) fn read_pool(&self) -> &SqlitePool {
+        &self.read
+    }
+
     async fn manifest_digest_for(
         &self,
         repository_id: i64,

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod api_token;
 pub mod cluster;
 pub mod db;
+pub mod migrate;
 #[cfg(feature = "scanner")]
 pub mod scan;
 pub mod server;

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-fn put_blob(dir: &Path, bytes: &[u8]) -> Value {
+pub(crate) fn put_blob(dir: &Path, bytes: &[u8]) -> Value {
     let d = Digest::sha256_of(bytes);
     let path = dir.join("blobs/sha256").join(d.hex());
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -37,7 +37,7 @@ fn layer(files: &[(&str, &[u8])]) -> (Vec<u8>, Digest) {
 }
 
 /// Writes one image manifest for `arch` with `n` layers into the layout; returns its descriptor.
-fn image(dir: &Path, arch: &str, n: usize) -> Value {
+pub(crate) fn image(dir: &Path, arch: &str, n: usize) -> Value {
     let mut layers = Vec::new();
     let mut diff_ids = Vec::new();
     for i in 0..n {
@@ -70,7 +70,7 @@ fn image(dir: &Path, arch: &str, n: usize) -> Value {
     m
 }
 
-fn write_index(dir: &Path, entry: Value, tag: &str) {
+pub(crate) fn write_index(dir: &Path, entry: Value, tag: &str) {
     std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
     let mut entry = entry;
     entry["annotations"] = json!({"org.opencontainers.image.ref.name": tag});
@@ -79,7 +79,7 @@ fn write_index(dir: &Path, entry: Value, tag: &str) {
 }
 
 /// The digest the layout's index.json names for `tag`.
-fn layout_digest(dir: &Path, tag: &str) -> String {
+pub(crate) fn layout_digest(dir: &Path, tag: &str) -> String {
     let index: Value =
         serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
     index["manifests"]

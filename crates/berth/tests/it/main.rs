@@ -15,6 +15,8 @@ mod disk_full;
 mod export;
 mod hss;
 mod hygiene;
+mod migrate;
+mod replicas;
 #[cfg(feature = "scanner")]
 mod sas;
 #[cfg(feature = "scanner")]
