@@ -12,6 +12,7 @@ mod error;
 mod exceptions;
 mod foreign_scans;
 mod fs;
+mod job_notices;
 mod jobs;
 #[cfg(test)]
 mod memdriver;

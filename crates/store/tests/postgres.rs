@@ -2,6 +2,7 @@
 //! database, and what only several processes can show: notices and leadership between two
 //! stores (two pools, as two berth processes), reconnection, and the refusal of a server that
 //! is not there.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod pg;
 
 use berth_store::{MetadataStore, PgMetadataStore, RESYNC_TOPIC, conformance};
@@ -88,7 +89,8 @@ async fn an_unreachable_server_is_named_in_the_error() {
         .expect("no server there");
     let message = err.to_string();
     assert!(
-        message.contains(&format!("PostgreSQL at 127.0.0.1:{port}")) && message.contains("unreachable"),
+        message.contains(&format!("PostgreSQL at 127.0.0.1:{port}"))
+            && message.contains("unreachable"),
         "{message}"
     );
     assert!(started.elapsed() < Duration::from_secs(5), "fails at once");
@@ -154,7 +156,10 @@ async fn a_leader_that_loses_its_connection_loses_the_lead() {
         if b.try_lead("gc").await.unwrap().is_some() {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the lead never passed on");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lead never passed on"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

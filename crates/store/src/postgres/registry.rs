@@ -115,7 +115,12 @@ impl MetadataStore for PgMetadataStore {
         namespace_id: i64,
         name: &str,
     ) -> Result<Repository> {
-        serializable!(self, |c| insert_repository(c, instance_id, namespace_id, name))
+        serializable!(self, |c| insert_repository(
+            c,
+            instance_id,
+            namespace_id,
+            name
+        ))
     }
 
     async fn ensure_repository_path(
@@ -737,7 +742,11 @@ async fn put_manifest_tx(
 }
 
 /// Creates the namespace within the instance's quota, or returns the existing one.
-async fn insert_namespace(c: &mut PgConnection, instance_id: &str, name: &str) -> Result<Namespace> {
+async fn insert_namespace(
+    c: &mut PgConnection,
+    instance_id: &str,
+    name: &str,
+) -> Result<Namespace> {
     sqlx::query(
         "INSERT INTO namespaces (instance_id, name, public, created_at)
          SELECT $1, $2, FALSE, $3 FROM instances i
