@@ -28,7 +28,7 @@ fi
 
 as_owner() {
   if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
@@ -38,7 +38,7 @@ mkdir -p "$ROOT"
 if [ "$(id -u)" -eq 0 ]; then
   chown postgres:postgres "$ROOT"
   # A checkout the postgres user cannot reach (under /root, mode 700) keeps its cluster outside.
-  if ! runuser -u postgres -- test -w "$ROOT"; then
+  if ! (cd / && runuser -u postgres -- test -w "$ROOT"); then
     ROOT="/var/tmp/berth-test-pg-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
     DATA="$ROOT/data"
     mkdir -p "$ROOT"
