@@ -344,3 +344,23 @@ async fn concurrent_tag_moves_and_an_immutability_switch_agree() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn replicas_starting_together_agree_on_the_default_instance_and_settings() {
+    let db = TestDb::create().await;
+    let stores = replicas(&db).await;
+    let results = all((0..9).map(|i| {
+        let store = stores[i % stores.len()].clone();
+        tokio::spawn(async move {
+            let inst = store.ensure_default_instance("default").await.unwrap();
+            let secret = store
+                .init_setting("token_secret", &format!("secret-{i}"))
+                .await
+                .unwrap();
+            (inst.id, secret)
+        })
+    }))
+    .await;
+    let distinct: HashSet<&(String, String)> = results.iter().collect();
+    assert_eq!(distinct.len(), 1, "{results:?}");
+}
