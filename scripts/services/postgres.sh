@@ -2,17 +2,20 @@
 # Starts the tests' private PostgreSQL 15 cluster (idempotent): data under .deps/pg, listening on
 # 127.0.0.1:55432 only (no Unix socket), trust authentication for loopback, superuser `berth`.
 # Durability is off (fsync, synchronous_commit): the cluster holds only throw-away test databases.
-# Prints the cluster's URL on stdout and nothing else; the server's log is .deps/pg/log.
+# Prints the cluster's URL on stdout and nothing else; the server's log is .deps/pg/log (as root,
+# when the postgres user cannot reach the checkout, under /var/tmp/berth-test-pg-<hash>).
 #
 #   export BERTH_TEST_POSTGRES_URL="$(scripts/services/postgres.sh)"
 #   scripts/services/postgres.sh stop
+#
+# BERTH_TEST_POSTGRES_PORT picks another port (for a second cluster beside a running one).
 #
 # PostgreSQL refuses to run as root: as root (CI) the cluster belongs to the `postgres` user the
 # Debian package creates, and initdb/pg_ctl run through runuser; as anyone else it is theirs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-PORT=55432
+PORT=${BERTH_TEST_POSTGRES_PORT:-55432}
 BIN=/usr/lib/postgresql/15/bin
 mkdir -p .deps
 ROOT="$(cd .deps && pwd)/pg"
@@ -25,7 +28,7 @@ fi
 
 as_owner() {
   if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
@@ -34,6 +37,13 @@ as_owner() {
 mkdir -p "$ROOT"
 if [ "$(id -u)" -eq 0 ]; then
   chown postgres:postgres "$ROOT"
+  # A checkout the postgres user cannot reach (under /root, mode 700) keeps its cluster outside.
+  if ! (cd / && runuser -u postgres -- test -w "$ROOT"); then
+    ROOT="/var/tmp/berth-test-pg-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
+    DATA="$ROOT/data"
+    mkdir -p "$ROOT"
+    chown postgres:postgres "$ROOT"
+  fi
 fi
 
 if [ "${1:-}" = "stop" ]; then

@@ -1,6 +1,11 @@
 //! Storage for berth: a content-addressed blob store and a metadata store, each behind a trait so
 //! that backends (local disk + SQLite by default; S3 + PostgreSQL for scale) are interchangeable.
 //! Every backend must pass the one conformance suite in [`conformance`].
+//!
+//! Invariant: a metadata write that returned is committed, and the invariants SQLite keeps by its
+//! single writer hold on PostgreSQL for writers in any number of processes (serializable
+//! transactions, retried). Boundary: the traits, [`SqliteMetadataStore`], [`PgMetadataStore`],
+//! [`FsBlobStore`], and the notices/leadership types; how a backend is chosen is the caller's.
 mod api_tokens;
 mod blob;
 mod blobwriter;
@@ -12,6 +17,7 @@ mod error;
 mod exceptions;
 mod foreign_scans;
 mod fs;
+mod job_notices;
 mod jobs;
 #[cfg(test)]
 mod memdriver;

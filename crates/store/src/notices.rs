@@ -97,11 +97,3 @@ impl std::fmt::Debug for LeaderGuard {
             .finish_non_exhaustive()
     }
 }
-
-/// Tells the processes on the store that a job of `kind` was queued (after its commit). A
-/// failure is only logged: the job is stored, and runners poll anyway.
-pub(crate) async fn announce_job(store: &dyn crate::MetadataStore, kind: &str) {
-    if let Err(e) = store.publish_notice(JOBS_TOPIC, kind).await {
-        tracing::warn!(error = %e, kind, "could not announce a queued job");
-    }
-}

@@ -38,7 +38,10 @@ macro_rules! in_transaction {
         let mut attempt: u32 = 0;
         loop {
             let outcome = async {
-                let mut tx = $store.pool.begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE").await?;
+                let mut tx = $store
+                    .pool
+                    .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
+                    .await?;
                 let (value, commit) = {
                     let $conn: &mut sqlx::PgConnection = &mut tx;
                     $body.await?
@@ -52,7 +55,10 @@ macro_rules! in_transaction {
             }
             .await;
             match outcome {
-                Err(e) if $crate::postgres::retryable(&e) && attempt + 1 < $crate::postgres::TX_ATTEMPTS => {
+                Err(e)
+                    if $crate::postgres::retryable(&e)
+                        && attempt + 1 < $crate::postgres::TX_ATTEMPTS =>
+                {
                     attempt += 1;
                     $crate::postgres::backoff(attempt).await;
                 }

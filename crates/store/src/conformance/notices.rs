@@ -62,7 +62,10 @@ pub async fn notices_and_leadership(a: &dyn MetadataStore, b: &dyn MetadataStore
     };
     let n = next_on(&mut on_a, JOBS_TOPIC).await;
     assert_eq!(n.payload, kind);
-    assert!(a.get_job(id).await.unwrap().is_some(), "announced after commit");
+    assert!(
+        a.get_job(id).await.unwrap().is_some(),
+        "announced after commit"
+    );
     assert_eq!(
         a.enqueue_job(&job).await.unwrap(),
         JobEnqueued::Duplicate(id)
@@ -70,11 +73,18 @@ pub async fn notices_and_leadership(a: &dyn MetadataStore, b: &dyn MetadataStore
 
     // Leadership: one of two contenders leads, per role, until its guard drops.
     let role = format!("gc-{}", uuid::Uuid::new_v4().simple());
-    let mut lead = a.try_lead(&role).await.unwrap().expect("the first contender leads");
+    let mut lead = a
+        .try_lead(&role)
+        .await
+        .unwrap()
+        .expect("the first contender leads");
     assert_eq!(lead.role(), role);
     assert!(lead.still_held().await);
     assert!(b.try_lead(&role).await.unwrap().is_none());
-    assert!(a.try_lead(&role).await.unwrap().is_none(), "one lead per role");
+    assert!(
+        a.try_lead(&role).await.unwrap().is_none(),
+        "one lead per role"
+    );
     let other_role = format!("{role}-other");
     let other = b.try_lead(&other_role).await.unwrap();
     assert!(other.is_some(), "roles are independent");

@@ -10,7 +10,11 @@ use std::time::Duration;
 
 /// Connections in the pool unless the caller says otherwise: a process's concurrent statements
 /// wait for one instead of exhausting the server's `max_connections` across replicas.
-pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+pub(crate) const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+
+/// How long the first connection may take (a server that drops packets would otherwise hold the
+/// caller for the operating system's TCP timeout, minutes).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a statement waits for a pooled connection before it fails.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -69,7 +73,18 @@ impl PgMetadataStore {
         let options = options.application_name("berth");
         // One plain connection first: its error (refused, unknown host, authentication) is the
         // precise one, where a pool would retry until its timeout and report only that.
-        match sqlx::PgConnection::connect_with(&options).await {
+        let probe =
+            tokio::time::timeout(CONNECT_TIMEOUT, sqlx::PgConnection::connect_with(&options));
+        let Ok(probe) = probe.await else {
+            return Err(StoreError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "PostgreSQL at {} is unreachable: no answer within {CONNECT_TIMEOUT:?}",
+                    address(&options)
+                ),
+            )));
+        };
+        match probe {
             Ok(conn) => conn.close().await?,
             Err(sqlx::Error::Io(e)) => {
                 return Err(StoreError::Io(std::io::Error::new(

@@ -55,45 +55,46 @@ async fn bump_serial(c: &mut PgConnection, instance_id: &str) -> Result<()> {
 impl EndpointStore for PgMetadataStore {
     async fn create_endpoint(&self, e: &NewInternalEndpoint) -> Result<EndpointCreate> {
         serializable!(self, |tx| async {
-        let known: Option<bool> = sqlx::query_scalar("SELECT TRUE FROM instances WHERE id = $1")
+            let known: Option<bool> =
+                sqlx::query_scalar("SELECT TRUE FROM instances WHERE id = $1")
+                    .bind(&e.instance_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if known.is_none() {
+                return Ok(EndpointCreate::InstanceUnknown);
+            }
+            let taken: Option<bool> = sqlx::query_scalar(
+                "SELECT TRUE FROM internal_endpoints WHERE instance_id = $1 AND vpc_id = $2
+             AND (subnet_id = $3 OR ip_address = $4)",
+            )
             .bind(&e.instance_id)
+            .bind(&e.vpc_id)
+            .bind(&e.subnet_id)
+            .bind(&e.ip_address)
             .fetch_optional(&mut *tx)
             .await?;
-        if known.is_none() {
-            return Ok(EndpointCreate::InstanceUnknown);
-        }
-        let taken: Option<bool> = sqlx::query_scalar(
-            "SELECT TRUE FROM internal_endpoints WHERE instance_id = $1 AND vpc_id = $2
-             AND (subnet_id = $3 OR ip_address = $4)",
-        )
-        .bind(&e.instance_id)
-        .bind(&e.vpc_id)
-        .bind(&e.subnet_id)
-        .bind(&e.ip_address)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if taken.is_some() {
-            return Ok(EndpointCreate::Duplicate);
-        }
-        sqlx::query(
-            "INSERT INTO internal_endpoints
+            if taken.is_some() {
+                return Ok(EndpointCreate::Duplicate);
+            }
+            sqlx::query(
+                "INSERT INTO internal_endpoints
              (instance_id, vpc_id, subnet_id, cidr, ip_address, status, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&e.instance_id)
-        .bind(&e.vpc_id)
-        .bind(&e.subnet_id)
-        .bind(&e.cidr)
-        .bind(&e.ip_address)
-        .bind(EndpointStatus::Creating.as_str())
-        .bind(now_millis())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE instances SET restricted = TRUE WHERE id = $1")
+            )
             .bind(&e.instance_id)
+            .bind(&e.vpc_id)
+            .bind(&e.subnet_id)
+            .bind(&e.cidr)
+            .bind(&e.ip_address)
+            .bind(EndpointStatus::Creating.as_str())
+            .bind(now_millis())
             .execute(&mut *tx)
             .await?;
-        Ok::<_, StoreError>(EndpointCreate::Created)
+            sqlx::query("UPDATE instances SET restricted = TRUE WHERE id = $1")
+                .bind(&e.instance_id)
+                .execute(&mut *tx)
+                .await?;
+            Ok::<_, StoreError>(EndpointCreate::Created)
         })
     }
 
@@ -145,40 +146,40 @@ impl EndpointStore for PgMetadataStore {
         ip_address: &str,
     ) -> Result<bool> {
         serializable!(self, |tx| async {
-        let records: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM internal_endpoint_dns
+            let records: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM internal_endpoint_dns
              WHERE instance_id = $1 AND vpc_id = $2 AND ip_address = $3",
-        )
-        .bind(instance_id)
-        .bind(vpc_id)
-        .bind(ip_address)
-        .fetch_one(&mut *tx)
-        .await?;
-        let deleted = sqlx::query(
-            "DELETE FROM internal_endpoints
+            )
+            .bind(instance_id)
+            .bind(vpc_id)
+            .bind(ip_address)
+            .fetch_one(&mut *tx)
+            .await?;
+            let deleted = sqlx::query(
+                "DELETE FROM internal_endpoints
              WHERE instance_id = $1 AND vpc_id = $2 AND ip_address = $3",
-        )
-        .bind(instance_id)
-        .bind(vpc_id)
-        .bind(ip_address)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if deleted == 0 {
-            return Ok(false);
-        }
-        sqlx::query(
-            "UPDATE instances SET restricted =
+            )
+            .bind(instance_id)
+            .bind(vpc_id)
+            .bind(ip_address)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if deleted == 0 {
+                return Ok(false);
+            }
+            sqlx::query(
+                "UPDATE instances SET restricted =
                EXISTS (SELECT 1 FROM internal_endpoints WHERE instance_id = $1)
              WHERE id = $1",
-        )
-        .bind(instance_id)
-        .execute(&mut *tx)
-        .await?;
-        if records > 0 {
-            bump_serial(tx, instance_id).await?;
-        }
-        Ok::<_, StoreError>(true)
+            )
+            .bind(instance_id)
+            .execute(&mut *tx)
+            .await?;
+            if records > 0 {
+                bump_serial(tx, instance_id).await?;
+            }
+            Ok::<_, StoreError>(true)
         })
     }
 
@@ -237,37 +238,37 @@ impl EndpointStore for PgMetadataStore {
         domain: &str,
     ) -> Result<DnsCreate> {
         serializable!(self, |tx| async {
-        let endpoint: Option<bool> = sqlx::query_scalar(
-            "SELECT TRUE FROM internal_endpoints
+            let endpoint: Option<bool> = sqlx::query_scalar(
+                "SELECT TRUE FROM internal_endpoints
              WHERE instance_id = $1 AND vpc_id = $2 AND ip_address = $3",
-        )
-        .bind(instance_id)
-        .bind(vpc_id)
-        .bind(ip_address)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if endpoint.is_none() {
-            return Ok(DnsCreate::EndpointUnknown);
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO internal_endpoint_dns
+            )
+            .bind(instance_id)
+            .bind(vpc_id)
+            .bind(ip_address)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if endpoint.is_none() {
+                return Ok(DnsCreate::EndpointUnknown);
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO internal_endpoint_dns
              (instance_id, vpc_id, ip_address, domain, status, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(instance_id)
-        .bind(vpc_id)
-        .bind(ip_address)
-        .bind(domain)
-        .bind(DnsStatus::Opening.as_str())
-        .bind(now_millis())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            return Ok(DnsCreate::Duplicate);
-        }
-        bump_serial(tx, instance_id).await?;
-        Ok::<_, StoreError>(DnsCreate::Created)
+            )
+            .bind(instance_id)
+            .bind(vpc_id)
+            .bind(ip_address)
+            .bind(domain)
+            .bind(DnsStatus::Opening.as_str())
+            .bind(now_millis())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(DnsCreate::Duplicate);
+            }
+            bump_serial(tx, instance_id).await?;
+            Ok::<_, StoreError>(DnsCreate::Created)
         })
     }
 
@@ -301,22 +302,22 @@ impl EndpointStore for PgMetadataStore {
         domain: &str,
     ) -> Result<bool> {
         serializable!(self, |tx| async {
-        let n = sqlx::query(
-            "DELETE FROM internal_endpoint_dns
+            let n = sqlx::query(
+                "DELETE FROM internal_endpoint_dns
              WHERE instance_id = $1 AND vpc_id = $2 AND ip_address = $3 AND domain = $4",
-        )
-        .bind(instance_id)
-        .bind(vpc_id)
-        .bind(ip_address)
-        .bind(domain)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Ok(false);
-        }
-        bump_serial(tx, instance_id).await?;
-        Ok::<_, StoreError>(true)
+            )
+            .bind(instance_id)
+            .bind(vpc_id)
+            .bind(ip_address)
+            .bind(domain)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Ok(false);
+            }
+            bump_serial(tx, instance_id).await?;
+            Ok::<_, StoreError>(true)
         })
     }
 
@@ -329,23 +330,23 @@ impl EndpointStore for PgMetadataStore {
         status: DnsStatus,
     ) -> Result<bool> {
         let n = serializable!(self, |tx| async {
-        let n = sqlx::query(
-            "UPDATE internal_endpoint_dns SET status = $5
+            let n = sqlx::query(
+                "UPDATE internal_endpoint_dns SET status = $5
              WHERE instance_id = $1 AND vpc_id = $2 AND ip_address = $3 AND domain = $4
                AND status <> $5",
-        )
-        .bind(instance_id)
-        .bind(vpc_id)
-        .bind(ip_address)
-        .bind(domain)
-        .bind(status.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n > 0 {
-            bump_serial(tx, instance_id).await?;
-        }
-        Ok::<_, StoreError>(n)
+            )
+            .bind(instance_id)
+            .bind(vpc_id)
+            .bind(ip_address)
+            .bind(domain)
+            .bind(status.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n > 0 {
+                bump_serial(tx, instance_id).await?;
+            }
+            Ok::<_, StoreError>(n)
         })?;
         // An unchanged status is still "the record exists".
         if n > 0 {

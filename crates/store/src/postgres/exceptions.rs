@@ -31,32 +31,32 @@ fn exception_row(row: &PgRow) -> Result<ExceptionRecord> {
 impl ExceptionStore for PgMetadataStore {
     async fn create_exceptions(&self, exceptions: &[ExceptionRecord]) -> Result<bool> {
         in_transaction!(self, |c| async {
-        for e in exceptions {
-            let done = sqlx::query(&format!(
-                "INSERT INTO exceptions ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+            for e in exceptions {
+                let done = sqlx::query(&format!(
+                    "INSERT INTO exceptions ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
                  $10, $11, $12, $13) ON CONFLICT DO NOTHING"
-            ))
-            .bind(&e.id)
-            .bind(&e.cluster_id)
-            .bind(&e.namespace)
-            .bind(&e.image)
-            .bind(&e.package)
-            .bind(&e.vulnerability)
-            .bind(&e.reason)
-            .bind(&e.author)
-            .bind(&e.source)
-            .bind(e.created_at)
-            .bind(e.expires_at)
-            .bind(e.revoked_at)
-            .bind(&e.revoked_by)
-            .execute(&mut *c)
-            .await?;
-            if done.rows_affected() != 1 {
-                // Rolls back what was inserted before.
-                return Ok((false, false));
+                ))
+                .bind(&e.id)
+                .bind(&e.cluster_id)
+                .bind(&e.namespace)
+                .bind(&e.image)
+                .bind(&e.package)
+                .bind(&e.vulnerability)
+                .bind(&e.reason)
+                .bind(&e.author)
+                .bind(&e.source)
+                .bind(e.created_at)
+                .bind(e.expires_at)
+                .bind(e.revoked_at)
+                .bind(&e.revoked_by)
+                .execute(&mut *c)
+                .await?;
+                if done.rows_affected() != 1 {
+                    // Rolls back what was inserted before.
+                    return Ok((false, false));
+                }
             }
-        }
-        Ok::<_, crate::StoreError>((true, true))
+            Ok::<_, crate::StoreError>((true, true))
         })
     }
 

@@ -4,8 +4,8 @@
 use super::{PgMetadataStore, u};
 use crate::jobs::*;
 use crate::{Result, StoreError, now_millis};
-use sqlx::PgConnection;
 use async_trait::async_trait;
+use sqlx::PgConnection;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
@@ -85,7 +85,7 @@ impl JobStore for PgMetadataStore {
         let outcome = insert_job(&mut conn, job).await?;
         drop(conn);
         if let JobEnqueued::Queued(_) = outcome {
-            crate::notices::announce_job(self, &job.kind).await;
+            crate::job_notices::announce_job(self, &job.kind).await;
         }
         Ok(outcome)
     }

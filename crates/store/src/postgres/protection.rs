@@ -220,25 +220,25 @@ impl ProtectionStore for PgMetadataStore {
         now: i64,
     ) -> Result<Option<Vec<ProtectionEvent>>> {
         in_transaction!(self, |c| async {
-        let mut changed = Vec::with_capacity(event_ids.len());
-        for id in event_ids {
-            let row = sqlx::query(&format!(
-                "UPDATE cluster_protection_events SET handle_status = $3, updated_at = $4
+            let mut changed = Vec::with_capacity(event_ids.len());
+            for id in event_ids {
+                let row = sqlx::query(&format!(
+                    "UPDATE cluster_protection_events SET handle_status = $3, updated_at = $4
                  WHERE project_id = $1 AND event_id = $2 RETURNING {EVENT_COLS}"
-            ))
-            .bind(project_id)
-            .bind(id)
-            .bind(handle_status)
-            .bind(now)
-            .fetch_optional(&mut *c)
-            .await?;
-            match row {
-                Some(row) => changed.push(event_row(&row)?),
-                // Rolls the earlier updates back.
-                None => return Ok((None, false)),
+                ))
+                .bind(project_id)
+                .bind(id)
+                .bind(handle_status)
+                .bind(now)
+                .fetch_optional(&mut *c)
+                .await?;
+                match row {
+                    Some(row) => changed.push(event_row(&row)?),
+                    // Rolls the earlier updates back.
+                    None => return Ok((None, false)),
+                }
             }
-        }
-        Ok::<_, crate::StoreError>((Some(changed), true))
+            Ok::<_, crate::StoreError>((Some(changed), true))
         })
     }
 
@@ -248,17 +248,17 @@ impl ProtectionStore for PgMetadataStore {
         protection: &str,
     ) -> Result<bool> {
         in_transaction!(self, |c| async {
-        for id in cluster_ids {
-            let done = sqlx::query("UPDATE clusters SET protection = $2 WHERE id = $1")
-                .bind(id)
-                .bind(protection)
-                .execute(&mut *c)
-                .await?;
-            if done.rows_affected() != 1 {
-                return Ok((false, false));
+            for id in cluster_ids {
+                let done = sqlx::query("UPDATE clusters SET protection = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(protection)
+                    .execute(&mut *c)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Ok((false, false));
+                }
             }
-        }
-        Ok::<_, crate::StoreError>((true, true))
+            Ok::<_, crate::StoreError>((true, true))
         })
     }
 }

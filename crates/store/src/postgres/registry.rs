@@ -115,7 +115,12 @@ impl MetadataStore for PgMetadataStore {
         namespace_id: i64,
         name: &str,
     ) -> Result<Repository> {
-        serializable!(self, |c| insert_repository(c, instance_id, namespace_id, name))
+        serializable!(self, |c| insert_repository(
+            c,
+            instance_id,
+            namespace_id,
+            name
+        ))
     }
 
     async fn ensure_repository_path(
@@ -565,17 +570,26 @@ impl MetadataStore for PgMetadataStore {
     }
 
     async fn init_setting(&self, key: &str, value: &str) -> Result<String> {
-        // The insert and the read are one statement, so the value in force is the one returned
-        // even when replicas initialise the key together.
-        Ok(sqlx::query_scalar(
-            "WITH ins AS (INSERT INTO settings (key, value) VALUES ($1, $2)
-                          ON CONFLICT (key) DO NOTHING RETURNING value)
-             SELECT value FROM ins UNION ALL SELECT value FROM settings WHERE key = $1 LIMIT 1",
+        // Replicas may initialise a key together: the insert of one wins, and the others read
+        // its value with a statement of their own (one that started before the winner
+        // committed would not see the row its conflict waited for).
+        let inserted: Option<String> = sqlx::query_scalar(
+            "INSERT INTO settings (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO NOTHING RETURNING value",
         )
         .bind(key)
         .bind(value)
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(value) = inserted {
+            return Ok(value);
+        }
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     async fn counts(&self) -> Result<StoreCounts> {
@@ -737,7 +751,11 @@ async fn put_manifest_tx(
 }
 
 /// Creates the namespace within the instance's quota, or returns the existing one.
-async fn insert_namespace(c: &mut PgConnection, instance_id: &str, name: &str) -> Result<Namespace> {
+async fn insert_namespace(
+    c: &mut PgConnection,
+    instance_id: &str,
+    name: &str,
+) -> Result<Namespace> {
     sqlx::query(
         "INSERT INTO namespaces (instance_id, name, public, created_at)
          SELECT $1, $2, FALSE, $3 FROM instances i

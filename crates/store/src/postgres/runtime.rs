@@ -165,36 +165,37 @@ impl RuntimeStore for PgMetadataStore {
         expected_version: Option<i64>,
     ) -> Result<SnapshotWrite> {
         serializable!(self, |tx| async {
-        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM clusters WHERE id = $1")
-            .bind(cluster_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Ok(SnapshotWrite::NoCluster);
-        }
-        let current: i64 =
-            sqlx::query_scalar("SELECT version FROM cluster_snapshots WHERE cluster_id = $1")
-                .bind(cluster_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .unwrap_or(0);
-        if expected_version.is_some_and(|v| v != current) {
-            return Ok(SnapshotWrite::Conflict { current });
-        }
-        let version = current.saturating_add(1);
-        sqlx::query(
-            "INSERT INTO cluster_snapshots (cluster_id, document, version, updated_at)
+            let exists: Option<String> =
+                sqlx::query_scalar("SELECT id FROM clusters WHERE id = $1")
+                    .bind(cluster_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if exists.is_none() {
+                return Ok(SnapshotWrite::NoCluster);
+            }
+            let current: i64 =
+                sqlx::query_scalar("SELECT version FROM cluster_snapshots WHERE cluster_id = $1")
+                    .bind(cluster_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .unwrap_or(0);
+            if expected_version.is_some_and(|v| v != current) {
+                return Ok(SnapshotWrite::Conflict { current });
+            }
+            let version = current.saturating_add(1);
+            sqlx::query(
+                "INSERT INTO cluster_snapshots (cluster_id, document, version, updated_at)
              VALUES ($1, $2, $3, $4)
              ON CONFLICT (cluster_id) DO UPDATE SET document = EXCLUDED.document,
                  version = EXCLUDED.version, updated_at = EXCLUDED.updated_at",
-        )
-        .bind(cluster_id)
-        .bind(document)
-        .bind(version)
-        .bind(now_millis())
-        .execute(&mut *tx)
-        .await?;
-        Ok::<_, crate::StoreError>(SnapshotWrite::Written { version })
+            )
+            .bind(cluster_id)
+            .bind(document)
+            .bind(version)
+            .bind(now_millis())
+            .execute(&mut *tx)
+            .await?;
+            Ok::<_, crate::StoreError>(SnapshotWrite::Written { version })
         })
     }
 

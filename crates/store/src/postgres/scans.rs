@@ -36,48 +36,48 @@ impl ScanStore for PgMetadataStore {
         digest: &Digest,
     ) -> Result<EnqueueOutcome> {
         let outcome = serializable!(self, |tx| async {
-        let running: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM scans WHERE repository_id = $1 AND digest = $2
+            let running: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM scans WHERE repository_id = $1 AND digest = $2
                AND status IN ($3, $4) ORDER BY id DESC LIMIT 1",
-        )
-        .bind(repository_id)
-        .bind(digest.to_string())
-        .bind(ScanStatus::Queued.as_str())
-        .bind(ScanStatus::Scanning.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(id) = running {
-            return Ok(EnqueueOutcome::InFlight(id));
-        }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO scans (instance_id, repository_id, digest, status, created_at)
+            )
+            .bind(repository_id)
+            .bind(digest.to_string())
+            .bind(ScanStatus::Queued.as_str())
+            .bind(ScanStatus::Scanning.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(id) = running {
+                return Ok(EnqueueOutcome::InFlight(id));
+            }
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO scans (instance_id, repository_id, digest, status, created_at)
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(instance_id)
-        .bind(repository_id)
-        .bind(digest.to_string())
-        .bind(ScanStatus::Queued.as_str())
-        .bind(now_millis())
-        .fetch_one(&mut *tx)
-        .await?;
-        // One attempt: a scan whose runner died may be what killed it (a hostile image
-        // exhausting memory), so it is failed as interrupted, never run again on its own.
-        let job = NewJob {
-            kind: SCAN_JOB.to_string(),
-            payload: id.to_string(),
-            dedupe_key: None,
-            max_attempts: 1,
-            due_at: now_millis(),
-        };
-        if let JobEnqueued::Duplicate(other) = insert_job(tx, &job).await? {
-            return Err(StoreError::Corrupt(format!(
-                "scan {id} collided with job {other}"
-            )));
-        }
-        Ok(EnqueueOutcome::Queued(id))
+            )
+            .bind(instance_id)
+            .bind(repository_id)
+            .bind(digest.to_string())
+            .bind(ScanStatus::Queued.as_str())
+            .bind(now_millis())
+            .fetch_one(&mut *tx)
+            .await?;
+            // One attempt: a scan whose runner died may be what killed it (a hostile image
+            // exhausting memory), so it is failed as interrupted, never run again on its own.
+            let job = NewJob {
+                kind: SCAN_JOB.to_string(),
+                payload: id.to_string(),
+                dedupe_key: None,
+                max_attempts: 1,
+                due_at: now_millis(),
+            };
+            if let JobEnqueued::Duplicate(other) = insert_job(tx, &job).await? {
+                return Err(StoreError::Corrupt(format!(
+                    "scan {id} collided with job {other}"
+                )));
+            }
+            Ok(EnqueueOutcome::Queued(id))
         })?;
         if let EnqueueOutcome::Queued(_) = outcome {
-            crate::notices::announce_job(self, SCAN_JOB).await;
+            crate::job_notices::announce_job(self, SCAN_JOB).await;
         }
         Ok(outcome)
     }

@@ -90,32 +90,32 @@ impl WebhookStore for PgMetadataStore {
     ) -> Result<Option<WebhookTrigger>> {
         let now = crate::now_millis();
         let id = serializable!(self, |tx| async {
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_triggers WHERE namespace_id = $1")
-                .bind(trigger.namespace_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        if count >= i64::from(max_per_namespace) {
-            return Ok(None);
-        }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO webhook_triggers
+            let count: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM webhook_triggers WHERE namespace_id = $1")
+                    .bind(trigger.namespace_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if count >= i64::from(max_per_namespace) {
+                return Ok(None);
+            }
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO webhook_triggers
                (instance_id, namespace_id, name, url, event_types, headers, enabled, secret,
                 created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
-        )
-        .bind(&trigger.instance_id)
-        .bind(trigger.namespace_id)
-        .bind(&trigger.name)
-        .bind(&trigger.url)
-        .bind(to_json(&trigger.event_types)?)
-        .bind(to_json(&trigger.headers)?)
-        .bind(trigger.enabled)
-        .bind(&trigger.secret)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        Ok::<_, StoreError>(Some(id))
+            )
+            .bind(&trigger.instance_id)
+            .bind(trigger.namespace_id)
+            .bind(&trigger.name)
+            .bind(&trigger.url)
+            .bind(to_json(&trigger.event_types)?)
+            .bind(to_json(&trigger.headers)?)
+            .bind(trigger.enabled)
+            .bind(&trigger.secret)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            Ok::<_, StoreError>(Some(id))
         })?;
         let Some(id) = id else {
             return Ok(None);

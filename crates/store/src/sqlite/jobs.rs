@@ -68,7 +68,7 @@ impl JobStore for SqliteMetadataStore {
         let outcome = insert_job(&mut tx, job).await?;
         tx.commit().await?;
         if let JobEnqueued::Queued(_) = outcome {
-            crate::notices::announce_job(self, &job.kind).await;
+            crate::job_notices::announce_job(self, &job.kind).await;
         }
         Ok(outcome)
     }

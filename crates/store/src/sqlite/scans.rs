@@ -75,7 +75,7 @@ impl ScanStore for SqliteMetadataStore {
             )));
         }
         tx.commit().await?;
-        crate::notices::announce_job(self, SCAN_JOB).await;
+        crate::job_notices::announce_job(self, SCAN_JOB).await;
         Ok(EnqueueOutcome::Queued(id))
     }
 

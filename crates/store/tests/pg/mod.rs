@@ -1,6 +1,6 @@
 //! Fresh PostgreSQL databases for tests: one per test, created on the cluster that
 //! `BERTH_TEST_POSTGRES_URL` names (scripts/test.sh starts one and sets it) and dropped after.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 use berth_store::PgMetadataStore;
 use sqlx::{Connection, Executor, PgConnection};
 
