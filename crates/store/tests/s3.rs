@@ -276,6 +276,35 @@ async fn racing_appends_never_share_an_offset() {
     ));
 }
 
+/// A replica's running hash covers only its own writes: when another replica rewrites the
+/// upload to the same size (truncate, then append other bytes), a commit on the first verifies
+/// what is stored now (through a snapshot), never the bytes it remembers.
+#[tokio::test]
+async fn a_commit_verifies_the_bytes_stored_not_the_bytes_remembered() {
+    let url = fresh_url();
+    let (a, b) = (open(&url), open(&url));
+    let id = new_id();
+    a.upload_start(&id).await.unwrap();
+    a.upload_append(&id, 0, body(vec![b"AAAAAAAA".to_vec()]), 1 << 20)
+        .await
+        .unwrap();
+    b.upload_truncate(&id, 0).await.unwrap();
+    b.upload_append(&id, 0, body(vec![b"BBBBBBBB".to_vec()]), 1 << 20)
+        .await
+        .unwrap();
+    let remembered = Digest::sha256_of(b"AAAAAAAA");
+    match a.upload_commit(&id, &remembered).await.unwrap() {
+        CommitOutcome::DigestMismatch { actual } => {
+            assert_eq!(actual, Digest::sha256_of(b"BBBBBBBB"))
+        }
+        other => panic!("bytes another replica wrote were linked as {remembered}: {other:?}"),
+    }
+    assert_eq!(a.stat(&remembered).await.unwrap(), None);
+    assert!(a.list().await.unwrap().is_empty());
+    // Nothing is left behind: no upload, no snapshot.
+    assert!(!stored_upload(&a, &id).await);
+}
+
 /// A replica killed in the middle of an append: what it had written is the upload's (never a
 /// blob), and another replica resumes from the size it reports and commits.
 #[tokio::test]
