@@ -114,7 +114,7 @@ impl S3Driver {
             .collect())
     }
 
-    /// The object at `key`: a plain object (`Ok(Left)`: a blob, or an empty marker with no parts)
+    /// The object at `key`: a plain object (a blob, or an upload marker with no parts yet)
     /// or an upload's parts.
     async fn object(&self, key: &Key) -> io::Result<Option<Object>> {
         let Some(meta) = self.head(&self.path(key)).await? else {
