@@ -317,9 +317,13 @@ async fn an_append_killed_midway_is_resumed_elsewhere() {
     {
         let a = std::sync::Arc::new(open(&url));
         a.upload_start(&id).await.unwrap();
-        // The client sends 1.2 MB and then nothing: the replica writes what it has batched.
-        let sent = bytes[..1_200_000].to_vec();
-        let hanging: BlobStream = futures::stream::iter(vec![Ok(Bytes::from(sent))])
+        // The client sends 1.2 MB in three chunks and then nothing: the replica writes each
+        // batch as it fills, so when it is killed one PUT may be in flight.
+        let sent: Vec<std::io::Result<Bytes>> = bytes[..1_200_000]
+            .chunks(400_000)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let hanging: BlobStream = futures::stream::iter(sent)
             .chain(futures::stream::pending())
             .boxed();
         let task = {
