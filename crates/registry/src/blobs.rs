@@ -51,6 +51,18 @@ impl Registry {
         Ok(stream)
     }
 
+    /// Where a pull of this blob is redirected (a `307 Temporary Redirect` to a presigned URL of
+    /// the blob store), or `None` when redirects are off or the store has no such URLs: then
+    /// berth serves the bytes. The caller has already authorized the pull and found the blob with
+    /// [`Registry::linked_blob_size`]; the URL names the blob's bytes by digest, so it serves
+    /// nothing the client may not read.
+    pub async fn blob_redirect(&self, digest: &Digest) -> Result<Option<String>, StoreError> {
+        let Some(ttl) = self.blob_redirect_ttl else {
+            return Ok(None);
+        };
+        self.blobs.redirect_url(digest, ttl).await
+    }
+
     /// Unlinks a blob from a repository; false if it was not linked there.
     pub async fn unlink_blob(
         &self,

@@ -20,6 +20,9 @@ pub struct Registry {
     pub(crate) meta: Arc<dyn MetadataStore>,
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) caches: Arc<Caches>,
+    /// Blob GETs answer with a redirect to a URL valid this long, when the blob store has such
+    /// URLs (presigned S3 URLs); `None`: berth serves the bytes (the default).
+    pub(crate) blob_redirect_ttl: Option<std::time::Duration>,
     /// Registered at startup, before the first request; read on every write.
     sinks: RwLock<Vec<Arc<dyn EventSink>>>,
 }
@@ -34,8 +37,16 @@ impl Registry {
             meta,
             blobs,
             caches,
+            blob_redirect_ttl: None,
             sinks: RwLock::new(Vec::new()),
         }
+    }
+
+    /// Pulls of blobs are redirected to the blob store for URLs valid `ttl` (`blobs.redirect`
+    /// in berth's configuration), when it has such URLs; `None` turns it off (the default).
+    pub fn with_blob_redirects(mut self, ttl: Option<std::time::Duration>) -> Registry {
+        self.blob_redirect_ttl = ttl;
+        self
     }
 
     pub fn add_sink(&self, sink: Arc<dyn EventSink>) {

@@ -33,6 +33,9 @@ use tokio::task::JoinHandle;
 pub(crate) const BLOBS: &str = "blobs";
 /// The first segment of every upload key.
 pub(crate) const UPLOADS: &str = "uploads";
+/// How the name of an upload's commit snapshot starts (see
+/// [`ByteDriver::shared_between_processes`]).
+pub(crate) const SNAPSHOT: &str = "commit-";
 
 /// Appended bytes are written in batches of this size, each by a short task (the driver's write
 /// and, on a blocking thread, the hash), while the next batch is received: no thread waits for
@@ -96,6 +99,59 @@ impl<D: ByteDriver> LayeredBlobStore<D> {
     fn forget(&self, id: &str) {
         let mut map = self.uploads.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(id);
+    }
+
+    /// Commits an upload that other processes may be writing too (replicas on one bucket): this
+    /// process's lock and running hash cover only its own writes, so the upload is first linked
+    /// to a snapshot only this call knows (`<upload>/commit-<random>`), the snapshot is hashed,
+    /// and the snapshot, not the upload, becomes the blob: the bytes linked are the bytes
+    /// verified, whatever another replica does to the upload meanwhile.
+    async fn commit_snapshot(
+        &self,
+        id: &str,
+        key: &Key,
+        target: &Key,
+        expected: &Digest,
+        mut guard: tokio::sync::MutexGuard<'_, UploadState>,
+    ) -> Result<CommitOutcome> {
+        let name = format!("{SNAPSHOT}{}", uuid::Uuid::new_v4().simple());
+        let snapshot = key
+            .child(&name)
+            .ok_or_else(|| StoreError::Corrupt(format!("{name} makes no key")))?;
+        self.driver
+            .link(key, &snapshot)
+            .await
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => StoreError::UploadUnknown(id.into()),
+                _ => StoreError::Io(e),
+            })?;
+        let verified = match self.hash_object(&snapshot, expected.algorithm()).await {
+            Ok(Some(state)) => {
+                let actual = state.hasher.finish();
+                if &actual == expected {
+                    self.driver
+                        .link(&snapshot, target)
+                        .await
+                        .map(|()| CommitOutcome::Committed { size: state.size })
+                        .map_err(StoreError::Io)
+                } else {
+                    Ok(CommitOutcome::DigestMismatch { actual })
+                }
+            }
+            Ok(None) => Err(StoreError::UploadUnknown(id.into())),
+            Err(e) => Err(e),
+        };
+        let removed = self.driver.delete(&snapshot).await;
+        let outcome = verified?;
+        removed?;
+        match outcome {
+            CommitOutcome::Committed { .. } => guard.committed = true,
+            CommitOutcome::DigestMismatch { .. } => {
+                drop(guard);
+                self.upload_cancel(id).await?;
+            }
+        }
+        Ok(outcome)
     }
 
     /// The upload's bytes hashed with `algorithm`, read back through the driver; `None` if the
@@ -462,6 +518,11 @@ impl<D: ByteDriver> BlobStore for LayeredBlobStore<D> {
         let Some(stat) = self.driver.stat(&key).await? else {
             return Err(StoreError::UploadUnknown(id.into()));
         };
+        if self.driver.shared_between_processes() {
+            return self
+                .commit_snapshot(id, &key, &target, expected, guard)
+                .await;
+        }
         let size = stat.size;
         let verified = guard
             .verified

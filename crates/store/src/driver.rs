@@ -141,12 +141,22 @@ pub trait ByteDriver: Send + Sync + 'static {
     /// deletion of `to`). If `to` already exists it stays as it is: the layer names objects by
     /// their content, so it holds the same bytes.
     ///
-    /// S3: `HeadObject` on `to` (exists: done), then `CopyObject` for a single part, or
-    /// `CreateMultipartUpload`, one `UploadPartCopy` per part of 5 MiB or more (smaller runs
-    /// re-uploaded from their bytes, which S3 requires) and `CompleteMultipartUpload`: the object
-    /// appears whole when the call completes, with `LastModified` set to then, and S3
-    /// acknowledges only durable writes. No fsync is needed.
+    /// S3: `HeadObject` on `to` (exists: done), then `CopyObject` for a single object or part,
+    /// else the bytes re-uploaded by one PUT or a multipart upload (the parts are the layer's
+    /// 512 KiB batches, below the 5 MiB an `UploadPartCopy` part needs): the object appears whole
+    /// when the call completes, with `LastModified` set to then, and S3 acknowledges only durable
+    /// writes. No fsync is needed.
     async fn link(&self, from: &Key, to: &Key) -> io::Result<()>;
+
+    /// Other processes may change the same objects (replicas on one bucket). The layer then
+    /// commits an upload by linking it first to a snapshot key under it (`<upload>/commit-<random>`,
+    /// which no one else writes), hashing the snapshot, and linking the snapshot to the blob key,
+    /// so that the bytes linked are the bytes verified. A driver that says so must let a key be
+    /// both an object and the parent of others, and `delete` an upload's children with it.
+    /// `false` by default (a directory one process owns).
+    fn shared_between_processes(&self) -> bool {
+        false
+    }
 
     /// A URL from which a client can read the object at `key` for the next `ttl` without
     /// credentials, or `None` when the driver has no such URLs (the default; a filesystem).

@@ -276,6 +276,35 @@ async fn racing_appends_never_share_an_offset() {
     ));
 }
 
+/// A replica's running hash covers only its own writes: when another replica rewrites the
+/// upload to the same size (truncate, then append other bytes), a commit on the first verifies
+/// what is stored now (through a snapshot), never the bytes it remembers.
+#[tokio::test]
+async fn a_commit_verifies_the_bytes_stored_not_the_bytes_remembered() {
+    let url = fresh_url();
+    let (a, b) = (open(&url), open(&url));
+    let id = new_id();
+    a.upload_start(&id).await.unwrap();
+    a.upload_append(&id, 0, body(vec![b"AAAAAAAA".to_vec()]), 1 << 20)
+        .await
+        .unwrap();
+    b.upload_truncate(&id, 0).await.unwrap();
+    b.upload_append(&id, 0, body(vec![b"BBBBBBBB".to_vec()]), 1 << 20)
+        .await
+        .unwrap();
+    let remembered = Digest::sha256_of(b"AAAAAAAA");
+    match a.upload_commit(&id, &remembered).await.unwrap() {
+        CommitOutcome::DigestMismatch { actual } => {
+            assert_eq!(actual, Digest::sha256_of(b"BBBBBBBB"))
+        }
+        other => panic!("bytes another replica wrote were linked as {remembered}: {other:?}"),
+    }
+    assert_eq!(a.stat(&remembered).await.unwrap(), None);
+    assert!(a.list().await.unwrap().is_empty());
+    // Nothing is left behind: no upload, no snapshot.
+    assert!(!stored_upload(&a, &id).await);
+}
+
 /// A replica killed in the middle of an append: what it had written is the upload's (never a
 /// blob), and another replica resumes from the size it reports and commits.
 #[tokio::test]
@@ -288,9 +317,13 @@ async fn an_append_killed_midway_is_resumed_elsewhere() {
     {
         let a = std::sync::Arc::new(open(&url));
         a.upload_start(&id).await.unwrap();
-        // The client sends 1.2 MB and then nothing: the replica writes what it has batched.
-        let sent = bytes[..1_200_000].to_vec();
-        let hanging: BlobStream = futures::stream::iter(vec![Ok(Bytes::from(sent))])
+        // The client sends 1.2 MB in three chunks and then nothing: the replica writes each
+        // batch as it fills, so when it is killed one PUT may be in flight.
+        let sent: Vec<std::io::Result<Bytes>> = bytes[..1_200_000]
+            .chunks(400_000)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let hanging: BlobStream = futures::stream::iter(sent)
             .chain(futures::stream::pending())
             .boxed();
         let task = {

@@ -57,6 +57,19 @@ pub async fn get(app: &App, name: &str, digest: &str, req: Request) -> ApiResult
     let size = linked_size(app, repo.id, &digest)
         .await?
         .ok_or_else(unknown)?;
+    // A pull (not a HEAD) goes to the blob store's presigned URL when redirects are on: the
+    // bytes need not pass through berth. The client sends its Range header there.
+    if req.method() == Method::GET
+        && let Some(url) = app.registry.blob_redirect(&digest).await?
+    {
+        return Response::builder()
+            .status(StatusCode::TEMPORARY_REDIRECT)
+            .header(header::LOCATION, url)
+            .header("docker-content-digest", digest.to_string())
+            .header(header::CONTENT_LENGTH, 0)
+            .body(Body::empty())
+            .map_err(|e| ApiError::new(Code::Internal, e.to_string()));
+    }
     let range = match req.headers().get(header::RANGE) {
         Some(v) => {
             let parsed = v

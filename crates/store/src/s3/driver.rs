@@ -23,6 +23,9 @@ use std::time::Duration;
 /// upload of parts this size (S3 wants 5 MiB or more for every part but the last).
 const LINK_PART: usize = 8 * 1024 * 1024;
 
+/// The largest object S3 copies in one `CopyObject`.
+const COPY_MAX: u64 = 5 * 1024 * 1024 * 1024;
+
 /// A [`ByteDriver`] over one bucket, under an optional key prefix.
 pub struct S3Driver {
     store: AmazonS3,
@@ -80,16 +83,21 @@ impl S3Driver {
         }
     }
 
+    /// Every object under `key/` (an upload's parts and commit snapshots).
+    async fn children(&self, key: &Key) -> io::Result<Vec<ObjectMeta>> {
+        self.store
+            .list(Some(&self.path(key)))
+            .try_collect()
+            .await
+            .map_err(to_io)
+    }
+
     /// Every part object directly under `key`, in no particular order.
     async fn parts(&self, key: &Key) -> io::Result<Vec<Part>> {
         let prefix = self.path(key);
-        let listed: Vec<ObjectMeta> = self
-            .store
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .map_err(to_io)?;
-        Ok(listed
+        Ok(self
+            .children(key)
+            .await?
             .into_iter()
             .filter_map(|meta| {
                 let rest = meta.location.prefix_match(&prefix)?.collect::<Vec<_>>();
@@ -106,7 +114,7 @@ impl S3Driver {
             .collect())
     }
 
-    /// The object at `key`: a plain object (`Ok(Left)`: a blob, or an empty marker with no parts)
+    /// The object at `key`: a plain object (a blob, or an upload marker with no parts yet)
     /// or an upload's parts.
     async fn object(&self, key: &Key) -> io::Result<Option<Object>> {
         let Some(meta) = self.head(&self.path(key)).await? else {
@@ -338,37 +346,47 @@ impl ByteDriver for S3Driver {
         let path = self.path(key);
         let existed = self.head(&path).await?.is_some();
         self.delete_parts(self.parts(key).await?).await?;
+        // Then what else is under it (a commit snapshot of a replica that died).
+        for child in self.children(key).await? {
+            match self.store.delete(&child.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(to_io(e)),
+            }
+        }
         match self.store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(existed),
             Err(e) => Err(to_io(e)),
         }
     }
 
-    /// One listing; each upload's parts fold into its entry (also parts whose marker is gone, so
-    /// that expiry finds and deletes them).
+    /// One listing; each upload's parts and snapshots fold into its entry (also parts whose
+    /// marker is gone, so that expiry finds and deletes them).
     async fn list(&self, prefix: &Key) -> io::Result<Vec<(Key, Stat)>> {
-        let listed: Vec<ObjectMeta> = self
+        let listed: Vec<(Key, ObjectMeta)> = self
             .store
             .list(Some(&self.path(prefix)))
-            .try_collect()
+            .try_collect::<Vec<ObjectMeta>>()
             .await
-            .map_err(to_io)?;
+            .map_err(to_io)?
+            .into_iter()
+            .filter_map(|meta| Some((self.key_of(&meta.location)?, meta)))
+            .collect();
+        let objects: std::collections::HashSet<&Key> = listed.iter().map(|(k, _)| k).collect();
         let mut found: std::collections::BTreeMap<Key, Stat> = Default::default();
-        for meta in listed {
-            let Some(key) = self.key_of(&meta.location) else {
-                continue;
-            };
+        for (key, meta) in &listed {
             let owner = match key.as_str().rsplit_once('/') {
-                Some((parent, last)) if part_offset(last).is_some() => Key::parse(parent),
-                _ => None,
+                Some((parent, last)) => Key::parse(parent)
+                    .filter(|p| part_offset(last).is_some() || objects.contains(p)),
+                None => None,
             };
+            let key = key.clone();
             let entry = found.entry(owner.unwrap_or(key)).or_insert(Stat {
                 size: 0,
                 modified: i64::MIN,
                 shared: false,
             });
             entry.size += meta.size;
-            entry.modified = entry.modified.max(millis(&meta));
+            entry.modified = entry.modified.max(millis(meta));
         }
         Ok(found.into_iter().collect())
     }
@@ -390,12 +408,21 @@ impl ByteDriver for S3Driver {
                 .await
                 .map(drop)
                 .map_err(to_io),
-            Object::Plain(meta) => self
+            Object::Plain(meta) if meta.size <= COPY_MAX => self
                 .store
                 .copy(&meta.location, &target)
                 .await
                 .map_err(to_io),
-            Object::Parts(_, parts) if parts.len() == 1 => self
+            Object::Plain(meta) => {
+                let whole = Part {
+                    offset: 0,
+                    size: meta.size,
+                    modified: millis(&meta),
+                    path: meta.location.clone(),
+                };
+                self.rewrite(vec![whole], meta.size, &target).await
+            }
+            Object::Parts(_, parts) if parts.len() == 1 && parts[0].size <= COPY_MAX => self
                 .store
                 .copy(&parts[0].path, &target)
                 .await
@@ -405,6 +432,11 @@ impl ByteDriver for S3Driver {
                 self.rewrite(parts, total, &target).await
             }
         }
+    }
+
+    /// Replicas share the bucket: the layer commits through a snapshot (see the trait).
+    fn shared_between_processes(&self) -> bool {
+        true
     }
 
     /// A presigned `GET` URL (SigV4 query parameters) valid for `ttl`.
