@@ -139,7 +139,12 @@ async fn build_app(
     }
     let master_key = seal::MasterKey::for_config(&config)?;
     let caches = Arc::new(state::Caches::default());
-    let registry = berth_registry::Registry::new(meta.clone(), blobs.clone(), caches.clone());
+    let redirects = config
+        .blobs
+        .redirect
+        .then(|| Duration::from_secs(config.blobs.redirect_ttl_secs.max(1)));
+    let registry = berth_registry::Registry::new(meta.clone(), blobs.clone(), caches.clone())
+        .with_blob_redirects(redirects);
     let app = Arc::new(AppState {
         master_key,
         jobs_wake: Arc::new(tokio::sync::Notify::new()),

@@ -13,7 +13,7 @@ pub struct MetadataConfig {
 }
 
 /// `[blobs]`: the blob store.
-#[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct BlobsConfig {
     /// `s3://bucket/prefix` (`BERTH_BLOBS_URL`); unset: files under the data directory.
@@ -21,8 +21,22 @@ pub struct BlobsConfig {
     /// Blob pulls are answered with a redirect to a presigned URL of the object store, so the
     /// bytes do not pass through berth (`BERTH_BLOBS_REDIRECT`; S3 only).
     pub redirect: bool,
+    /// How long a redirect's presigned URL stays valid (long enough for a slow client to fetch
+    /// a large layer after the redirect).
+    pub redirect_ttl_secs: u64,
     /// S3 connection settings; each unset one comes from the standard `AWS_*` variables.
     pub s3: S3Config,
+}
+
+impl Default for BlobsConfig {
+    fn default() -> Self {
+        BlobsConfig {
+            url: None,
+            redirect: false,
+            redirect_ttl_secs: 1200,
+            s3: S3Config::default(),
+        }
+    }
 }
 
 /// `[blobs.s3]`: what the standard `AWS_*` variables would otherwise say.

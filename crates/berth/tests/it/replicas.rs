@@ -1,7 +1,8 @@
 //! Three `berth serve` processes on one PostgreSQL database and one S3 prefix, behind HAProxy on
 //! loopback (issue 15): concurrent skopeo pushes through the balancer while one replica is
 //! SIGKILLed; every acknowledged image then pulls byte-identical from every replica, each push
-//! is scanned once and announced once, and garbage collection runs on one leader at a time.
+//! is scanned once (with the scanner) and announced once, and garbage collection runs on one
+//! leader at a time.
 //!
 //! Needs `BERTH_TEST_POSTGRES_URL` and the S3 variables (`BERTH_TEST_S3_URL`, `AWS_*`), which
 //! scripts/test.sh sets after starting both servers, and `haproxy` (scripts/deps/apt.txt).
@@ -221,11 +222,25 @@ fn blob_files(layout: &Path) -> BTreeMap<String, Vec<u8>> {
 #[test]
 fn three_replicas_lose_no_acknowledged_push_when_one_is_killed() {
     let work = tempfile::tempdir().unwrap();
+    // Every push is scanned, against a database built from a real (small) Alpine secdb extract.
+    let db = tempfile::tempdir().unwrap();
+    run_ok(
+        Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["db", "import", "--db"])
+            .arg(db.path())
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../vulndb/tests/fixtures/feeds/alpine/v3.10-main.json"
+            )),
+    );
+    let db_dir = db.path().display().to_string();
     let mut cluster = Cluster::new(
         "replicas",
         &[
             ("BERTH_WEBHOOK_ALLOW_PRIVATE", "true"),
             ("BERTH_GC_INTERVAL_SECS", "0"),
+            ("BERTH_SCAN_ON_PUSH", "true"),
+            ("BERTH_SCAN_DB_DIR", &db_dir),
         ],
     );
     let addrs: Vec<String> = (0..3).map(|_| free_addr()).collect();
@@ -357,6 +372,32 @@ fn three_replicas_lose_no_acknowledged_push_when_one_is_killed() {
         assert_eq!(ids.len(), 1, "deliveries for rep/app{i}: {deliveries:?}");
     }
 
+    // Each pushed manifest scanned once, by whichever replica claimed the job; none is left
+    // queued or running (a scan whose replica died is failed as interrupted, not run twice).
+    if cfg!(feature = "scanner") {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let pending = psql(
+                &cluster.pg,
+                "SELECT count(*) FROM scans WHERE status IN ('Queued', 'Scanning')",
+            );
+            if pending.trim() == "0" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "scans still pending: {pending}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let per_digest = psql(
+            &cluster.pg,
+            "SELECT m.digest, count(s.id) FROM manifests m \
+             LEFT JOIN scans s ON s.digest = m.digest GROUP BY m.digest",
+        );
+        for line in per_digest.lines() {
+            assert!(line.ends_with("\t1"), "scans per manifest: {per_digest}");
+        }
+        assert_eq!(per_digest.lines().count(), IMAGES, "{per_digest}");
+    }
+
     // No replica wrote state into its data directory.
     for dir in &cluster.dirs {
         let left: Vec<_> = std::fs::read_dir(dir.path())
@@ -460,4 +501,66 @@ fn serve_hook(conn: std::net::TcpStream, seen: &Mutex<HashMap<String, Vec<String
     }
     let mut conn = conn;
     let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+}
+
+#[test]
+fn blob_pulls_redirect_to_presigned_s3_urls() {
+    let work = tempfile::tempdir().unwrap();
+    let mut cluster = Cluster::new("redirect", &[("BERTH_BLOBS_REDIRECT", "true")]);
+    let replica = cluster.replica(&free_addr());
+    let src = work.path().join("src");
+    let m = image(&src, "amd64", 2);
+    write_index(&src, m.clone(), "v1");
+    run_ok(
+        Command::new("skopeo")
+            .args(["copy", "--dest-tls-verify=false", "--dest-creds", &creds()])
+            .arg(format!("oci:{}:v1", src.display()))
+            .arg(format!("docker://{}/redir/app:v1", replica.addr)),
+    );
+    // A blob GET is answered with a redirect to the object store, after the usual checks.
+    let layer = blob_files(&src)
+        .into_iter()
+        .find(|(_, bytes)| bytes.starts_with(&[0x1f, 0x8b]))
+        .map(|(name, bytes)| (format!("sha256:{name}"), bytes))
+        .unwrap();
+    let head = run_ok(Command::new("curl").args([
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{redirect_url}",
+        "-u",
+        &creds(),
+        &replica.url(&format!("/v2/redir/app/blobs/{}", layer.0)),
+    ]));
+    let (code, location) = head.split_once(' ').unwrap();
+    assert_eq!(code, "307", "{head}");
+    assert!(location.contains("X-Amz-Signature="), "{location}");
+    // Without credentials: no redirect, no URL.
+    let anonymous = run_ok(Command::new("curl").args([
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &replica.url(&format!("/v2/redir/app/blobs/{}", layer.0)),
+    ]));
+    assert_eq!(anonymous, "401");
+    // The URL serves the blob's bytes, and a real client pulls the image through redirects.
+    let fetched = work.path().join("fetched");
+    run_ok(
+        Command::new("curl")
+            .args(["-sf", "-o"])
+            .arg(&fetched)
+            .arg(location),
+    );
+    assert_eq!(std::fs::read(&fetched).unwrap(), layer.1);
+    let out = work.path().join("out");
+    run_ok(
+        Command::new("skopeo")
+            .args(["copy", "--src-tls-verify=false", "--src-creds", &creds()])
+            .arg(format!("docker://{}/redir/app:v1", replica.addr))
+            .arg(format!("oci:{}:v1", out.display())),
+    );
+    assert_eq!(layout_digest(&out, "v1"), m["digest"].as_str().unwrap());
 }
