@@ -54,7 +54,7 @@ trap cleanup EXIT
 PG_URL=$(scripts/services/postgres.sh)
 scripts/services/s3.sh
 export AWS_ACCESS_KEY_ID=berth-test AWS_SECRET_ACCESS_KEY=berth-test-secret AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL=http://127.0.0.1:${BERTH_TEST_S3_PORT:-59000} AWS_ALLOW_HTTP=true
+export AWS_ENDPOINT_URL=http://127.0.0.1:${BERTH_TEST_S3_PORT:-29000} AWS_ALLOW_HTTP=true
 BERTH_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
 export BERTH_MASTER_KEY
 

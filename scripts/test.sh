@@ -20,7 +20,7 @@ export INSTA_WORKSPACE_ROOT="$PWD"
 BERTH_TEST_POSTGRES_URL="$(scripts/services/postgres.sh)"; export BERTH_TEST_POSTGRES_URL
 # The S3-compatible server the S3 blob store's tests run against (moto on loopback).
 scripts/services/s3.sh
-export BERTH_TEST_S3_URL=s3://berth-test AWS_ENDPOINT_URL=http://127.0.0.1:${BERTH_TEST_S3_PORT:-59000}
+export BERTH_TEST_S3_URL=s3://berth-test AWS_ENDPOINT_URL=http://127.0.0.1:${BERTH_TEST_S3_PORT:-29000}
 export AWS_ACCESS_KEY_ID=berth-test AWS_SECRET_ACCESS_KEY=berth-test-secret AWS_REGION=us-east-1 AWS_ALLOW_HTTP=true
 if [ $# -eq 0 ]; then
   cargo fmt --all -- --check

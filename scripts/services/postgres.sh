@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts the tests' private PostgreSQL 15 cluster (idempotent): data under .deps/pg, listening on
-# 127.0.0.1:55432 only (no Unix socket), trust authentication for loopback, superuser `berth`.
+# 127.0.0.1:25432 only (no Unix socket), trust authentication for loopback, superuser `berth`.
 # Durability is off (fsync, synchronous_commit): the cluster holds only throw-away test databases.
+# The ports of both test servers lie below Linux's ephemeral range (32768-60999): a port in it
+# can be held by an outgoing connection in TIME_WAIT, and the server then cannot bind it.
 # Prints the cluster's URL on stdout and nothing else; the server's log is .deps/pg/log (as root,
 # when the postgres user cannot reach the checkout, under /var/tmp/berth-test-pg-<hash>).
 #
@@ -15,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-PORT=${BERTH_TEST_POSTGRES_PORT:-55432}
+PORT=${BERTH_TEST_POSTGRES_PORT:-25432}
 BIN=/usr/lib/postgresql/15/bin
 mkdir -p .deps
 ROOT="$(cd .deps && pwd)/pg"
@@ -70,7 +72,7 @@ CONF
 fi
 
 if ! as_owner "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
-  as_owner "$BIN/pg_ctl" -D "$DATA" -l "$ROOT/log" -w -t 60 start >/dev/null \
+  as_owner "$BIN/pg_ctl" -D "$DATA" -l "$ROOT/log" -o "-p $PORT" -w -t 60 start >/dev/null \
     || { tail -n 30 "$ROOT/log" >&2; exit 1; }
 fi
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Starts the S3-compatible server the tests use (moto's S3, from .deps/venv) on
-# 127.0.0.1:${BERTH_TEST_S3_PORT:-59000} unless one answers there already, and makes the test
+# 127.0.0.1:${BERTH_TEST_S3_PORT:-29000} unless one answers there already, and makes the test
 # bucket (berth-test). Idempotent. Its log and pid are under .deps/s3; moto keeps the objects in
 # memory, so a restart starts empty (every test uses a prefix of its own).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-port=${BERTH_TEST_S3_PORT:-59000}
+port=${BERTH_TEST_S3_PORT:-29000}
 dir=.deps/s3
 py=.deps/venv/bin/python
 mkdir -p "$dir"

@@ -51,26 +51,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // Held while serving: `berth migrate` must not copy a SQLite file that is being written.
     let _lock = DataDirLock::shared(&config)?;
     let listen = config.listen;
-    // tokio's bind sets SO_REUSEADDR: a restarted server gets its port back at once.
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?
-        .into_std()?;
-    let (meta, blobs) = match berth_api::stores::open_stores(&config).await {
-        Ok(stores) => stores,
+    // The port is bound once the application is built (a client that can connect is served),
+    // unless an engine is unreachable at start: then it is bound at once and answers
+    // `/healthz` 200 and `/readyz` 503 with the reason, while berth tries again.
+    let (meta, blobs, early) = match berth_api::stores::open_stores(&config).await {
+        Ok((meta, blobs)) => (meta, blobs, None),
         Err(e) if berth_api::stores::retryable(&config, &e) => {
-            // An engine is unreachable: the port answers meanwhile (`/healthz` 200, `/readyz`
-            // 503 with the reason) while berth tries again with a growing pause.
+            let listener = bind(listen).await?;
             let starting = berth_api::starting::Starting::serve(&listener)?;
             starting.set_reason(e.to_string());
             tracing::warn!(error = %e, "the stores are not reachable yet; retrying");
-            let stores = berth_api::stores::open_stores_patiently(&config, |e, pause| {
+            let (meta, blobs) = berth_api::stores::open_stores_patiently(&config, |e, pause| {
                 tracing::warn!(error = %e, retry_in = ?pause, "the stores are not reachable yet");
                 starting.set_reason(e.to_string());
             })
             .await?;
             starting.finish().await;
-            stores
+            (meta, blobs, Some(listener))
         }
         Err(e) => return Err(e.into()),
     };
@@ -89,6 +86,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "berth: (shown once; set BERTH_ADMIN_PASSWORD before the first start to choose it)"
         );
     }
+    let listener = match early {
+        Some(listener) => listener,
+        None => bind(listen).await?,
+    };
     let listener = tokio::net::TcpListener::from_std(listener)?;
     tracing::info!(
         addr = %listener.local_addr()?,
@@ -128,6 +129,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         task.await.context("the admission listener stopped")?;
     }
     Ok(())
+}
+
+/// A listening socket on `addr` (tokio's bind sets SO_REUSEADDR: a restarted server gets its
+/// port back at once), as a std listener that a start-up placeholder can share.
+async fn bind(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
+    Ok(tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?
+        .into_std()?)
 }
 
 pub async fn gc(config: Config, no_grace: bool) -> anyhow::Result<()> {

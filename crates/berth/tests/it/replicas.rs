@@ -564,3 +564,50 @@ fn blob_pulls_redirect_to_presigned_s3_urls() {
     );
     assert_eq!(layout_digest(&out, "v1"), m["digest"].as_str().unwrap());
 }
+
+#[test]
+fn a_replica_waits_for_its_database_and_says_so() {
+    // A database that does not exist yet: the server is up, but not ready, and says why.
+    let base = std::env::var("BERTH_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| panic!("BERTH_TEST_POSTGRES_URL is not set: run scripts/test.sh"));
+    let name = format!("late_{}", uuid_hex());
+    let pg = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+    let mut key = [0u8; 32];
+    getrandom(&mut key);
+    let key = base64_std(&key);
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = fresh_s3_prefix("late");
+    let replica = Berth::start_with_env(
+        dir.path(),
+        &free_addr(),
+        &[
+            ("BERTH_METADATA_URL", &pg),
+            ("BERTH_BLOBS_URL", &s3),
+            ("BERTH_MASTER_KEY", &key),
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = status_line(&replica.addr, "/readyz").unwrap_or_default();
+        if ready.contains(" 503 ") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "/readyz never said 503: {ready}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        status_line(&replica.addr, "/healthz")
+            .unwrap()
+            .contains(" 200 ")
+    );
+    assert!(
+        status_line(&replica.addr, "/v2/")
+            .unwrap()
+            .contains(" 503 ")
+    );
+    // The database appears: the replica connects on its next try and serves.
+    run_ok(Command::new("psql").args([base.as_str(), "-qc", &format!("CREATE DATABASE {name}")]));
+    wait_ready(&replica);
+    let v2 = status_line(&replica.addr, "/v2/").unwrap();
+    assert!(v2.contains(" 401 "), "{v2}");
+}
