@@ -61,7 +61,7 @@ printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+js
 echo "tagging $TAGS times..."
 seq -f "url = \"$URL/v2/bench/tags/manifests/v%05g\"" 1 "$TAGS" >"$WORK/urls.txt"
 start=$(date +%s)
-curl -fsS -u admin:$PW -X PUT -H 'content-type: application/vnd.oci.image.manifest.v1+json' \
+curl -fsS --no-progress-meter -u admin:$PW -X PUT -H 'content-type: application/vnd.oci.image.manifest.v1+json' \
   --data-binary @"$WORK/manifest.json" --parallel --parallel-max 16 -K "$WORK/urls.txt" -o /dev/null
 echo "tagged in $(( $(date +%s) - start )) s"
 
@@ -74,7 +74,7 @@ INST=$(curl -fsS -b "$JAR" "$URL/ui/instances" | sed -n 's/.*namespaces?i=\([^"&
 TAGS_URL="$URL/ui/tags?i=$INST&repo=bench%2Ftags"
 code=$(curl -s -o "$WORK/page.html" -w '%{http_code}' -b "$JAR" "$TAGS_URL")
 [ "$code" = 200 ] || { echo "tag page answered $code"; exit 1; }
-grep -o '[0-9]* tags' "$WORK/page.html" | head -1
+grep -o '[0-9][0-9]* tags' "$WORK/page.html" | head -1
 
 # Warm up, then measure: a third first pages, a third deep pages, a third searches.
 for _ in $(seq 20); do curl -s -o /dev/null -b "$JAR" "$TAGS_URL"; done

@@ -735,13 +735,23 @@ impl MetadataStore for SqliteMetadataStore {
     ) -> Result<(Vec<TagRow>, u64)> {
         // instr(), not LIKE: the search text is taken literally (no `%` or `_` wildcards).
         let needle = contains.unwrap_or("");
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tags WHERE repository_id = $1 AND instr(name, $2) > 0",
-        )
-        .bind(repository_id)
-        .bind(needle)
-        .fetch_one(&self.read)
-        .await?;
+        // Without a search the count is one pass over the primary key's range, no name test.
+        let total: i64 =
+            match contains {
+                Some(n) => sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM tags WHERE repository_id = $1 AND instr(name, $2) > 0",
+                )
+                .bind(repository_id)
+                .bind(n)
+                .fetch_one(&self.read)
+                .await?,
+                None => {
+                    sqlx::query_scalar("SELECT COUNT(*) FROM tags WHERE repository_id = $1")
+                        .bind(repository_id)
+                        .fetch_one(&self.read)
+                        .await?
+                }
+            };
         let rows = sqlx::query(
             "SELECT name, digest, updated_at FROM tags
              WHERE repository_id = $1 AND name > $2 AND instr(name, $3) > 0

@@ -187,6 +187,7 @@ async fn repositories_page(app: &App, v: &Viewer, q: &NamespaceQuery) -> Console
         .meta
         .list_namespace_repositories(ns.id, &[], q.offset, PAGE)
         .await?;
+    let webhooks = super::webhooks::triggers_section(app, v, &instance.id, &ns).await?;
     let body = html! {
         p class="crumbs" {
             a href="/ui/instances" { "Instances" } " / "
@@ -214,6 +215,7 @@ async fn repositories_page(app: &App, v: &Viewer, q: &NamespaceQuery) -> Console
             }
         }
         (pager(&format!("/ui/repositories?i={}&ns={}", enc(&instance.id), enc(&ns.name)), q.offset, total))
+        (webhooks)
     };
     Ok(html_response(
         StatusCode::OK,

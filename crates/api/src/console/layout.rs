@@ -80,6 +80,7 @@ fn nav(viewer: &Viewer, current: &str) -> Markup {
             ("exceptions", "/ui/exceptions", "Exceptions"),
             ("policies", "/ui/policies", "Policies"),
             ("tokens", "/ui/tokens", "API tokens"),
+            ("database", "/ui/database", "Database"),
         ]);
     }
     html! {

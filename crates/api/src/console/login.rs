@@ -205,4 +205,21 @@ mod tests {
         }
         assert_eq!(super::safe_next(None), "/ui/");
     }
+
+    /// The login page as sent: one stylesheet, one external script, no inline script or style,
+    /// and what the user typed escaped.
+    #[test]
+    fn the_login_page_renders_escaped() {
+        let html = super::form(
+            "TOKEN",
+            "/ui/tags?i=1&repo=a",
+            Some("Wrong username or password."),
+            "<b>\"bob\"</b>",
+        )
+        .into_string();
+        assert!(!html.contains("<b>") && html.contains("&lt;b&gt;&quot;bob&quot;&lt;/b&gt;"));
+        assert!(!html.contains("<style") && !html.contains(" style="));
+        assert_eq!(html.matches("<script").count(), 1);
+        insta::assert_snapshot!(html);
+    }
 }

@@ -8,6 +8,7 @@
 //! scripts and styles from this origin only.
 mod access;
 mod browse;
+mod database;
 mod error;
 mod exceptions;
 mod image;
@@ -19,6 +20,7 @@ mod risk;
 pub mod session;
 mod tokens;
 mod viewer;
+mod webhooks;
 
 use axum::Router;
 use axum::response::Redirect;
@@ -52,4 +54,6 @@ pub fn routes() -> Router<App> {
         .route("/ui/policies", get(policies::list).post(policies::create))
         .route("/ui/policies/protection", post(policies::protection))
         .route("/ui/risk", get(risk::show))
+        .route("/ui/database", get(database::show))
+        .route("/ui/webhooks", get(webhooks::deliveries))
 }

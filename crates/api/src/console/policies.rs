@@ -17,6 +17,14 @@ use super::viewer::{Viewer, csrf_ok, here, viewer};
 use crate::hss::context::Call;
 use crate::state::App;
 
+/// A policy's severity threshold, in words (0 Security to 4 Critical).
+fn level_name(l: berth_hss::policy::RiskLevel) -> &'static str {
+    ["security", "low", "medium", "high", "critical"]
+        .get(usize::from(l.value()))
+        .copied()
+        .unwrap_or("unknown")
+}
+
 fn admin(v: &Viewer) -> ConsoleResult<()> {
     if v.may_administer() {
         Ok(())
@@ -109,8 +117,8 @@ async fn render(
                             tr {
                                 td { (name) }
                                 @if let Some(p) = p {
-                                    td { (format!("{:?}", p.content.policy_type)) " ≥ " (format!("{:?}", p.content.severity)) }
-                                    td { (format!("{:?}", p.content.action)) }
+                                    td { (p.content.policy_type.as_str()) ", severity ≥ " (level_name(p.content.severity)) }
+                                    td { (format!("{:?}", p.content.action).to_lowercase()) }
                                     td { @if p.resources.is_empty() || p.resources.iter().any(|r| r.cluster_id.is_empty()) { "every cluster" }
                                          @else { @for r in &p.resources { (if r.cluster_name.is_empty() { &r.cluster_id } else { &r.cluster_name }) " " } } }
                                 } @else { td {} td {} td {} }

@@ -126,7 +126,7 @@ fn safe_link(url: &str) -> Option<&str> {
 #[cfg(feature = "scanner")]
 pub async fn section(
     app: &App,
-    _viewer: &Viewer,
+    viewer: &Viewer,
     instance: &str,
     repo: &Repository,
     digest: &Digest,
@@ -137,6 +137,7 @@ pub async fn section(
     use crate::exceptions::{Active, registry_subjects};
     use maud::html;
 
+    let may_except = viewer.may_administer();
     let Some(report) = parse(job)? else {
         return Ok(html! {});
     };
@@ -199,6 +200,7 @@ pub async fn section(
                         th scope="col" { "Severity" } th scope="col" { "ID" } th scope="col" { "CVSS" }
                         th scope="col" { "Package" } th scope="col" { "Installed" } th scope="col" { "Fixed in" }
                         th scope="col" { "Layer" } th scope="col" { "Title" }
+                        @if may_except { th scope="col" { span class="sr-only" { "Actions" } } }
                     } }
                     tbody {
                         @for v in shown.iter().take(MAX_ROWS) {
@@ -213,6 +215,10 @@ pub async fn section(
                                 td { (v.fixed_version.clone().or_else(|| v.fixed_versions.first().cloned()).unwrap_or_default()) }
                                 td { (layer_label(v.layer.as_ref())) }
                                 td { (v.title) }
+                                @if may_except {
+                                    td { a href={ "/ui/exceptions?image=" (enc(&repo.name)) "&vulnerability=" (enc(&v.id)) "&package=" (enc(&v.package_name)) }
+                                        aria-label={ "Create an exception for " (v.id) } { "Except…" } }
+                                }
                             }
                         }
                     }

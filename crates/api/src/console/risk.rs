@@ -115,6 +115,10 @@ async fn dashboard(app: &App, v: &Viewer) -> ConsoleResult<Response> {
                 }
             }
         }
+        @if digests.is_empty() {
+            p { "No cluster has reported a running image yet: create one with "
+                code { "berth admin cluster create" } " and run " code { "berth agent" } " in it." }
+        } @else {
         section aria-labelledby="worst-images" {
             h2 id="worst-images" { "Worst images" }
             table {
@@ -133,6 +137,7 @@ async fn dashboard(app: &App, v: &Viewer) -> ConsoleResult<Response> {
                     tr { td { (c) } td { (ns) } td { (w) } td class="num" { (l[0]) } td class="num" { (l[1]) } td class="num" { (l[2]) } }
                 } }
             }
+        }
         }
     };
     Ok(html_response(StatusCode::OK, page(v, "risk", "Risk", body)))

@@ -206,6 +206,35 @@ async fn a_user_sees_public_namespaces_only() {
     let admin = login(&s, "admin", ADMIN_PASSWORD).await;
     let (_, html) = get(&s, &admin, &format!("/ui/namespaces?i={inst}")).await;
     assert!(html.contains(">team<") && html.contains(">pub<"), "{html}");
+    // Webhook triggers and their log: administrators only, the secret never shown.
+    let trigger = s
+        .app
+        .meta
+        .create_webhook_trigger(
+            &berth_store::NewWebhookTrigger {
+                instance_id: inst.clone(),
+                namespace_id: ns.id,
+                name: "notify-ci".into(),
+                url: "https://ci.example/hook".into(),
+                event_types: vec!["PushImage".into()],
+                headers: Vec::new(),
+                enabled: true,
+                secret: "whsec-never-shown".into(),
+            },
+            10,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, html) = get(&s, &admin, &format!("/ui/repositories?i={inst}&ns=pub")).await;
+    assert!(
+        html.contains("notify-ci") && !html.contains("whsec-never-shown"),
+        "{html}"
+    );
+    let log = format!("/ui/webhooks?i={inst}&ns=pub&id={}", trigger.id);
+    let (status, html) = get(&s, &admin, &log).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("No delivery yet") && html.contains("https://ci.example/hook"));
 
     let bob = login(&s, "bob", "bob-password").await;
     let (status, html) = get(&s, &bob, &format!("/ui/namespaces?i={inst}")).await;
@@ -232,7 +261,19 @@ async fn a_user_sees_public_namespaces_only() {
     }
     let (status, _) = get(&s, &bob, &format!("/ui/tags?i={inst}&repo=pub/app")).await;
     assert_eq!(status, StatusCode::OK);
-    for path in ["/ui/exceptions", "/ui/tokens", "/ui/policies", "/ui/risk"] {
+    let (_, html) = get(&s, &bob, &format!("/ui/repositories?i={inst}&ns=pub")).await;
+    assert!(
+        !html.contains("notify-ci"),
+        "triggers are for administrators"
+    );
+    assert_eq!(get(&s, &bob, &log).await.0, StatusCode::FORBIDDEN);
+    for path in [
+        "/ui/exceptions",
+        "/ui/tokens",
+        "/ui/policies",
+        "/ui/risk",
+        "/ui/database",
+    ] {
         assert_eq!(get(&s, &bob, path).await.0, StatusCode::FORBIDDEN, "{path}");
     }
 }

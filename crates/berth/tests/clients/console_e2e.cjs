@@ -150,15 +150,17 @@ async function visit(page, name, url) {
 
   // An exception for that finding, with markup in its reason: the finding moves to the
   // suppressed list.
-  await visit(page, "exceptions", BASE + "/ui/exceptions");
-  await page.fill("#image", "team/alpine");
-  await page.fill("#vulnerability", vulnId);
+  // From the finding's "Except…" link: the form comes filled in with its scope.
+  await Promise.all([page.waitForURL(/\/ui\/exceptions/), page.click(`a[aria-label='Create an exception for ${vulnId}']`)]);
+  check((await page.inputValue("#vulnerability")) === vulnId, "the form is prefilled with the finding");
+  check((await page.inputValue("#image")) === "team/alpine", "and the repository");
   await page.fill("#reason", "<b>not reachable</b> <script>window.__xss=3</script>");
   await page.fill("#days", "30");
   await Promise.all([page.waitForURL(/\/ui\/exceptions$/), page.click("text=Create exception")]);
   const exRow = await page.textContent("tbody tr:has-text('" + vulnId + "')");
   check(exRow.includes("<b>not reachable</b>"), "the reason shows as text");
   check((await page.evaluate(() => window.__xss)) === undefined, "the reason's script never ran");
+  await visit(page, "exceptions", BASE + "/ui/exceptions");
   await audit(page, "exceptions");
   // A form with bad input says what is wrong.
   await page.fill("#reason", "");
@@ -197,6 +199,9 @@ async function visit(page, name, url) {
 
   await visit(page, "risk", BASE + "/ui/risk");
   await audit(page, "risk");
+  await visit(page, "database", BASE + "/ui/database");
+  check((await page.textContent("main")).includes("alpine-secdb"), "the database's sources");
+  await audit(page, "database");
 
   // A forged POST (no CSRF token) is refused.
   const forged = await page.request.post(BASE + "/ui/tokens", { form: { name: "forged", role: "admin" } });
