@@ -16,6 +16,9 @@ use super::viewer::{Viewer, here, viewer};
 use crate::exceptions::Active;
 use crate::state::App;
 
+/// A workload as the dashboard names it: cluster, namespace, kind and name.
+type WorkloadKey = (String, String, String);
+
 /// Rows of each "worst first" table.
 const TOP: usize = 20;
 
@@ -44,7 +47,7 @@ async fn dashboard(app: &App, v: &Viewer) -> ConsoleResult<Response> {
     let snapshots = crate::runtime::snapshots::load_all(app).await?;
     // digest -> the name it runs under; workload -> its digests.
     let mut names: HashMap<Digest, String> = HashMap::new();
-    let mut workloads: BTreeMap<(String, String, String), HashSet<Digest>> = BTreeMap::new();
+    let mut workloads: BTreeMap<WorkloadKey, HashSet<Digest>> = BTreeMap::new();
     for s in &snapshots {
         for pod in s.pods() {
             let w = s.workload_of(pod);
@@ -83,8 +86,8 @@ async fn dashboard(app: &App, v: &Viewer) -> ConsoleResult<Response> {
             None => by_level[3] += 1,
         }
     }
-    images.sort_by(|a, b| b.1.cmp(&a.1));
-    let mut worst_workloads: Vec<(&(String, String, String), [u64; 3])> = workloads
+    images.sort_by_key(|i| std::cmp::Reverse(i.1));
+    let mut worst_workloads: Vec<(&WorkloadKey, [u64; 3])> = workloads
         .iter()
         .map(|(k, ds)| {
             let mut sum = [0u64; 3];
@@ -98,7 +101,7 @@ async fn dashboard(app: &App, v: &Viewer) -> ConsoleResult<Response> {
             (k, sum)
         })
         .collect();
-    worst_workloads.sort_by(|a, b| b.1.cmp(&a.1));
+    worst_workloads.sort_by_key(|w| std::cmp::Reverse(w.1));
     let max = by_level.iter().copied().max().unwrap_or(0).max(1);
     let labels = ["High", "Medium", "Low", "None or not scanned"];
     let body = html! {
