@@ -127,7 +127,8 @@ async fn the_console_in_a_real_browser() {
             &format!("docker://{}/team/alpine:{tag}", b.addr),
         ]));
     }
-    // A tag name cannot carry markup: the registry refuses it before anything is stored.
+    // A tag name cannot carry markup: skopeo will not send it, and the registry refuses it
+    // before anything is stored.
     let out = Command::new("skopeo")
         .args([
             "copy",
