@@ -114,6 +114,7 @@ async fn namespaces_page(app: &App, v: &Viewer, q: &InstanceQuery) -> ConsoleRes
                 dt { "Namespaces" } dd { (u.namespaces) " of " (instance.namespace_quota) }
                 dt { "Repositories" } dd { (u.repositories) " of " (instance.repository_quota) }
                 dt { "Type" } dd { (instance.instance_type) }
+                dt { "Registry logins" } dd { a href={ "/ui/access-tokens?i=" (enc(&instance.id)) } { "Access tokens" } }
             }
         }
         table {

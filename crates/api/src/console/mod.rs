@@ -7,6 +7,7 @@
 //! and every value reaches the HTML through maud's escaping. Answers carry a CSP that allows
 //! scripts and styles from this origin only.
 mod access;
+mod access_tokens;
 mod browse;
 mod database;
 mod error;
@@ -56,4 +57,9 @@ pub fn routes() -> Router<App> {
         .route("/ui/risk", get(risk::show))
         .route("/ui/database", get(database::show))
         .route("/ui/webhooks", get(webhooks::deliveries))
+        .route(
+            "/ui/access-tokens",
+            get(access_tokens::list).post(access_tokens::create),
+        )
+        .route("/ui/access-tokens/delete", post(access_tokens::delete))
 }

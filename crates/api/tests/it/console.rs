@@ -172,6 +172,53 @@ async fn sessions_csrf_and_headers() {
     let (_, again) = get(&s, &session, "/ui/tokens").await;
     assert!(!again.contains(&secret), "the secret is shown once only");
 
+    // An instance access token: created with its secret shown once, logs in to the registry,
+    // deleted, refused.
+    let inst = s.app.default_instance.id.clone();
+    let r = c
+        .post(s.url(&format!("/ui/access-tokens?i={inst}")))
+        .header("cookie", format!("berth_session={session}"))
+        .form(&[("desc", "ci <robot>"), ("days", "7"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("ci &lt;robot&gt;"));
+    let value_of = |id: &str| {
+        let at = html.find(&format!("id=\"{id}\"")).unwrap();
+        let rest = &html[at..];
+        let start = rest.find('>').unwrap() + 1;
+        rest[start..start + rest[start..].find('<').unwrap()].to_string()
+    };
+    let (user, token) = (value_of("new-username"), value_of("new-access-token"));
+    assert!(user.starts_with("token-"), "{user}");
+    let v2 = |user: String, token: String| {
+        let c = c.clone();
+        let url = s.url("/v2/");
+        async move {
+            c.get(url)
+                .basic_auth(user, Some(token))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(v2(user.clone(), token.clone()).await, StatusCode::OK);
+    let id = s.app.meta.list_access_tokens(&inst, 0, 10).await.unwrap().0[0]
+        .id
+        .clone();
+    let r = c
+        .post(s.url(&format!("/ui/access-tokens/delete?i={inst}")))
+        .header("cookie", format!("berth_session={session}"))
+        .form(&[("id", id.as_str()), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(v2(user, token).await, StatusCode::UNAUTHORIZED);
+
     // Logout ends the session on the server, whatever the browser keeps.
     let r = c
         .post(s.url("/ui/logout"))

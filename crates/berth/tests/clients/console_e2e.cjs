@@ -110,6 +110,9 @@ async function visit(page, name, url) {
   // Browse to the image by clicking.
   await Promise.all([page.waitForURL(/namespaces/), page.click("a:text-is('default')")]);
   await audit(page, "namespaces");
+  await Promise.all([page.waitForURL(/access-tokens/), page.click("a:text-is('Access tokens')")]);
+  await audit(page, "access-tokens");
+  await page.goBack();
   await Promise.all([page.waitForURL(/repositories/), page.click("a:text-is('team')")]);
   await audit(page, "repositories");
   await Promise.all([page.waitForURL(/tags/), page.click("a:text-is('team/alpine')")]);
