@@ -7,6 +7,7 @@ pub mod api_tokens;
 mod auth;
 pub mod config;
 mod conn;
+mod console;
 mod effects;
 mod error;
 pub mod exceptions;
@@ -160,6 +161,7 @@ async fn build_app(
         upload_limits: Default::default(),
         runtime: Default::default(),
         admission: Default::default(),
+        console_sessions: Default::default(),
     });
     effects::register(&app);
     notices::spawn_listener(&app);
@@ -203,6 +205,7 @@ pub fn router(app: App) -> Router {
         .merge(export::routes())
         .merge(exceptions::http::routes())
         .merge(hss::routes())
+        .merge(console::routes())
         .route("/openapi.json", get(kcr::openapi::serve))
         .route("/v2", any(registry::dispatch))
         .route("/v2/", any(registry::dispatch))

@@ -546,6 +546,26 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
         ["v1"]
     );
     assert_eq!(store.list_tags(repo.id, None, 1).await.unwrap(), ["latest"]);
+    // The console's tag search: a literal substring (`_` and `%` are not wildcards), keyset
+    // paging by name, and the count of every match.
+    let (page, total) = store.search_tags(repo.id, None, None, 1).await.unwrap();
+    assert_eq!((page[0].name.as_str(), total), ("latest", 2));
+    assert_eq!(page[0].digest, m1.digest);
+    let (page, total) = store
+        .search_tags(repo.id, None, Some("latest"), 10)
+        .await
+        .unwrap();
+    assert_eq!((page.len(), page[0].name.as_str(), total), (1, "v1", 2));
+    let (page, total) = store
+        .search_tags(repo.id, Some("at"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!((page.len(), total), (1, 1));
+    let (page, total) = store
+        .search_tags(repo.id, Some("%"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!((page.len(), total), (0, 0));
     assert_eq!(
         store.list_repositories(&inst.id, None, 10).await.unwrap(),
         ["team/app"]

@@ -92,6 +92,15 @@ pub struct User {
     pub created_at: i64,
 }
 
+/// One tag as the console lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRow {
+    pub name: String,
+    pub digest: Digest,
+    /// When the tag last moved, in milliseconds since the epoch.
+    pub updated_at: i64,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StoreCounts {
     pub repositories: i64,
@@ -208,6 +217,16 @@ pub trait MetadataStore:
         last: Option<&str>,
         limit: u32,
     ) -> Result<Vec<String>>;
+    /// A page of tags in name order after `after` (keyset paging: one index range scan
+    /// however deep the page), only those whose name contains `contains`, and how many match
+    /// in all.
+    async fn search_tags(
+        &self,
+        repository_id: i64,
+        contains: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<TagRow>, u64)>;
     /// Manifests whose `subject` is `subject`, ordered by digest.
     async fn referrers(&self, repository_id: i64, subject: &Digest) -> Result<Vec<ManifestMeta>>;
 

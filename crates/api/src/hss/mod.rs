@@ -16,11 +16,11 @@
 //! policies), [`events`] (list, change, sync), [`clusters`] (overview, clusters, protection
 //! items, protection mode), [`templates`] (list, show).
 mod auth;
-mod clusters;
-mod context;
-mod error;
+pub(crate) mod clusters;
+pub(crate) mod context;
+pub(crate) mod error;
 mod events;
-mod policies;
+pub(crate) mod policies;
 mod templates;
 
 use axum::Router;

@@ -20,7 +20,7 @@ mod instances;
 mod namespaces;
 mod repositories;
 mod scans;
-mod tokens;
+pub(crate) mod tokens;
 mod webhooks;
 
 pub use context::{API_VERSION, Ctx, Reply, SERVICE, opt_time, page, time};

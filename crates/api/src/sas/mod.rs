@@ -25,7 +25,7 @@ mod auth;
 mod endpoints;
 mod list;
 mod params;
-mod risk;
+pub(crate) mod risk;
 mod summary;
 
 use axum::body::Body;

@@ -7,6 +7,7 @@ mod common;
 
 mod auth_hardening;
 mod auth_memory;
+mod console;
 mod endpoints;
 mod export;
 mod gc_race;

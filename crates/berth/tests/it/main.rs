@@ -10,6 +10,8 @@ mod admission;
 mod agent;
 mod bootstrap;
 mod clients;
+#[cfg(feature = "scanner")]
+mod console;
 mod crash;
 mod disk_full;
 mod export;

@@ -385,6 +385,52 @@ impl MetadataStore for PgMetadataStore {
         .await?)
     }
 
+    async fn search_tags(
+        &self,
+        repository_id: i64,
+        contains: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<TagRow>, u64)> {
+        // strpos(), not LIKE: the search text is taken literally (no `%` or `_` wildcards), as
+        // SQLite's instr(). The count and the page read one snapshot.
+        let needle = contains.unwrap_or("");
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tags WHERE repository_id = $1 AND strpos(name, $2) > 0",
+        )
+        .bind(repository_id)
+        .bind(needle)
+        .fetch_one(&mut *tx)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT name, digest, updated_at FROM tags
+             WHERE repository_id = $1 AND name > $2 AND strpos(name, $3) > 0
+             ORDER BY name LIMIT $4",
+        )
+        .bind(repository_id)
+        .bind(after.unwrap_or(""))
+        .bind(needle)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let tags = rows
+            .iter()
+            .map(|r| {
+                Ok(TagRow {
+                    name: r.try_get("name")?,
+                    digest: digest_col(r, "digest")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((tags, u64::try_from(total).unwrap_or(0)))
+    }
+
     async fn referrers(&self, repository_id: i64, subject: &Digest) -> Result<Vec<ManifestMeta>> {
         let rows = sqlx::query(&format!(
             "SELECT {META_COLS} FROM manifests WHERE repository_id = $1 AND subject = $2 ORDER BY digest"
