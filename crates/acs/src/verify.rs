@@ -121,6 +121,10 @@ impl<T: SecretLookup + ?Sized> SecretLookup for Arc<T> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     access_key_id: String,
+    /// The (access key, nonce) pair as one replay key, and until when (Unix seconds) it must
+    /// stay remembered: what a process's own cache recorded, for a check shared by processes.
+    replay_key: String,
+    remember_until: i64,
     action: String,
     version: String,
     params: BTreeMap<String, String>,
@@ -128,6 +132,12 @@ pub struct Verified {
 }
 
 impl Verified {
+    /// The request's replay key (access key and nonce) and until when (Unix seconds) it must be
+    /// refused if seen again; a process's own cache already refuses it there.
+    pub fn replay_key(&self) -> (&str, i64) {
+        (&self.replay_key, self.remember_until)
+    }
+
     /// The access key that signed the request.
     pub fn access_key_id(&self) -> &str {
         &self.access_key_id
@@ -246,6 +256,8 @@ impl Unverified {
         }
         nonces.check_and_insert(&self.access_key_id, &self.nonce, self.timestamp, now)?;
         Ok(Verified {
+            replay_key: format!("acs/{}/{}", self.access_key_id, self.nonce),
+            remember_until: self.timestamp.saturating_add(crate::MAX_SKEW_SECS).max(now),
             access_key_id: self.access_key_id,
             action: self.action,
             version: self.version,

@@ -281,4 +281,10 @@ pub trait MetadataStore:
     /// Leads `role` if nobody else does: `None` while another holder (of this store, in any
     /// process) leads it. The lead lasts as long as the guard.
     async fn try_lead(&self, role: &str) -> Result<Option<crate::LeaderGuard>>;
+
+    /// Records `key` (a signed request's replay key) as used until `expires_at` (Unix
+    /// milliseconds); `false` when it is already recorded and not expired, in this process or
+    /// any other on the store. Replay protection across replicas: each process also keeps its
+    /// own cache, this is the shared check. Expired keys are pruned as new ones arrive.
+    async fn claim_nonce(&self, key: &str, expires_at: i64) -> Result<bool>;
 }

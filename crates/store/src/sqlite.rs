@@ -39,6 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (11, include_str!("sqlite/0011_exceptions.sql")),
     (12, include_str!("sqlite/0012_foreign_scans.sql")),
     (13, include_str!("sqlite/0013_scans_by_digest.sql")),
+    (14, include_str!("sqlite/0014_seen_nonces.sql")),
 ];
 
 mod scans;
@@ -1035,6 +1036,32 @@ impl MetadataStore for SqliteMetadataStore {
 
     fn subscribe_notices(&self) -> tokio::sync::broadcast::Receiver<crate::Notice> {
         self.notices.subscribe()
+    }
+
+    async fn claim_nonce(&self, key: &str, expires_at: i64) -> Result<bool> {
+        let now = now_millis();
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "DELETE FROM seen_nonces WHERE key IN \
+             (SELECT key FROM seen_nonces WHERE expires_at < $1 LIMIT 100)",
+        )
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let claimed = sqlx::query(
+            "INSERT INTO seen_nonces (key, expires_at) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE seen_nonces.expires_at < $3",
+        )
+        .bind(key)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(claimed)
     }
 
     async fn try_lead(&self, role: &str) -> Result<Option<crate::LeaderGuard>> {

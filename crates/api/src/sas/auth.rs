@@ -42,6 +42,22 @@ pub async fn verify(app: &App, parts: &Parts, body: &[u8]) -> AcsResult<Caller> 
             AcsError::ServerError
         })?;
     let verified = unverified.verify(&Secret::new(secret), app.runtime.acs.nonces(), now)?;
+    // Replicas on one PostgreSQL share the replay check: a request replayed to another replica
+    // within the window is refused there too. (One process on SQLite: its own cache suffices.)
+    if app.config.metadata.engine() == Ok(crate::config::Engine::Postgres) {
+        let (key, until) = verified.replay_key();
+        let first = app
+            .meta
+            .claim_nonce(key, until.saturating_mul(1000))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot record a signature nonce");
+                AcsError::ServerError
+            })?;
+        if !first {
+            return Err(AcsError::SignatureNonceUsed);
+        }
+    }
     Ok(Caller {
         verified,
         read_only: key.read_only,

@@ -611,3 +611,37 @@ fn a_replica_waits_for_its_database_and_says_so() {
     let v2 = status_line(&replica.addr, "/v2/").unwrap();
     assert!(v2.contains(" 401 "), "{v2}");
 }
+
+#[test]
+fn a_signed_request_replayed_to_another_replica_is_refused() {
+    let mut cluster = Cluster::new("replay", &[]);
+    let a = cluster.replica(&free_addr());
+    let b = cluster.replica(&free_addr());
+    let key = cluster.berth(&[
+        "admin",
+        "access-key",
+        "create",
+        "--json",
+        "--description",
+        "replay",
+    ]);
+    assert!(
+        key.status.success(),
+        "{}",
+        String::from_utf8_lossy(&key.stderr)
+    );
+    let key: serde_json::Value = serde_json::from_slice(&key.stdout).unwrap();
+    let out = run_ok(
+        Command::new(crate::common::test_python())
+            .arg(format!(
+                "{}/tests/clients/replicas_replay.py",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .args([&a.addr, &b.addr])
+            .arg(key["AccessKeyId"].as_str().unwrap())
+            .arg(key["SecretAccessKey"].as_str().unwrap()),
+    );
+    let outcomes: Vec<String> = serde_json::from_str(out.trim()).unwrap();
+    assert_ne!(outcomes[0], "SignatureNonceUsed", "{outcomes:?}");
+    assert_eq!(outcomes[1], "SignatureNonceUsed", "{outcomes:?}");
+}

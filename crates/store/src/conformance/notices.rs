@@ -103,4 +103,15 @@ pub async fn notices_and_leadership(a: &dyn MetadataStore, b: &dyn MetadataStore
     assert!(a.try_lead(&role).await.unwrap().is_none());
     drop(next);
     drop(other);
+
+    // A replay key is claimed once across both; an expired one can be claimed again.
+    let key = format!("conformance/{}", uuid::Uuid::new_v4());
+    let later = crate::now_millis() + 60_000;
+    assert!(a.claim_nonce(&key, later).await.unwrap());
+    assert!(!b.claim_nonce(&key, later).await.unwrap());
+    assert!(!a.claim_nonce(&key, later).await.unwrap());
+    let gone = format!("conformance/{}", uuid::Uuid::new_v4());
+    assert!(a.claim_nonce(&gone, crate::now_millis() - 1).await.unwrap());
+    assert!(b.claim_nonce(&gone, later).await.unwrap());
+    assert!(!a.claim_nonce(&gone, later).await.unwrap());
 }

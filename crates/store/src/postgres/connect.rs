@@ -22,7 +22,14 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The schema migrations (`src/postgres/migrations`, sqlx's `<version>_<name>.sql` layout),
 /// compiled in. sqlx's migrator applies them under an advisory lock, so replicas starting
 /// together migrate once, and refuses a database whose applied migrations were edited.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/0001_init.sql")),
+    (
+        2,
+        "seen_nonces",
+        include_str!("migrations/0002_seen_nonces.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct Embedded;

@@ -676,6 +676,33 @@ impl MetadataStore for PgMetadataStore {
         self.notices.subscribe()
     }
 
+    async fn claim_nonce(&self, key: &str, expires_at: i64) -> Result<bool> {
+        let now = now_millis();
+        // Pruning a few expired keys per claim keeps the table at about one window's keys.
+        sqlx::query(
+            "DELETE FROM seen_nonces WHERE key IN \
+             (SELECT key FROM seen_nonces WHERE expires_at < $1 LIMIT 100)",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        // One statement: of two replicas claiming one key, the unique key lets one insert;
+        // an expired key is taken over.
+        let claimed = sqlx::query(
+            "INSERT INTO seen_nonces (key, expires_at) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at \
+             WHERE seen_nonces.expires_at < $3",
+        )
+        .bind(key)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        Ok(claimed)
+    }
+
     async fn try_lead(&self, role: &str) -> Result<Option<crate::LeaderGuard>> {
         self.lead(role).await
     }
