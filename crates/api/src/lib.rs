@@ -29,6 +29,7 @@ pub mod scan_cache;
 #[cfg(feature = "scanner")]
 pub mod scanning;
 mod seal;
+mod start_error;
 pub mod starting;
 mod state;
 pub mod stores;
@@ -57,22 +58,7 @@ use tower_http::trace::TraceLayer;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("storage: {0}")]
-    Store(#[from] berth_store::StoreError),
-    #[error("cannot create the data directory {0}: {1}")]
-    DataDir(std::path::PathBuf, std::io::Error),
-    #[error("cannot listen on {0}: {1}")]
-    Listen(std::net::SocketAddr, std::io::Error),
-    #[error("server: {0}")]
-    Serve(std::io::Error),
-    #[error("{0}")]
-    MasterKey(#[from] seal::KeyError),
-    #[error("cannot hash the admin password: {0}")]
-    Hash(String),
-}
-
+pub use start_error::StartError;
 pub use stores::open_stores;
 
 fn random_secret(len: usize) -> String {

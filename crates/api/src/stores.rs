@@ -4,8 +4,8 @@
 //! Invariant: a data directory whose SQLite file a process uses is locked shared for as long as
 //! the process runs, so `berth migrate` (which takes the lock exclusively) never copies a
 //! database that is still being written.
-use crate::StartError;
 use crate::config::{Config, Engine};
+use crate::start_error::StartError;
 use berth_store::{BlobStore, FsBlobStore, MetadataStore, SqliteMetadataStore};
 use std::fs::File;
 use std::path::Path;

@@ -13,20 +13,9 @@
 //! BOOLEAN, TEXT into JSONB) but not in names. A SQLite column that PostgreSQL lacks stops the
 //! copy before anything is written.
 mod blobs;
+mod error;
 mod tables;
 
 pub use blobs::{BlobCopyReport, copy_blobs};
+pub use error::MigrateError;
 pub use tables::{TableCopy, copy_metadata};
-
-/// Why a migration stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum MigrateError {
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("store: {0}")]
-    Store(#[from] crate::StoreError),
-    #[error("the schemas differ: {0}")]
-    Schema(String),
-    #[error("blob {digest}: {reason}")]
-    Blob { digest: String, reason: String },
-}

@@ -160,6 +160,24 @@ impl Cluster {
         b
     }
 
+    /// A management API key made with `berth admin` on the shared store: its JSON.
+    fn access_key(&self, description: &str) -> serde_json::Value {
+        let key = self.berth(&[
+            "admin",
+            "access-key",
+            "create",
+            "--json",
+            "--description",
+            description,
+        ]);
+        assert!(
+            key.status.success(),
+            "{}",
+            String::from_utf8_lossy(&key.stderr)
+        );
+        serde_json::from_slice(&key.stdout).unwrap()
+    }
+
     fn berth(&self, args: &[&str]) -> std::process::Output {
         let dir = tempfile::tempdir().unwrap();
         run(Command::new(env!("CARGO_BIN_EXE_berth"))
@@ -249,20 +267,7 @@ fn three_replicas_lose_no_acknowledged_push_when_one_is_killed() {
 
     // A webhook on the namespace, through the vendor SDK against the balancer.
     let hook = Hook::start();
-    let key = cluster.berth(&[
-        "admin",
-        "access-key",
-        "create",
-        "--json",
-        "--description",
-        "replicas",
-    ]);
-    assert!(
-        key.status.success(),
-        "{}",
-        String::from_utf8_lossy(&key.stderr)
-    );
-    let key: serde_json::Value = serde_json::from_slice(&key.stdout).unwrap();
+    let key = cluster.access_key("replicas");
     run_ok(
         Command::new(crate::common::test_python())
             .arg(format!(
@@ -617,20 +622,7 @@ fn a_signed_request_replayed_to_another_replica_is_refused() {
     let mut cluster = Cluster::new("replay", &[]);
     let a = cluster.replica(&free_addr());
     let b = cluster.replica(&free_addr());
-    let key = cluster.berth(&[
-        "admin",
-        "access-key",
-        "create",
-        "--json",
-        "--description",
-        "replay",
-    ]);
-    assert!(
-        key.status.success(),
-        "{}",
-        String::from_utf8_lossy(&key.stderr)
-    );
-    let key: serde_json::Value = serde_json::from_slice(&key.stdout).unwrap();
+    let key = cluster.access_key("replay");
     let out = run_ok(
         Command::new(crate::common::test_python())
             .arg(format!(

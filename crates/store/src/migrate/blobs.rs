@@ -1,5 +1,5 @@
 //! Copying every blob of one store into another through the target's upload layer.
-use super::MigrateError;
+use super::error::MigrateError;
 use crate::{BlobStore, CommitOutcome};
 
 /// What a blob copy did.

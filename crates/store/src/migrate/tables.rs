@@ -1,5 +1,5 @@
 //! Copying SQLite's tables into PostgreSQL's, by name, in one transaction.
-use super::MigrateError;
+use super::error::MigrateError;
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 use sqlx::{Row, TypeInfo, ValueRef};
