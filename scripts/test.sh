@@ -16,6 +16,8 @@ export BERTH_TEST_NODE_MODULES="$PWD/.deps/node/node_modules"
 export INSTA_UPDATE=no INSTA_FORCE_PASS=0
 # Snapshot files are found from the workspace root (without it insta asks `cargo metadata`).
 export INSTA_WORKSPACE_ROOT="$PWD"
+# Both test servers stop when this script ends, however it ends: nothing outlives a test run.
+trap 'scripts/services/s3.sh stop; scripts/services/postgres.sh stop' EXIT
 # The PostgreSQL metadata store's conformance tests run against a private cluster.
 BERTH_TEST_POSTGRES_URL="$(scripts/services/postgres.sh)"; export BERTH_TEST_POSTGRES_URL
 # The S3-compatible server the S3 blob store's tests run against (moto on loopback).

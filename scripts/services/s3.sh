@@ -10,8 +10,16 @@ dir=.deps/s3
 py=.deps/venv/bin/python
 mkdir -p "$dir"
 
+if [ "${1:-}" = "stop" ]; then
+  if [ -f "$dir/pid" ]; then
+    kill "$(cat "$dir/pid")" 2>/dev/null || true
+    rm -f "$dir/pid"
+  fi
+  exit 0
+fi
+
 if ! "$py" -c "import socket,sys; s=socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; then
-  nohup .deps/venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$dir/server.log" 2>&1 &
+  nohup .deps/venv/bin/moto_server -H 127.0.0.1 -p "$port" </dev/null >"$dir/server.log" 2>&1 &
   echo $! >"$dir/pid"
   for _ in $(seq 1 100); do
     "$py" -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
