@@ -637,3 +637,59 @@ fn a_signed_request_replayed_to_another_replica_is_refused() {
     assert_ne!(outcomes[0], "SignatureNonceUsed", "{outcomes:?}");
     assert_eq!(outcomes[1], "SignatureNonceUsed", "{outcomes:?}");
 }
+
+/// The digest replica `addr` serves for `repo:tag` (a manifest HEAD), if any.
+fn served_digest(addr: &str, repo: &str, tag: &str) -> Option<String> {
+    let out = run(Command::new("curl").args([
+        "-sI",
+        "-u",
+        &creds(),
+        "-H",
+        "Accept: application/vnd.oci.image.manifest.v1+json",
+        &format!("http://{addr}/v2/{repo}/manifests/{tag}"),
+    ]));
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
+        l.to_ascii_lowercase()
+            .strip_prefix("docker-content-digest:")
+            .map(|d| d.trim().to_string())
+    })
+}
+
+#[test]
+fn a_moved_tag_is_seen_by_every_replica_within_a_second() {
+    let work = tempfile::tempdir().unwrap();
+    let mut cluster = Cluster::new("moved", &[]);
+    let a = cluster.replica(&free_addr());
+    let b = cluster.replica(&free_addr());
+    let push = |arch: &str, addr: &str| {
+        let src = work.path().join(arch);
+        let m = image(&src, arch, 1);
+        write_index(&src, m.clone(), "v1");
+        run_ok(
+            Command::new("skopeo")
+                .args(["copy", "--dest-tls-verify=false", "--dest-creds", &creds()])
+                .arg(format!("oci:{}:v1", src.display()))
+                .arg(format!("docker://{addr}/moved/app:v1")),
+        );
+        m["digest"].as_str().unwrap().to_string()
+    };
+    let first = push("amd64", &a.addr);
+    // Replica B reads the tag, and caches it (for 5 s without a notice).
+    assert_eq!(
+        served_digest(&b.addr, "moved/app", "v1"),
+        Some(first.clone())
+    );
+    assert_eq!(served_digest(&b.addr, "moved/app", "v1"), Some(first));
+    let second = push("arm64", &a.addr);
+    let moved = Instant::now();
+    loop {
+        if served_digest(&b.addr, "moved/app", "v1").as_deref() == Some(second.as_str()) {
+            break;
+        }
+        assert!(
+            moved.elapsed() < Duration::from_secs(1),
+            "replica B still served the old digest a second after the tag moved"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
