@@ -190,7 +190,7 @@ pub async fn section(
             a href=(dl("cyclonedx")) download { "CycloneDX SBOM" } " · "
             a href=(dl("spdx")) download { "SPDX SBOM" } " · "
             a href=(dl("sarif")) download { "SARIF" }
-            @if let Some(db) = &report.scanner.db_version { " · database " (db) }
+            @if let Some(db) = &report.scanner.db_version { " · database " (database_label(db)) }
         }
         h3 id="vulns" { "Vulnerabilities (" (shown.len()) ")" }
         @if shown.is_empty() { p { "None found." } } @else {
@@ -269,4 +269,28 @@ pub async fn section(
             }
         }
     })
+}
+
+/// The scanner's database version (`schema 2 built 1796641528`) with its build time as a date.
+fn database_label(version: &str) -> String {
+    match version.rsplit_once("built ") {
+        Some((head, secs)) => match secs.trim().parse::<i64>() {
+            Ok(secs) => format!("{head}built {}", super::layout::time_s(secs)),
+            Err(_) => version.to_string(),
+        },
+        None => version.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod database_label_tests {
+    #[test]
+    fn build_times_read_as_dates() {
+        assert_eq!(
+            super::database_label("schema 2 built 1796641528"),
+            "schema 2 built 2026-12-07 11:05 UTC"
+        );
+        assert_eq!(super::database_label("schema 2"), "schema 2");
+        assert_eq!(super::database_label("built soon"), "built soon");
+    }
 }
