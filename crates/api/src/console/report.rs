@@ -272,6 +272,7 @@ pub async fn section(
 }
 
 /// The scanner's database version (`schema 2 built 1796641528`) with its build time as a date.
+#[cfg(feature = "scanner")]
 fn database_label(version: &str) -> String {
     match version.rsplit_once("built ") {
         Some((head, secs)) => match secs.trim().parse::<i64>() {
@@ -282,7 +283,7 @@ fn database_label(version: &str) -> String {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "scanner"))]
 mod database_label_tests {
     #[test]
     fn build_times_read_as_dates() {
