@@ -124,29 +124,33 @@ start_balancer() { # port backend_ports...
 
 now() { date +%s.%N; }
 
-measure() { # label addr
-  local label=$1 addr=$2 t0 t1 i
-  t0=$(now)
-  COPIES=()
-  for i in $(seq 1 "$PUSHES"); do
-    skopeo copy -q --dest-tls-verify=false --dest-creds "$CREDS" \
-      "oci:$WORK/image:v1" "docker://$addr/bench/app$i:v1" >>"$WORK/skopeo.log" 2>&1 &
-    COPIES+=($!)
-  done
-  wait_copies || die "$label: a push failed (see $WORK/skopeo.log)"
-  t1=$(now)
-  local push=$(awk -v b="$IMAGE_BYTES" -v n="$PUSHES" -v a="$t0" -v z="$t1" 'BEGIN{printf "%.1f", b*n/1e6/(z-a)}')
+# copies direction addr: PUSHES concurrent skopeo copies (push: layout -> registry; pull: registry
+# -> fresh layouts); prints MB/s over the wall time of all of them.
+copies() {
+  local direction=$1 addr=$2 t0 t1 i pids=() failed=0
   rm -rf "$WORK/pull"; mkdir -p "$WORK/pull"
   t0=$(now)
-  COPIES=()
   for i in $(seq 1 "$PUSHES"); do
-    skopeo copy -q --src-tls-verify=false --src-creds "$CREDS" \
-      "docker://$addr/bench/app$i:v1" "oci:$WORK/pull/$i:v1" >>"$WORK/skopeo.log" 2>&1 &
-    COPIES+=($!)
+    if [[ $direction == push ]]; then
+      skopeo copy -q --dest-tls-verify=false --dest-creds "$CREDS" \
+        "oci:$WORK/image:v1" "docker://$addr/bench/app$i:v1" >>"$WORK/skopeo.log" 2>&1 &
+    else
+      skopeo copy -q --src-tls-verify=false --src-creds "$CREDS" \
+        "docker://$addr/bench/app$i:v1" "oci:$WORK/pull/$i:v1" >>"$WORK/skopeo.log" 2>&1 &
+    fi
+    pids+=($!)
   done
-  wait_copies || die "$label: a pull failed (see $WORK/skopeo.log)"
+  for i in "${pids[@]}"; do wait "$i" || failed=1; done
   t1=$(now)
-  local pull=$(awk -v b="$IMAGE_BYTES" -v n="$PUSHES" -v a="$t0" -v z="$t1" 'BEGIN{printf "%.1f", b*n/1e6/(z-a)}')
+  [[ $failed == 0 ]] || die "a $direction failed (see $WORK/skopeo.log)"
+  awk -v b="$IMAGE_BYTES" -v n="$PUSHES" -v a="$t0" -v z="$t1" 'BEGIN{printf "%.1f", b*n/1e6/(z-a)}'
+}
+
+measure() { # label addr
+  local label=$1 addr=$2
+  local push pull
+  push=$(copies push "$addr")
+  pull=$(copies pull "$addr")
   local auth="Authorization: Basic $(printf '%s' "$CREDS" | base64)"
   local accept="Accept: application/vnd.oci.image.manifest.v1+json"
   local url="http://$addr/v2/bench/app1/manifests/v1"
@@ -157,7 +161,6 @@ measure() { # label addr
   printf '%-28s %10s %10s %12s %10s %8s\n' "$label" "$push" "$pull" "$rps" "$p99" "$errs"
 }
 
-wait_copies() { local ok=0; for j in "${COPIES[@]}"; do wait "$j" || ok=1; done; return $ok; }
 
 printf '%-28s %10s %10s %12s %10s %8s\n' setup "push MB/s" "pull MB/s" "manifest/s" "p99 ms" errors
 

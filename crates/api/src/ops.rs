@@ -8,7 +8,8 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the metadata store answers and the blob store can be read.
+/// Ready when the metadata store answers and the blob store can be read (one cheap request
+/// each: balancers probe this twice a second).
 pub async fn readyz(State(app): State<App>) -> Response {
     if let Err(e) = app.meta.ping().await {
         return (
@@ -17,7 +18,7 @@ pub async fn readyz(State(app): State<App>) -> Response {
         )
             .into_response();
     }
-    if let Err(e) = app.blobs.list_uploads().await {
+    if let Err(e) = app.blobs.ready().await {
         return (StatusCode::SERVICE_UNAVAILABLE, format!("blob store: {e}")).into_response();
     }
     "ready".into_response()

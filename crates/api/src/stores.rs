@@ -87,11 +87,7 @@ async fn open_s3(config: &Config) -> Result<berth_store::S3BlobStore, StartError
     };
     let store = berth_store::S3BlobStore::open_s3(url, &options)?;
     // Opening makes no request: a bucket that does not answer is found here, at start.
-    store
-        .driver()
-        .check()
-        .await
-        .map_err(berth_store::StoreError::Io)?;
+    store.ready().await?;
     Ok(store)
 }
 

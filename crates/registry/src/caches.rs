@@ -6,6 +6,10 @@ use berth_store::{Instance, Namespace, Repository, StoredManifest};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long a mutable entry (an instance, namespace, repository or tag, absence included) is
+/// kept: the bound on staleness when no notice arrives.
+pub const MUTABLE_LIFETIME: Duration = Duration::from_secs(5);
+
 /// Caches in front of the metadata store. Manifests by digest are immutable, so they can stay
 /// long; everything mutable has a short lifetime and is invalidated on every local write, so a
 /// change made through this process is seen at once and one made elsewhere within seconds.
@@ -21,7 +25,7 @@ pub struct Caches {
 
 impl Default for Caches {
     fn default() -> Self {
-        let short = Duration::from_secs(5);
+        let short = MUTABLE_LIFETIME;
         Caches {
             instances: moka::sync::Cache::builder()
                 .max_capacity(10_000)

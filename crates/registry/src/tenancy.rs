@@ -159,7 +159,14 @@ impl Registry {
         self.caches
             .namespaces
             .invalidate(&key(instance_id, namespace));
-        // Other processes may hold either as absent.
+        // Other processes may hold either as absent, but only for a cache lifetime: a repository
+        // older than that (twice, for clocks that differ between replicas) needs no notice.
+        // Every upload and manifest push comes through here; this keeps notices to new ones.
+        let lifetime =
+            i64::try_from(crate::caches::MUTABLE_LIFETIME.as_millis()).unwrap_or(i64::MAX);
+        if berth_store::now_millis().saturating_sub(repo.created_at) > 2 * lifetime {
+            return Ok(repo);
+        }
         self.announce(CacheNotice::Namespace {
             instance_id: instance_id.to_string(),
             name: namespace.to_string(),

@@ -76,6 +76,12 @@ pub trait BlobStore: Send + Sync + 'static {
     /// through berth (a presigned S3 URL), or `None` if this store has none (the default: the
     /// bytes are served by berth). The URL is made without checking that the blob exists: the
     /// caller has.
+    /// Whether the store answers, cheaply (for `/readyz`). The default lists the uploads;
+    /// stores over a [`crate::ByteDriver`] ask the driver for one cheap request instead.
+    async fn ready(&self) -> Result<()> {
+        self.list_uploads().await.map(drop)
+    }
+
     async fn redirect_url(
         &self,
         digest: &Digest,

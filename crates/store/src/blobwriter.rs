@@ -565,6 +565,10 @@ impl<D: ByteDriver> BlobStore for LayeredBlobStore<D> {
         Ok(())
     }
 
+    async fn ready(&self) -> Result<()> {
+        Ok(self.driver.check().await?)
+    }
+
     async fn list_uploads(&self) -> Result<Vec<(String, i64)>> {
         let listed = self.driver.list(&prefix_key(UPLOADS)?).await?;
         Ok(listed

@@ -158,6 +158,11 @@ pub trait ByteDriver: Send + Sync + 'static {
         false
     }
 
+    /// Whether the storage answers at all, cheaply (a readiness probe calls it twice a second
+    /// per balancer): one request, whatever the number of objects. Filesystem: the root's
+    /// metadata; S3: one delimited listing of the prefix.
+    async fn check(&self) -> io::Result<()>;
+
     /// A URL from which a client can read the object at `key` for the next `ttl` without
     /// credentials, or `None` when the driver has no such URLs (the default; a filesystem).
     ///

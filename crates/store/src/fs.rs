@@ -104,6 +104,10 @@ fn not_found_to_none<T>(r: io::Result<T>) -> io::Result<Option<T>> {
 
 #[async_trait]
 impl ByteDriver for FsDriver {
+    async fn check(&self) -> io::Result<()> {
+        tokio::fs::metadata(&self.root).await.map(drop)
+    }
+
     async fn create(&self, key: &Key) -> io::Result<()> {
         let path = self.path(key);
         let root = self.root.clone();

@@ -77,6 +77,10 @@ fn under(key: &Key, prefix: &Key) -> bool {
 
 #[async_trait]
 impl ByteDriver for MemDriver {
+    async fn check(&self) -> io::Result<()> {
+        Ok(())
+    }
+
     async fn create(&self, key: &Key) -> io::Result<()> {
         let mut inner = self.lock();
         if inner.objects.contains_key(key) {

@@ -1,5 +1,6 @@
 //! Copying SQLite's tables into PostgreSQL's, by name, in one transaction.
 use super::error::MigrateError;
+use futures::TryStreamExt;
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 use sqlx::{Row, TypeInfo, ValueRef};
@@ -84,11 +85,12 @@ pub async fn copy_metadata(
                 .join(", "),
             quote(table)
         );
-        let rows = sqlx::query(&select).fetch_all(sqlite).await?;
-        let mut inserted = 0;
-        for batch in rows.chunks(BATCH_ROWS) {
+        // Streamed a batch at a time: a table is never held in memory whole.
+        let mut rows = sqlx::query(&select).fetch(sqlite).try_chunks(BATCH_ROWS);
+        let (mut read, mut inserted) = (0u64, 0u64);
+        while let Some(batch) = rows.try_next().await.map_err(|e| e.1)? {
             let mut values = Vec::with_capacity(batch.len() * columns.len());
-            for row in batch {
+            for row in &batch {
                 for i in 0..columns.len() {
                     values.push(read_value(row, i)?);
                 }
@@ -103,10 +105,11 @@ pub async fn copy_metadata(
                 };
             }
             inserted += q.execute(&mut *tx).await?.rows_affected();
+            read += batch.len() as u64;
         }
         report.push(TableCopy {
             table: table.clone(),
-            rows: rows.len() as u64,
+            rows: read,
             inserted,
         });
     }

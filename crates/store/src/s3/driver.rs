@@ -55,17 +55,6 @@ impl S3Driver {
         })
     }
 
-    /// One listing request under the prefix: fails (not found, permission denied, connection
-    /// refused) when the bucket cannot be used, so a misconfiguration shows at start.
-    pub async fn check(&self) -> io::Result<()> {
-        let prefix = Path::from(self.root.trim_end_matches('/'));
-        self.store
-            .list_with_delimiter(Some(&prefix))
-            .await
-            .map(drop)
-            .map_err(to_io)
-    }
-
     fn path(&self, key: &Key) -> Path {
         // Keys and the prefix are made of characters S3 and `Path` take as they are.
         Path::from(format!("{}{key}", self.root))
@@ -274,6 +263,17 @@ fn create_only() -> PutOptions {
 
 #[async_trait]
 impl ByteDriver for S3Driver {
+    /// One delimited listing under the prefix: fails (not found, permission denied, connection
+    /// refused) when the bucket cannot be used, so a misconfiguration shows at start.
+    async fn check(&self) -> io::Result<()> {
+        let prefix = Path::from(self.root.trim_end_matches('/'));
+        self.store
+            .list_with_delimiter(Some(&prefix))
+            .await
+            .map(drop)
+            .map_err(to_io)
+    }
+
     /// The empty marker, with `If-None-Match: *`.
     async fn create(&self, key: &Key) -> io::Result<()> {
         self.store
