@@ -16,7 +16,6 @@ mod hss;
 mod http_util;
 mod jobs;
 pub mod kcr;
-mod mac;
 mod metrics;
 mod network;
 pub mod notices;

@@ -15,8 +15,8 @@ use super::error::{ConsoleError, ConsoleResult};
 use super::layout::{csrf_field, enc, html_response, page, redirect, time_ms};
 use super::viewer::{Viewer, csrf_ok, here, viewer};
 use crate::kcr::Ctx;
-use crate::kcr::params::Params;
 use crate::state::App;
+use berth_kcr::params::Params;
 
 #[derive(Deserialize)]
 pub struct InstanceQuery {

@@ -4,8 +4,8 @@ use berth_store::{Instance, Namespace};
 use serde_json::{Map, Value, json};
 
 use super::error::{KcrError, KcrResult};
-use super::params::{self, Params};
 use crate::state::App;
+use berth_kcr::params::{self, Params};
 
 pub const API_VERSION: &str = "2021-11-09";
 /// The service name in SigV4 credential scopes.

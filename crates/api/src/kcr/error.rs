@@ -2,6 +2,7 @@
 //! `{"RequestId": "...", "Error": {"Type": "Sender", "Code": "...", "Message": "..."}}` with the
 //! seed's HTTP status per code. Storage errors are mapped here, once.
 use axum::http::StatusCode;
+use berth_kcr::RequestError;
 use berth_store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,37 +33,20 @@ impl KcrError {
     }
 
     pub fn missing_parameter(name: &str) -> KcrError {
-        KcrError::new(
-            StatusCode::BAD_REQUEST,
-            "MissingParameter",
-            format!("An value must be supplied for the input parameter {name}."),
-        )
+        RequestError::missing_parameter(name).into()
     }
 
     pub fn invalid_value(name: &str) -> KcrError {
-        KcrError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidParameterValue",
-            format!(
-                "An invalid or out-of-range value was supplied for the input parameter {name}."
-            ),
-        )
+        RequestError::invalid_value(name).into()
     }
 
     /// An invalid value with a reason after the seed's sentence.
     pub fn invalid_value_because(name: &str, why: &str) -> KcrError {
-        let mut e = KcrError::invalid_value(name);
-        e.message.push(' ');
-        e.message.push_str(why);
-        e
+        RequestError::invalid_value_because(name, why).into()
     }
 
     pub fn invalid_query_parameter(name: &str) -> KcrError {
-        KcrError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidQueryParameter",
-            format!("The query parameter {name} is malformed or does not adhere to KSC standards."),
-        )
+        RequestError::invalid_query_parameter(name).into()
     }
 
     pub fn invalid_method(method: &str) -> KcrError {
@@ -114,15 +98,15 @@ impl KcrError {
     }
 
     pub fn missing_authentication_token(message: impl Into<String>) -> KcrError {
-        KcrError::new(StatusCode::FORBIDDEN, "MissingAuthenticationToken", message)
+        RequestError::missing_authentication_token(message).into()
     }
 
     pub fn signature_does_not_match(message: impl Into<String>) -> KcrError {
-        KcrError::new(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", message)
+        RequestError::signature_does_not_match(message).into()
     }
 
     pub fn incomplete_signature(message: impl Into<String>) -> KcrError {
-        KcrError::new(StatusCode::BAD_REQUEST, "IncompleteSignature", message)
+        RequestError::incomplete_signature(message).into()
     }
 
     pub fn invalid_client_token_id() -> KcrError {
@@ -156,11 +140,18 @@ impl KcrError {
     }
 
     pub fn service_unavailable(detail: impl std::fmt::Display) -> KcrError {
-        KcrError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "ServiceUnavailable",
-            format!("Exception {detail}"),
-        )
+        RequestError::service_unavailable(detail).into()
+    }
+}
+
+/// The wire crate's errors carry the seed's status, code and message already.
+impl From<RequestError> for KcrError {
+    fn from(e: RequestError) -> KcrError {
+        KcrError {
+            status: e.status,
+            code: e.code,
+            message: e.message,
+        }
     }
 }
 

@@ -10,9 +10,9 @@ use berth_store::{ApiKey, MetadataStore};
 use rand::RngCore;
 
 use super::error::{KcrError, KcrResult};
-use super::sigv4;
 pub use crate::seal::{KeyError, MasterKey};
 use crate::state::App;
+use berth_kcr::sigv4;
 
 /// A newly created key: the secret is shown once.
 pub struct NewApiKey {
@@ -96,7 +96,7 @@ impl Signer {
         payload: &sigv4::Payload,
     ) -> Option<KcrResult<Caller>> {
         let verified = sigv4::verify_declared(&self.sig, head, payload, &self.secret)?;
-        Some(verified.map(|()| self.caller()))
+        Some(verified.map(|()| self.caller()).map_err(KcrError::from))
     }
 }
 

@@ -10,8 +10,6 @@ mod context;
 pub mod error;
 pub mod keys;
 pub mod openapi;
-pub mod params;
-pub mod sigv4;
 pub mod spec;
 
 mod api_tokens;
@@ -32,8 +30,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::state::App;
+use berth_kcr::params::Params;
+use berth_kcr::sigv4;
 use error::{KcrError, KcrResult};
-use params::Params;
 
 /// The largest body of a request whose signature was verified before its body was read.
 const MAX_BODY_BYTES: usize = 1 << 20;
@@ -177,7 +176,7 @@ fn read_params(
 ) -> KcrResult<Params> {
     let query_pairs = sigv4::query_pairs(query);
     if method == Method::GET {
-        return Params::from_pairs(query_pairs);
+        return Ok(Params::from_pairs(query_pairs)?);
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -199,7 +198,7 @@ fn read_params(
                 KcrError::invalid_value_because("Body", "The form body is not UTF-8.")
             })?);
             pairs.extend(query_pairs.into_iter().filter(|(k, _)| is_auth(k)));
-            Params::from_pairs(pairs)
+            Ok(Params::from_pairs(pairs)?)
         }
         "application/json" => {
             let value: Value = serde_json::from_slice(body).map_err(|e| {

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::context::API_VERSION;
-use super::params::MAX_INDEX;
 use super::spec::{ACTIONS, ActionSpec, Type};
+use berth_kcr::params::MAX_INDEX;
 
 fn ty(t: Type) -> Value {
     match t {

@@ -3,8 +3,8 @@
 //! (`/openapi.json`), and the list of actions the dispatcher knows.
 use super::context::{Ctx, Reply};
 use super::error::{KcrError, KcrResult};
-use super::params::{Params, pattern_of};
 use super::{api_tokens, endpoints, instances, namespaces, repositories, scans, tokens, webhooks};
+use berth_kcr::params::{Params, pattern_of};
 use futures::future::BoxFuture;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

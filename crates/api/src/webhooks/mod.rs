@@ -164,7 +164,7 @@ pub fn rfc3339(millis: i64) -> String {
 pub fn sign(secret: &str, body: &[u8]) -> String {
     format!(
         "sha256={}",
-        hex::encode(crate::mac::hmac_sha256(secret.as_bytes(), body))
+        hex::encode(berth_kcr::hmac_sha256(secret.as_bytes(), body))
     )
 }
 

@@ -2,7 +2,7 @@
 //! string, form and JSON bodies (parameter names, indexes, paging), and the SigV4 signature in
 //! the Authorization header or the query.
 #![no_main]
-use berth_api::kcr::{params::Params, sigv4};
+use berth_kcr::{params::Params, sigv4};
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::error::{KcrError, KcrResult};
+use crate::{RequestError, RequestResult};
 
 /// Limits on what a caller controls.
 const MAX_PARAMS: usize = 1000;
@@ -64,7 +64,7 @@ pub fn pattern_of(key: &str) -> String {
 impl Params {
     /// From decoded name/value pairs. A name given twice is refused (the seed's Filter rules 1
     /// and 3), as is an index outside 0..=100.
-    pub fn from_pairs<I>(pairs: I) -> KcrResult<Params>
+    pub fn from_pairs<I>(pairs: I) -> RequestResult<Params>
     where
         I: IntoIterator<Item = (String, String)>,
     {
@@ -76,9 +76,9 @@ impl Params {
     }
 
     /// From a JSON object: nested objects join their keys with `.`, arrays are numbered from 1.
-    pub fn from_json(value: &Value) -> KcrResult<Params> {
+    pub fn from_json(value: &Value) -> RequestResult<Params> {
         let Value::Object(map) = value else {
-            return Err(KcrError::invalid_value_because(
+            return Err(RequestError::invalid_value_because(
                 "Body",
                 "The JSON body must be an object.",
             ));
@@ -90,9 +90,9 @@ impl Params {
         Ok(params)
     }
 
-    fn flatten(&mut self, key: String, value: &Value, depth: usize) -> KcrResult<()> {
+    fn flatten(&mut self, key: String, value: &Value, depth: usize) -> RequestResult<()> {
         if depth > MAX_JSON_DEPTH {
-            return Err(KcrError::invalid_query_parameter(&key));
+            return Err(RequestError::invalid_query_parameter(&key));
         }
         match value {
             Value::Null => Ok(()),
@@ -101,7 +101,7 @@ impl Params {
             Value::String(s) => self.insert(key, s.clone()),
             Value::Array(items) => {
                 if items.len() > MAX_INDEX as usize {
-                    return Err(KcrError::invalid_query_parameter(&format!("{key}.N")));
+                    return Err(RequestError::invalid_query_parameter(&format!("{key}.N")));
                 }
                 for (i, item) in items.iter().enumerate() {
                     self.flatten(format!("{key}.{}", i + 1), item, depth + 1)?;
@@ -118,7 +118,7 @@ impl Params {
     }
 
     /// Adds one parameter, with the same checks as [`Params::from_pairs`].
-    pub(crate) fn insert(&mut self, key: String, value: String) -> KcrResult<()> {
+    pub fn insert(&mut self, key: String, value: String) -> RequestResult<()> {
         if key.is_empty()
             || key.len() > MAX_KEY_BYTES
             || value.len() > MAX_VALUE_BYTES
@@ -126,13 +126,13 @@ impl Params {
                 .split('.')
                 .any(|s| s.is_empty() || (is_numeric(s) && index(s).is_none()))
         {
-            return Err(KcrError::invalid_query_parameter(&key));
+            return Err(RequestError::invalid_query_parameter(&key));
         }
         if self.map.len() >= MAX_PARAMS {
-            return Err(KcrError::invalid_query_parameter(&key));
+            return Err(RequestError::invalid_query_parameter(&key));
         }
         if self.map.contains_key(&key) {
-            return Err(KcrError::invalid_query_parameter(&key));
+            return Err(RequestError::invalid_query_parameter(&key));
         }
         self.map.insert(key, value);
         Ok(())
@@ -151,9 +151,9 @@ impl Params {
     }
 
     /// A non-empty value, or `MissingParameter`.
-    pub fn required(&self, name: &str) -> KcrResult<&str> {
+    pub fn required(&self, name: &str) -> RequestResult<&str> {
         self.optional(name)
-            .ok_or_else(|| KcrError::missing_parameter(name))
+            .ok_or_else(|| RequestError::missing_parameter(name))
     }
 
     /// The value when present and non-empty.
@@ -163,39 +163,39 @@ impl Params {
 
     /// A Boolean: `True`/`False` as the seed writes them; `true`/`false` as botocore-style
     /// clients serialise Python booleans.
-    pub fn bool(&self, name: &str) -> KcrResult<Option<bool>> {
+    pub fn bool(&self, name: &str) -> RequestResult<Option<bool>> {
         match self.optional(name) {
             None => Ok(None),
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
             Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
-            Some(_) => Err(KcrError::invalid_value(name)),
+            Some(_) => Err(RequestError::invalid_value(name)),
         }
     }
 
-    pub fn required_bool(&self, name: &str) -> KcrResult<bool> {
+    pub fn required_bool(&self, name: &str) -> RequestResult<bool> {
         self.bool(name)?
-            .ok_or_else(|| KcrError::missing_parameter(name))
+            .ok_or_else(|| RequestError::missing_parameter(name))
     }
 
-    pub fn int(&self, name: &str) -> KcrResult<Option<i64>> {
+    pub fn int(&self, name: &str) -> RequestResult<Option<i64>> {
         match self.optional(name) {
             None => Ok(None),
             Some(v) => v
                 .trim()
                 .parse::<i64>()
                 .map(Some)
-                .map_err(|_| KcrError::invalid_value(name)),
+                .map_err(|_| RequestError::invalid_value(name)),
         }
     }
 
-    pub fn required_int(&self, name: &str) -> KcrResult<i64> {
+    pub fn required_int(&self, name: &str) -> RequestResult<i64> {
         self.int(name)?
-            .ok_or_else(|| KcrError::missing_parameter(name))
+            .ok_or_else(|| RequestError::missing_parameter(name))
     }
 
     /// The values of `prefix.N`, in index order. Equal values are refused (the seed's rule that
     /// two names of a list may not be the same).
-    pub fn list(&self, prefix: &str) -> KcrResult<Vec<String>> {
+    pub fn list(&self, prefix: &str) -> RequestResult<Vec<String>> {
         let mut items: Vec<(u32, &str)> = Vec::new();
         let dotted = format!("{prefix}.");
         for (key, value) in self.map.range(dotted.clone()..) {
@@ -205,9 +205,9 @@ impl Params {
             if rest.contains('.') {
                 continue;
             }
-            let n = index(rest).ok_or_else(|| KcrError::invalid_query_parameter(key))?;
+            let n = index(rest).ok_or_else(|| RequestError::invalid_query_parameter(key))?;
             if value.is_empty() {
-                return Err(KcrError::invalid_value(key));
+                return Err(RequestError::invalid_value(key));
             }
             items.push((n, value));
         }
@@ -215,7 +215,7 @@ impl Params {
         let mut out: Vec<String> = Vec::with_capacity(items.len());
         for (n, v) in items {
             if out.iter().any(|x| x == v) {
-                return Err(KcrError::invalid_value(&format!("{prefix}.{n}")));
+                return Err(RequestError::invalid_value(&format!("{prefix}.{n}")));
             }
             out.push(v.to_string());
         }
@@ -223,7 +223,7 @@ impl Params {
     }
 
     /// The distinct `N` of keys `prefix.N.*` (structured list members), in order.
-    pub fn indexes(&self, prefix: &str) -> KcrResult<Vec<u32>> {
+    pub fn indexes(&self, prefix: &str) -> RequestResult<Vec<u32>> {
         let dotted = format!("{prefix}.");
         let mut out: Vec<u32> = Vec::new();
         for key in self.map.keys() {
@@ -233,7 +233,7 @@ impl Params {
             let Some((n, _)) = rest.split_once('.') else {
                 continue;
             };
-            let n = index(n).ok_or_else(|| KcrError::invalid_query_parameter(key))?;
+            let n = index(n).ok_or_else(|| RequestError::invalid_query_parameter(key))?;
             if !out.contains(&n) {
                 out.push(n);
             }
@@ -243,17 +243,17 @@ impl Params {
     }
 
     /// `Marker` (default 0) and `MaxResults` (default `default`, 1..=`max`).
-    pub fn paging(&self, default: u32, max: u32) -> KcrResult<Paging> {
+    pub fn paging(&self, default: u32, max: u32) -> RequestResult<Paging> {
         let marker = match self.int("Marker")? {
             None => 0,
-            Some(m) => u32::try_from(m).map_err(|_| KcrError::invalid_value("Marker"))?,
+            Some(m) => u32::try_from(m).map_err(|_| RequestError::invalid_value("Marker"))?,
         };
         let max_results = match self.int("MaxResults")? {
             None => default,
             Some(m) if (1..=i64::from(max)).contains(&m) => {
-                u32::try_from(m).map_err(|_| KcrError::invalid_value("MaxResults"))?
+                u32::try_from(m).map_err(|_| RequestError::invalid_value("MaxResults"))?
             }
-            Some(_) => return Err(KcrError::invalid_value("MaxResults")),
+            Some(_) => return Err(RequestError::invalid_value("MaxResults")),
         };
         Ok(Paging {
             marker,
@@ -266,7 +266,7 @@ impl Params {
 mod tests {
     use super::*;
 
-    fn p(pairs: &[(&str, &str)]) -> KcrResult<Params> {
+    fn p(pairs: &[(&str, &str)]) -> RequestResult<Params> {
         Params::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
     }
 

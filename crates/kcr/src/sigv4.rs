@@ -5,12 +5,12 @@
 //! checks and messages the seed lists. The tests sign with independent implementations (the
 //! `aws-sigv4` crate, botocore's signer inside ksc-sdk-python, requests-aws4auth inside
 //! kingsoftcloud-sdk-python).
-use axum::http::HeaderMap;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use hmac::{Hmac, Mac};
+use http::HeaderMap;
 use sha2::{Digest as _, Sha256};
 
-use super::error::{KcrError, KcrResult};
+use crate::{RequestError, RequestResult};
 
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const TERMINATOR: &str = "aws4_request";
@@ -66,7 +66,9 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// Decoded `(name, value)` pairs of a raw query string, with form semantics (`+` is a space),
 /// as the clients build them.
 pub fn query_pairs(query: &str) -> Vec<(String, String)> {
-    crate::http_util::query_pairs(Some(query))
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 /// Percent-encodes all but the unreserved characters, as SigV4 canonical forms require.
@@ -91,10 +93,10 @@ struct Credential {
     terminator: String,
 }
 
-fn parse_credential(value: &str) -> KcrResult<Credential> {
+fn parse_credential(value: &str) -> RequestResult<Credential> {
     let parts: Vec<&str> = value.split('/').collect();
     let [key, date, region, service, terminator] = parts.as_slice() else {
-        return Err(KcrError::incomplete_signature(format!(
+        return Err(RequestError::incomplete_signature(format!(
             "Credential must have exactly 5 slash-delimited elements, e.g. \
              accesskeyid/date/region/service/aws4_request, got: {value}."
         )));
@@ -110,16 +112,21 @@ fn parse_credential(value: &str) -> KcrResult<Credential> {
 
 /// Reads the signature from the `Authorization` header or the query; `None` when the request
 /// carries none.
-pub fn parse(req: &Request<'_>) -> KcrResult<Option<Signature>> {
+pub fn parse(req: &Request<'_>) -> RequestResult<Option<Signature>> {
     let pairs = query_pairs(req.query);
-    let query_value = |name: &str| crate::http_util::query_one(&pairs, name);
+    let query_value = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     if let Some(auth) = header(req.headers, "authorization") {
         return parse_header(auth, req.headers).map(Some);
     }
     if QUERY_AUTH.iter().any(|n| query_value(n).is_some()) {
         for name in QUERY_AUTH {
             if query_value(name).is_none() {
-                return Err(KcrError::incomplete_signature(format!(
+                return Err(RequestError::incomplete_signature(format!(
                     "KSC query-string parameters must include {name}. Re-examine the \
                      query-string parameters."
                 )));
@@ -127,7 +134,7 @@ pub fn parse(req: &Request<'_>) -> KcrResult<Option<Signature>> {
         }
         let algorithm = query_value("X-Amz-Algorithm").unwrap_or_default();
         if algorithm != ALGORITHM {
-            return Err(KcrError::incomplete_signature(format!(
+            return Err(RequestError::incomplete_signature(format!(
                 "Unsupported ksc 'algorithm': {algorithm}."
             )));
         }
@@ -160,15 +167,15 @@ fn signed_header_list(value: &str) -> Vec<String> {
         .collect()
 }
 
-fn parse_header(auth: &str, headers: &HeaderMap) -> KcrResult<Signature> {
+fn parse_header(auth: &str, headers: &HeaderMap) -> RequestResult<Signature> {
     let auth = auth.trim();
     let Some((algorithm, rest)) = auth.split_once(' ') else {
-        return Err(KcrError::incomplete_signature(
+        return Err(RequestError::incomplete_signature(
             "Authorization header format error.",
         ));
     };
     if algorithm != ALGORITHM {
-        return Err(KcrError::incomplete_signature(format!(
+        return Err(RequestError::incomplete_signature(format!(
             "Unsupported ksc 'algorithm': {algorithm}."
         )));
     }
@@ -181,7 +188,7 @@ fn parse_header(auth: &str, headers: &HeaderMap) -> KcrResult<Signature> {
             continue;
         }
         let Some((k, v)) = part.split_once('=') else {
-            return Err(KcrError::incomplete_signature(
+            return Err(RequestError::incomplete_signature(
                 "Authorization header format error.",
             ));
         };
@@ -190,7 +197,7 @@ fn parse_header(auth: &str, headers: &HeaderMap) -> KcrResult<Signature> {
             "SignedHeaders" => signed = Some(v.trim()),
             "Signature" => signature = Some(v.trim()),
             _ => {
-                return Err(KcrError::incomplete_signature(
+                return Err(RequestError::incomplete_signature(
                     "Authorization header format error.",
                 ));
             }
@@ -198,7 +205,7 @@ fn parse_header(auth: &str, headers: &HeaderMap) -> KcrResult<Signature> {
     }
     // The seed ends only the Credential message with a period.
     let requires = |what: &str, end: &str| {
-        KcrError::incomplete_signature(format!(
+        RequestError::incomplete_signature(format!(
             "Authorization header requires '{what}' parameter. Authorization={auth}{end}"
         ))
     };
@@ -211,13 +218,13 @@ fn parse_header(auth: &str, headers: &HeaderMap) -> KcrResult<Signature> {
         (None, Some(d)) => DateTime::parse_from_rfc2822(d)
             .map(|t| t.with_timezone(&Utc).format("%Y%m%dT%H%M%SZ").to_string())
             .map_err(|_| {
-                KcrError::incomplete_signature(format!(
+                RequestError::incomplete_signature(format!(
                     "Date must be in ISO-8601 'basic format'. Got '{d}'. See \
                      http://en.wikipedia.org/wiki/ISO_8601."
                 ))
             })?,
         (None, None) => {
-            return Err(KcrError::incomplete_signature(format!(
+            return Err(RequestError::incomplete_signature(format!(
                 "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' \
                  header, Authorization={auth}"
             )));
@@ -248,21 +255,21 @@ pub fn check(
     req: &Request<'_>,
     scope: &Scope<'_>,
     now: DateTime<Utc>,
-) -> KcrResult<()> {
+) -> RequestResult<()> {
     let (service, terminator) = (sig.service.as_str(), sig.terminator.as_str());
     if terminator != TERMINATOR {
-        return Err(KcrError::signature_does_not_match(format!(
+        return Err(RequestError::signature_does_not_match(format!(
             "Credential should be scoped with a valid terminator: 'aws4_request', not: {terminator}."
         )));
     }
     if service != scope.service {
-        return Err(KcrError::signature_does_not_match(format!(
+        return Err(RequestError::signature_does_not_match(format!(
             "Credential should be scoped to correct service: {}.",
             scope.service
         )));
     }
     if !scope.regions.iter().any(|r| r == &sig.region) {
-        return Err(KcrError::signature_does_not_match(format!(
+        return Err(RequestError::signature_does_not_match(format!(
             "Credential should be scoped to a valid region, not:{}.",
             sig.region
         )));
@@ -270,21 +277,21 @@ pub fn check(
     let signed_at = NaiveDateTime::parse_from_str(&sig.amz_date, "%Y%m%dT%H%M%SZ")
         .map(|t| Utc.from_utc_datetime(&t))
         .map_err(|_| {
-            KcrError::incomplete_signature(format!(
+            RequestError::incomplete_signature(format!(
                 "Date must be in ISO-8601 'basic format'. Got '{}'. See \
                  http://en.wikipedia.org/wiki/ISO_8601.",
                 sig.amz_date
             ))
         })?;
     if signed_at.format("%Y%m%d").to_string() != sig.scope_date {
-        return Err(KcrError::signature_does_not_match(
+        return Err(RequestError::signature_does_not_match(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date \
              from HTTP.",
         ));
     }
     // The seed's "Signature expired:%s.", with AWS's explanation as the %s.
     let expired = |window: chrono::Duration, what: &str| {
-        KcrError::signature_does_not_match(format!(
+        RequestError::signature_does_not_match(format!(
             "Signature expired:{} is now earlier than {} ({} - {what}).",
             sig.amz_date,
             (now - window).format("%Y%m%dT%H%M%SZ"),
@@ -293,7 +300,7 @@ pub fn check(
     };
     let skew = chrono::Duration::seconds(MAX_SKEW_SECS);
     if signed_at > now + skew {
-        return Err(KcrError::signature_does_not_match(format!(
+        return Err(RequestError::signature_does_not_match(format!(
             "Signature not yet current: {} is still later than {} ({} + 15 min.)",
             sig.amz_date,
             (now + skew).format("%Y%m%dT%H%M%SZ"),
@@ -308,7 +315,7 @@ pub fn check(
                 .parse::<i64>()
                 .ok()
                 .filter(|n| (1..=MAX_EXPIRES_SECS).contains(n))
-                .ok_or_else(|| KcrError::invalid_value("X-Amz-Expires"))?,
+                .ok_or_else(|| RequestError::invalid_value("X-Amz-Expires"))?,
         };
         let window = chrono::Duration::seconds(expires);
         if now > signed_at + window {
@@ -318,13 +325,13 @@ pub fn check(
         return Err(expired(skew, "15 min."));
     }
     if !sig.signed_headers.iter().any(|h| h == "host") {
-        return Err(KcrError::signature_does_not_match(
+        return Err(RequestError::signature_does_not_match(
             "'Host' must be a 'SignedHeader' in the Authorization.",
         ));
     }
     for name in &sig.signed_headers {
         if !req.headers.contains_key(name.as_str()) {
-            return Err(KcrError::missing_authentication_token(format!(
+            return Err(RequestError::missing_authentication_token(format!(
                 "{name} not in Http Header."
             )));
         }
@@ -355,20 +362,20 @@ impl Payload {
     }
 }
 
-fn unsigned_body() -> KcrError {
-    KcrError::signature_does_not_match(
+fn unsigned_body() -> RequestError {
+    RequestError::signature_does_not_match(
         "The request body must be signed: 'UNSIGNED-PAYLOAD' is accepted only without one.",
     )
 }
 
-fn hash_mismatch() -> KcrError {
-    KcrError::signature_does_not_match(
+fn hash_mismatch() -> RequestError {
+    RequestError::signature_does_not_match(
         "The provided 'x-amz-content-sha256' header does not match what was computed.",
     )
 }
 
 /// Checks a body read after [`verify_declared`] against what the signed header declared.
-pub fn check_body(payload: &Payload, body: &[u8]) -> KcrResult<()> {
+pub fn check_body(payload: &Payload, body: &[u8]) -> RequestResult<()> {
     match payload {
         // A POST's parameters are its body: a signature that leaves it out would let the
         // request be replayed with other parameters.
@@ -388,7 +395,7 @@ pub fn verify_declared(
     req: &Request<'_>,
     payload: &Payload,
     secret: &str,
-) -> Option<KcrResult<()>> {
+) -> Option<RequestResult<()>> {
     let hash = match payload {
         Payload::Unsigned => "UNSIGNED-PAYLOAD",
         Payload::Declared(declared) => {
@@ -407,7 +414,7 @@ pub fn verify_declared(
     ))
 }
 
-fn canonical_request(sig: &Signature, req: &Request<'_>) -> KcrResult<String> {
+fn canonical_request(sig: &Signature, req: &Request<'_>) -> RequestResult<String> {
     let body_hash = hex::encode(Sha256::digest(req.body));
     let payload = match header(req.headers, "x-amz-content-sha256") {
         // A POST's parameters are its body: a signature that leaves it out would let the
@@ -463,22 +470,22 @@ fn canonical_request_with(sig: &Signature, req: &Request<'_>, payload: &str) -> 
 }
 
 fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("p={}", s.replace('+', "%2B")).as_bytes())
+    form_urlencoded::parse(format!("p={}", s.replace('+', "%2B")).as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    crate::mac::hmac_sha256(key, data)
+    crate::hmac_sha256(key, data)
 }
 
 /// Checks the signature against the secret, in constant time.
-pub fn verify(sig: &Signature, req: &Request<'_>, secret: &str) -> KcrResult<()> {
+pub fn verify(sig: &Signature, req: &Request<'_>, secret: &str) -> RequestResult<()> {
     verify_canonical(sig, &canonical_request(sig, req)?, secret)
 }
 
-fn verify_canonical(sig: &Signature, canonical: &str, secret: &str) -> KcrResult<()> {
+fn verify_canonical(sig: &Signature, canonical: &str, secret: &str) -> RequestResult<()> {
     let string_to_sign = format!(
         "{ALGORITHM}\n{}\n{}\n{}",
         sig.amz_date,
@@ -495,11 +502,11 @@ fn verify_canonical(sig: &Signature, canonical: &str, secret: &str) -> KcrResult
     let k_signing = hmac(&k_service, TERMINATOR.as_bytes());
     let provided = hex::decode(&sig.signature).unwrap_or_default();
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&k_signing) else {
-        return Err(KcrError::service_unavailable("signing key"));
+        return Err(RequestError::service_unavailable("signing key"));
     };
     mac.update(string_to_sign.as_bytes());
     mac.verify_slice(&provided).map_err(|_| {
-        KcrError::signature_does_not_match(
+        RequestError::signature_does_not_match(
             "The request signature we calculated does not match the signature you provided.",
         )
     })
@@ -508,7 +515,7 @@ fn verify_canonical(sig: &Signature, canonical: &str, secret: &str) -> KcrResult
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use http::HeaderValue;
 
     /// The AWS SigV4 test suite's `get-vanilla-query-order-key-case` vector.
     #[test]
