@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::error::{ConsoleError, ConsoleResult};
-use super::session::{SESSION_COOKIE, Sessions, cookie};
+use super::session::{self, SESSION_COOKIE, cookie, same_secret};
 use crate::api_tokens::ApiRole;
 use crate::auth::{Action, Role};
 use crate::state::App;
@@ -114,7 +114,7 @@ where
         let Form(form) = Form::<F>::from_request(Request::from_parts(parts, body), app)
             .await
             .map_err(|e| ConsoleError::Invalid(e.body_text()).into_response())?;
-        if !csrf_ok(app, &viewer, form.csrf()) {
+        if !csrf_ok(&viewer, form.csrf()) {
             return Err(ConsoleError::Csrf.into_response());
         }
         Ok(Posted { viewer, form })
@@ -144,33 +144,38 @@ pub async fn viewer(
     let Some(id) = cookie(headers, SESSION_COOKIE) else {
         return Err(to_login(path_and_query));
     };
-    let Some(session) = app.console_sessions.get(id) else {
+    let unavailable = |e: berth_store::StoreError| {
+        tracing::error!(error = %e, "console: cannot read the session or its user");
+        (StatusCode::SERVICE_UNAVAILABLE, "storage unavailable").into_response()
+    };
+    let Some(session) = session::get(app.meta.as_ref(), id)
+        .await
+        .map_err(unavailable)?
+    else {
         return Err(to_login(path_and_query));
     };
     let user = match app.meta.get_user(&session.username).await {
         Ok(Some(u)) if !u.disabled => u,
         Ok(_) => {
-            app.console_sessions.end(id);
+            session::end(app.meta.as_ref(), id)
+                .await
+                .map_err(unavailable)?;
             return Err(to_login(path_and_query));
         }
-        Err(e) => {
-            tracing::error!(error = %e, "console: cannot read the user");
-            return Err((StatusCode::SERVICE_UNAVAILABLE, "storage unavailable").into_response());
-        }
+        Err(e) => return Err(unavailable(e)),
     };
     Ok(Viewer {
         username: user.username,
         admin: user.is_admin,
-        csrf: session.csrf.clone(),
+        csrf: session.csrf,
         session_id: id.to_string(),
     })
 }
 
-/// Whether a submitted form's CSRF token is the session's.
-pub fn csrf_ok(app: &App, viewer: &Viewer, submitted: &str) -> bool {
-    app.console_sessions
-        .get(&viewer.session_id)
-        .is_some_and(|s| Sessions::csrf_ok(&s, submitted))
+/// Whether a submitted form's CSRF token is the session's (read with the session, this
+/// request).
+pub fn csrf_ok(viewer: &Viewer, submitted: &str) -> bool {
+    same_secret(&viewer.csrf, submitted)
 }
 
 /// The path and query of a request, to come back to after logging in.

@@ -219,6 +219,21 @@ async fn sessions_csrf_and_headers() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(v2(user, token).await, StatusCode::UNAUTHORIZED);
 
+    // The session is in the metadata store (every replica reads it there), by its hash only.
+    use sha2::Digest as _;
+    let hash = hex::encode(sha2::Sha256::digest(session.as_bytes()));
+    let now = berth_store::now_millis();
+    let stored = s.app.meta.console_session(&hash, now, 0).await.unwrap();
+    assert_eq!(stored.map(|r| r.username).as_deref(), Some("admin"));
+    assert!(
+        s.app
+            .meta
+            .console_session(&session, now, 0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
     // Logout ends the session on the server, whatever the browser keeps.
     let r = c
         .post(s.url("/ui/logout"))
@@ -230,6 +245,15 @@ async fn sessions_csrf_and_headers() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (status, _) = get(&s, &session, "/ui/tokens").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        s.app
+            .meta
+            .console_session(&hash, now, 0)
+            .await
+            .unwrap()
+            .is_none(),
+        "deleted"
+    );
 }
 
 #[tokio::test]
