@@ -11,8 +11,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::{ConsoleError, ConsoleResult};
+use super::forms::{Posted, csrf_form};
 use super::layout::{csrf_field, enc, html_response, page, redirect, time_ms};
-use super::viewer::{Posted, Viewer, csrf_form};
+use super::viewer::Viewer;
 use crate::kcr::Ctx;
 use crate::kcr::params::Params;
 use crate::state::App;

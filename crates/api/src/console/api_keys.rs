@@ -12,8 +12,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::{ConsoleError, ConsoleResult};
+use super::forms::{Posted, csrf_form};
 use super::layout::{csrf_field, html_response, page, redirect, time_ms};
-use super::viewer::{Posted, Viewer, csrf_form};
+use super::viewer::Viewer;
 use crate::kcr::keys::{self, KeyError, NewApiKey};
 use crate::state::App;
 

@@ -11,8 +11,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::{ConsoleError, ConsoleResult};
+use super::forms::{Posted, csrf_form};
 use super::layout::{csrf_field, html_response, page, redirect, time_ms, time_s};
-use super::viewer::{Posted, Viewer, csrf_form};
+use super::viewer::Viewer;
 use crate::exceptions::{self, NewException, unix_now};
 use crate::state::App;
 

@@ -14,11 +14,12 @@ use serde_json::Value;
 
 use super::access;
 use super::error::{ConsoleError, ConsoleResult};
+use super::forms::{Posted, csrf_form};
 use super::layout::{
     bytes, csrf_field, enc, html_response, image_href, page, redirect, short_digest, time_ms,
 };
 use super::report;
-use super::viewer::{Posted, Viewer, csrf_form};
+use super::viewer::Viewer;
 use crate::state::App;
 
 /// The largest image config read for the page.

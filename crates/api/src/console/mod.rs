@@ -15,6 +15,7 @@ mod clusters;
 mod database;
 mod error;
 mod exceptions;
+mod forms;
 mod image;
 mod layout;
 mod login;

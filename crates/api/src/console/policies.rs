@@ -13,8 +13,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::{ConsoleError, ConsoleResult};
+use super::forms::{Posted, csrf_form};
 use super::layout::{csrf_field, enc, html_response, page, redirect, time_ms};
-use super::viewer::{Posted, Viewer, csrf_form};
+use super::viewer::Viewer;
 use crate::hss::context::Call;
 use crate::state::App;
 

@@ -1,14 +1,11 @@
 //! Who is looking: the logged-in user behind a request's session cookie, and what the
 //! registry's own rules let them see. The checks are the APIs' (`auth::Role::may` for
 //! namespaces, the API roles for the administrative pages), not a second set of rules.
-use axum::Form;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
 
-use super::error::{ConsoleError, ConsoleResult};
 use super::session::{self, SESSION_COOKIE, cookie, same_secret};
 use crate::api_tokens::ApiRole;
 use crate::auth::{Action, Role};
@@ -56,15 +53,6 @@ impl Viewer {
     pub fn may_administer(&self) -> bool {
         self.api_role() == ApiRole::Admin
     }
-
-    /// `Forbidden` unless the viewer may use the administrative pages.
-    pub fn admin_only(&self) -> ConsoleResult<()> {
-        if self.may_administer() {
-            Ok(())
-        } else {
-            Err(ConsoleError::Forbidden)
-        }
-    }
 }
 
 /// A page handler's viewer: without a live session the handler is not called and the
@@ -74,50 +62,6 @@ impl FromRequestParts<App> for Viewer {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
         viewer(app, &parts.headers, here(&parts.uri)).await
-    }
-}
-
-/// A form whose `csrf` field [`Posted`] checks.
-pub trait CsrfForm {
-    fn csrf(&self) -> &str;
-}
-
-/// Implements [`CsrfForm`] for form structs with a `csrf: String` field.
-macro_rules! csrf_form {
-    ($($form:ty),+ $(,)?) => {
-        $(impl $crate::console::viewer::CsrfForm for $form {
-            fn csrf(&self) -> &str {
-                &self.csrf
-            }
-        })+
-    };
-}
-pub(crate) use csrf_form;
-
-/// A form POST from a logged-in viewer, its CSRF token the session's: the one place every
-/// console form is checked, before its handler sees it. A request without a session goes to
-/// the login page, a bad token is `403`, a body that is not the form is `400`.
-pub struct Posted<F> {
-    pub viewer: Viewer,
-    pub form: F,
-}
-
-impl<F> FromRequest<App> for Posted<F>
-where
-    F: DeserializeOwned + CsrfForm + Send,
-{
-    type Rejection = Response;
-
-    async fn from_request(req: Request, app: &App) -> Result<Self, Response> {
-        let (mut parts, body) = req.into_parts();
-        let viewer = Viewer::from_request_parts(&mut parts, app).await?;
-        let Form(form) = Form::<F>::from_request(Request::from_parts(parts, body), app)
-            .await
-            .map_err(|e| ConsoleError::Invalid(e.body_text()).into_response())?;
-        if !csrf_ok(&viewer, form.csrf()) {
-            return Err(ConsoleError::Csrf.into_response());
-        }
-        Ok(Posted { viewer, form })
     }
 }
 

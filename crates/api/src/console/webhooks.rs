@@ -12,8 +12,9 @@ use serde::Deserialize;
 
 use super::access;
 use super::error::{ConsoleError, ConsoleResult};
+use super::forms::{Posted, csrf_form};
 use super::layout::{csrf_field, enc, html_response, page, redirect, time_ms};
-use super::viewer::{Posted, Viewer, csrf_form};
+use super::viewer::Viewer;
 use crate::state::App;
 use crate::webhooks::{self, EventType};
 
