@@ -4,9 +4,10 @@
 //! is also in the page's tables), so it is readable without the picture.
 use maud::{Markup, html};
 
-/// Width of the drawing in user units; the SVG scales to its container.
-const WIDTH: u64 = 600;
-const LABEL: u64 = 170;
+/// Width of the drawing in user units; the SVG scales to its container (narrow enough that a
+/// phone's 390 pixels shrink the text little).
+const WIDTH: u64 = 420;
+const LABEL: u64 = 160;
 const BAR_H: u64 = 26;
 const GAP: u64 = 8;
 
@@ -14,7 +15,7 @@ const GAP: u64 = 8;
 pub fn bars(title: &str, rows: &[(&str, u64, &str)]) -> Markup {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
     let height = rows.len() as u64 * (BAR_H + GAP) + GAP;
-    let room = WIDTH - LABEL - 60;
+    let room = WIDTH - LABEL - 40;
     html! {
         svg class="chart" role="img" aria-label=(title) viewBox={ "0 0 " (WIDTH) " " (height) }
             width="100%" preserveAspectRatio="xMinYMin meet" {
@@ -43,8 +44,8 @@ mod tests {
             ],
         )
         .into_string();
-        assert!(svg.contains("width=\"370\""), "{svg}");
-        assert!(svg.contains("width=\"185\""), "{svg}");
+        assert!(svg.contains("width=\"220\""), "{svg}");
+        assert!(svg.contains("width=\"110\""), "{svg}");
         assert!(svg.contains("width=\"0\""), "{svg}");
         assert!(
             svg.contains("&lt;script&gt;") && !svg.contains("<script>"),

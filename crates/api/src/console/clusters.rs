@@ -233,7 +233,7 @@ pub async fn show(
             dt { "Type" } dd { (cluster.cluster_type) }
             dt { "Protection" } dd { (cluster.protection) }
             @if let Some(k) = &cluster.kubernetes_version { dt { "Kubernetes" } dd { (k) } }
-            dt { "Region" } dd { (cluster.region) }
+            @if !cluster.region.is_empty() { dt { "Region" } dd { (cluster.region) } }
         }
         @if snapshot.is_none() {
             p { "This cluster has not reported yet." }

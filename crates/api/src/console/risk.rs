@@ -161,7 +161,7 @@ async fn dashboard(app: &App, v: &Viewer) -> ConsoleResult<Response> {
             table {
                 thead { tr { th scope="col" { "Image" } th scope="col" { "Digest" } th scope="col" { "High" } th scope="col" { "Medium" } th scope="col" { "Low" } } }
                 tbody { @for (d, l) in images.iter().take(TOP) {
-                    tr { td { (names.get(*d).map(String::as_str).unwrap_or("")) } td { code { (short_digest(&d.to_string())) } }
+                    tr { td class="ref" { (names.get(*d).map(String::as_str).unwrap_or("")) } td { code { (short_digest(&d.to_string())) } }
                          td class="num" { (l[Level::High as usize]) } td class="num" { (l[Level::Medium as usize]) } td class="num" { (l[Level::Low as usize]) } }
                 } }
             }
