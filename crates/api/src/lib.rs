@@ -146,7 +146,6 @@ async fn build_app(
         upload_limits: Default::default(),
         runtime: Default::default(),
         admission: Default::default(),
-        console_sessions: Default::default(),
     });
     effects::register(&app);
     notices::spawn_listener(&app);

@@ -30,8 +30,6 @@ pub struct AppState {
     pub runtime: crate::runtime::state::RuntimeState,
     /// Admission's cache of scan findings.
     pub admission: crate::admission::state::AdmissionState,
-    /// The web console's logged-in sessions.
-    pub console_sessions: crate::console::session::Sessions,
 }
 
 pub type App = Arc<AppState>;

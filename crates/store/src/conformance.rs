@@ -7,10 +7,12 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
 
 mod api_tokens;
+mod console_sessions;
 mod exceptions;
 mod jobs;
 mod notices;
 pub use api_tokens::api_token_store;
+pub use console_sessions::console_session_store;
 pub use exceptions::{exception_store, foreign_scan_store};
 pub use notices::notices_and_leadership;
 mod protection;

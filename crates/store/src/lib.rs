@@ -11,6 +11,7 @@ mod blob;
 mod blobwriter;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod console_sessions;
 pub mod driver;
 mod endpoints;
 mod error;
@@ -38,6 +39,7 @@ mod webhooks;
 pub use api_tokens::*;
 pub use blob::{BlobStore, BlobStream, CommitOutcome};
 pub use blobwriter::LayeredBlobStore;
+pub use console_sessions::*;
 pub use driver::ByteDriver;
 pub use endpoints::*;
 pub use error::{Result, StoreError};

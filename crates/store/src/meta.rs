@@ -122,6 +122,7 @@ pub trait MetadataStore:
     + crate::ProtectionStore
     + crate::ExceptionStore
     + crate::ForeignScanStore
+    + crate::ConsoleSessionStore
     + Send
     + Sync
     + 'static

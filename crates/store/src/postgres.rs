@@ -70,6 +70,7 @@ macro_rules! in_transaction {
 
 mod api_tokens;
 mod connect;
+mod console_sessions;
 mod endpoints;
 mod exceptions;
 mod foreign_scans;

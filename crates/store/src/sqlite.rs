@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod api_tokens;
+mod console_sessions;
 mod endpoints;
 mod exceptions;
 mod foreign_scans;
@@ -40,6 +41,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("sqlite/0012_foreign_scans.sql")),
     (13, include_str!("sqlite/0013_scans_by_digest.sql")),
     (14, include_str!("sqlite/0014_seen_nonces.sql")),
+    (15, include_str!("sqlite/0015_console_sessions.sql")),
 ];
 
 mod scans;

@@ -105,6 +105,16 @@ async fn sqlite_protection_store_conforms() {
 }
 
 #[tokio::test]
+async fn sqlite_console_session_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteMetadataStore::open(&dir.path().join("meta.db"))
+        .await
+        .unwrap();
+    // One process owns an SQLite file: its second holder is the same store.
+    conformance::console_session_store(&store, &store).await;
+}
+
+#[tokio::test]
 async fn sqlite_notices_and_leadership_conform() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteMetadataStore::open(&dir.path().join("meta.db"))

@@ -58,6 +58,13 @@ async fn pg_protection_store_conforms() {
 }
 
 #[tokio::test]
+async fn pg_console_sessions_are_shared_across_processes() {
+    let db = TestDb::create().await;
+    let (a, b) = (db.store().await, db.store().await);
+    conformance::console_session_store(&a, &b).await;
+}
+
+#[tokio::test]
 async fn pg_notices_and_leadership_conform_across_processes() {
     let db = TestDb::create().await;
     let (a, b) = (db.store().await, db.store().await);

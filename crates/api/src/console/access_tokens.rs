@@ -2,18 +2,18 @@
 //! list, creation (the token shown once) and deletion, through the management API's own
 //! handlers (`kcr::tokens::{create, delete}`: CreateInstanceToken and DeleteInstanceToken) with
 //! the parameters that API takes, so validation, hashing and the cache invalidation are its.
-use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use berth_store::Instance;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::{ConsoleError, ConsoleResult};
+use super::forms::{Posted, csrf_form};
 use super::layout::{csrf_field, enc, html_response, page, redirect, time_ms};
-use super::viewer::{Viewer, csrf_ok, here, viewer};
+use super::viewer::Viewer;
 use crate::kcr::Ctx;
 use crate::state::App;
 use berth_kcr::params::Params;
@@ -109,23 +109,14 @@ async fn admin_instance(app: &App, v: &Viewer, id: &str) -> ConsoleResult<Instan
 
 pub async fn list(
     State(app): State<App>,
-    uri: Uri,
-    headers: HeaderMap,
+    v: Viewer,
     Query(q): Query<InstanceQuery>,
-) -> Response {
-    let v = match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    async {
-        let instance = admin_instance(&app, &v, &q.i).await?;
-        Ok::<_, ConsoleError>(html_response(
-            StatusCode::OK,
-            render(&app, &v, &instance, None, None).await?,
-        ))
-    }
-    .await
-    .into_response()
+) -> ConsoleResult<Response> {
+    let instance = admin_instance(&app, &v, &q.i).await?;
+    Ok(html_response(
+        StatusCode::OK,
+        render(&app, &v, &instance, None, None).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -140,54 +131,47 @@ pub struct CreateForm {
 
 pub async fn create(
     State(app): State<App>,
-    uri: Uri,
-    headers: HeaderMap,
     Query(q): Query<InstanceQuery>,
-    Form(f): Form<CreateForm>,
-) -> Response {
-    let v = match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => v,
-        Err(r) => return r,
+    Posted { viewer: v, form: f }: Posted<CreateForm>,
+) -> ConsoleResult<Response> {
+    let instance = admin_instance(&app, &v, &q.i).await?;
+    let days = f.days.trim();
+    let (token_type, time) = if days.is_empty() {
+        ("NeverExpire", "1")
+    } else {
+        ("Day", days)
     };
-    async {
-        let instance = admin_instance(&app, &v, &q.i).await?;
-        if !csrf_ok(&app, &v, &f.csrf) {
-            return Err(ConsoleError::Csrf);
-        }
-        let days = f.days.trim();
-        let (token_type, time) = if days.is_empty() {
-            ("NeverExpire", "1")
-        } else {
-            ("Day", days)
-        };
-        let mut pairs = vec![
-            ("InstanceId".to_string(), instance.id.clone()),
-            ("TokenType".to_string(), token_type.to_string()),
-            ("TokenTime".to_string(), time.to_string()),
-        ];
-        if !f.desc.trim().is_empty() {
-            pairs.push(("Desc".to_string(), f.desc.trim().to_string()));
-        }
-        let call = ctx(&app, &v, pairs)?;
-        match crate::kcr::tokens::create(&call).await {
-            Ok(reply) => {
-                let field = |k: &str| reply.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-                let (user, token) = (field("Username"), field("Token"));
-                tracing::info!(target: "berth::audit", action = "access_token.create", instance = %instance.id,
-                    username = %user, user = %v.username, "access token created from the console");
-                Ok(html_response(
-                    StatusCode::OK,
-                    render(&app, &v, &instance, Some((&user, &token)), None).await?,
-                ))
-            }
-            Err(e) => Ok(html_response(
-                StatusCode::BAD_REQUEST,
-                render(&app, &v, &instance, None, Some(&e.message)).await?,
-            )),
-        }
+    let mut pairs = vec![
+        ("InstanceId".to_string(), instance.id.clone()),
+        ("TokenType".to_string(), token_type.to_string()),
+        ("TokenTime".to_string(), time.to_string()),
+    ];
+    if !f.desc.trim().is_empty() {
+        pairs.push(("Desc".to_string(), f.desc.trim().to_string()));
     }
-    .await
-    .into_response()
+    let call = ctx(&app, &v, pairs)?;
+    match crate::kcr::tokens::create(&call).await {
+        Ok(reply) => {
+            let field = |k: &str| {
+                reply
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let (user, token) = (field("Username"), field("Token"));
+            tracing::info!(target: "berth::audit", action = "access_token.create", instance = %instance.id,
+                username = %user, user = %v.username, "access token created from the console");
+            Ok(html_response(
+                StatusCode::OK,
+                render(&app, &v, &instance, Some((&user, &token)), None).await?,
+            ))
+        }
+        Err(e) => Ok(html_response(
+            StatusCode::BAD_REQUEST,
+            render(&app, &v, &instance, None, Some(&e.message)).await?,
+        )),
+    }
 }
 
 #[derive(Deserialize)]
@@ -199,35 +183,27 @@ pub struct DeleteForm {
 
 pub async fn delete(
     State(app): State<App>,
-    uri: Uri,
-    headers: HeaderMap,
     Query(q): Query<InstanceQuery>,
-    Form(f): Form<DeleteForm>,
-) -> Response {
-    let v = match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    async {
-        let instance = admin_instance(&app, &v, &q.i).await?;
-        if !csrf_ok(&app, &v, &f.csrf) {
-            return Err(ConsoleError::Csrf);
-        }
-        let call = ctx(
-            &app,
-            &v,
-            vec![
-                ("InstanceId".to_string(), instance.id.clone()),
-                ("TokenId".to_string(), f.id.clone()),
-            ],
-        )?;
-        crate::kcr::tokens::delete(&call)
-            .await
-            .map_err(|_| ConsoleError::NotFound)?;
-        tracing::info!(target: "berth::audit", action = "access_token.delete", instance = %instance.id,
-            token = %f.id, user = %v.username, "access token deleted from the console");
-        Ok(redirect(&format!("/ui/access-tokens?i={}", enc(&instance.id))))
-    }
-    .await
-    .into_response()
+    Posted { viewer: v, form: f }: Posted<DeleteForm>,
+) -> ConsoleResult<Response> {
+    let instance = admin_instance(&app, &v, &q.i).await?;
+    let call = ctx(
+        &app,
+        &v,
+        vec![
+            ("InstanceId".to_string(), instance.id.clone()),
+            ("TokenId".to_string(), f.id.clone()),
+        ],
+    )?;
+    crate::kcr::tokens::delete(&call)
+        .await
+        .map_err(|_| ConsoleError::NotFound)?;
+    tracing::info!(target: "berth::audit", action = "access_token.delete", instance = %instance.id,
+        token = %f.id, user = %v.username, "access token deleted from the console");
+    Ok(redirect(&format!(
+        "/ui/access-tokens?i={}",
+        enc(&instance.id)
+    )))
 }
+
+csrf_form!(CreateForm, DeleteForm);

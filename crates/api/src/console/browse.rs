@@ -2,8 +2,8 @@
 //! a namespace's repositories, and a repository's tags (searched and paged in the store:
 //! keyset paging by name, so the 200th page of 10,000 tags costs what the first does).
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use berth_store::InstanceFilter;
 use maud::html;
 use serde::Deserialize;
@@ -11,17 +11,14 @@ use serde::Deserialize;
 use super::access;
 use super::error::ConsoleResult;
 use super::layout::{enc, html_response, image_href, page, short_digest, time_ms};
-use super::viewer::{Viewer, here, viewer};
+use super::viewer::Viewer;
 use crate::state::App;
 
 /// Rows per page of every list.
 pub const PAGE: u32 = 50;
 
-pub async fn instances(State(app): State<App>, uri: Uri, headers: HeaderMap) -> Response {
-    match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => instances_page(&app, &v).await.into_response(),
-        Err(r) => r,
-    }
+pub async fn instances(State(app): State<App>, v: Viewer) -> ConsoleResult<Response> {
+    instances_page(&app, &v).await
 }
 
 async fn instances_page(app: &App, v: &Viewer) -> ConsoleResult<Response> {
@@ -85,14 +82,10 @@ pub struct InstanceQuery {
 
 pub async fn namespaces(
     State(app): State<App>,
-    uri: Uri,
-    headers: HeaderMap,
+    v: Viewer,
     Query(q): Query<InstanceQuery>,
-) -> Response {
-    match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => namespaces_page(&app, &v, &q).await.into_response(),
-        Err(r) => r,
-    }
+) -> ConsoleResult<Response> {
+    namespaces_page(&app, &v, &q).await
 }
 
 async fn namespaces_page(app: &App, v: &Viewer, q: &InstanceQuery) -> ConsoleResult<Response> {
@@ -171,14 +164,10 @@ pub struct NamespaceQuery {
 
 pub async fn repositories(
     State(app): State<App>,
-    uri: Uri,
-    headers: HeaderMap,
+    v: Viewer,
     Query(q): Query<NamespaceQuery>,
-) -> Response {
-    match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => repositories_page(&app, &v, &q).await.into_response(),
-        Err(r) => r,
-    }
+) -> ConsoleResult<Response> {
+    repositories_page(&app, &v, &q).await
 }
 
 async fn repositories_page(app: &App, v: &Viewer, q: &NamespaceQuery) -> ConsoleResult<Response> {
@@ -241,14 +230,10 @@ pub struct TagsQuery {
 
 pub async fn tags(
     State(app): State<App>,
-    uri: Uri,
-    headers: HeaderMap,
+    v: Viewer,
     Query(q): Query<TagsQuery>,
-) -> Response {
-    match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => tags_page(&app, &v, &q).await.into_response(),
-        Err(r) => r,
-    }
+) -> ConsoleResult<Response> {
+    tags_page(&app, &v, &q).await
 }
 
 async fn tags_page(app: &App, v: &Viewer, q: &TagsQuery) -> ConsoleResult<Response> {

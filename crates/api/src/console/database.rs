@@ -1,20 +1,17 @@
 //! The vulnerability database's status (what `berth db status` prints): when it was built, from
 //! which sources, how many advisories; read from the database file's header alone.
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use maud::{Markup, html};
 
 use super::error::{ConsoleError, ConsoleResult};
 use super::layout::{html_response, page};
-use super::viewer::{Viewer, here, viewer};
+use super::viewer::Viewer;
 use crate::state::App;
 
-pub async fn show(State(app): State<App>, uri: Uri, headers: HeaderMap) -> Response {
-    match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => status_page(&app, &v).await.into_response(),
-        Err(r) => r,
-    }
+pub async fn show(State(app): State<App>, v: Viewer) -> ConsoleResult<Response> {
+    status_page(&app, &v).await
 }
 
 async fn status_page(app: &App, v: &Viewer) -> ConsoleResult<Response> {

@@ -2,18 +2,18 @@
 //! words), creation with a reason and an expiry, revocation. Through the same
 //! `crate::exceptions::{create, revoke}` as `/api/v1/exceptions`, with the same validation
 //! and audit lines; the author is `console:<user>`.
-use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use berth_hss::policy::ExceptionScope;
 use berth_store::ExceptionRecord;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::{ConsoleError, ConsoleResult};
+use super::forms::{Posted, csrf_form};
 use super::layout::{csrf_field, html_response, page, redirect, time_ms, time_s};
-use super::viewer::{Viewer, csrf_ok, here, viewer};
+use super::viewer::Viewer;
 use crate::exceptions::{self, NewException, unix_now};
 use crate::state::App;
 
@@ -36,14 +36,6 @@ pub struct ExceptionForm {
     days: String,
     #[serde(default)]
     csrf: String,
-}
-
-fn admin(v: &Viewer) -> ConsoleResult<()> {
-    if v.may_administer() {
-        Ok(())
-    } else {
-        Err(ConsoleError::Forbidden)
-    }
 }
 
 fn state(r: &ExceptionRecord, now: i64) -> &'static str {
@@ -162,94 +154,72 @@ fn render(
 
 pub async fn list(
     State(app): State<App>,
-    uri: Uri,
-    headers: HeaderMap,
+    v: Viewer,
     Query(prefill): Query<ExceptionForm>,
-) -> Response {
-    let v = match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    async {
-        admin(&v)?;
-        let list = app.meta.list_exceptions().await?;
-        Ok::<_, ConsoleError>(html_response(
-            StatusCode::OK,
-            render(unix_now(), &v, &list, &prefill, None),
-        ))
-    }
-    .await
-    .into_response()
+) -> ConsoleResult<Response> {
+    v.admin_only()?;
+    let list = app.meta.list_exceptions().await?;
+    Ok(html_response(
+        StatusCode::OK,
+        render(unix_now(), &v, &list, &prefill, None),
+    ))
 }
 
 pub async fn create(
     State(app): State<App>,
-    uri: Uri,
-    headers: HeaderMap,
-    Form(f): Form<ExceptionForm>,
-) -> Response {
-    let v = match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    async {
-        admin(&v)?;
-        if !csrf_ok(&app, &v, &f.csrf) {
-            return Err(ConsoleError::Csrf);
+    Posted { viewer: v, form: f }: Posted<ExceptionForm>,
+) -> ConsoleResult<Response> {
+    v.admin_only()?;
+    let opt = |s: &str| Some(s.to_string()).filter(|s| !s.trim().is_empty());
+    let days: i64 = match f.days.trim().parse() {
+        Ok(d) if d > 0 => d,
+        _ => {
+            let list = app.meta.list_exceptions().await?;
+            return Ok(html_response(
+                StatusCode::BAD_REQUEST,
+                render(
+                    unix_now(),
+                    &v,
+                    &list,
+                    &f,
+                    Some("Expires in: a whole number of days, 1 or more."),
+                ),
+            ));
         }
-        let opt = |s: &str| Some(s.to_string()).filter(|s| !s.trim().is_empty());
-        let days: i64 = match f.days.trim().parse() {
-            Ok(d) if d > 0 => d,
-            _ => {
-                let list = app.meta.list_exceptions().await?;
-                return Ok(html_response(
-                    StatusCode::BAD_REQUEST,
-                    render(
-                        unix_now(),
-                        &v,
-                        &list,
-                        &f,
-                        Some("Expires in: a whole number of days, 1 or more."),
-                    ),
-                ));
-            }
-        };
-        let item = NewException {
-            scope: ExceptionScope {
-                cluster_id: opt(&f.cluster),
-                namespace: opt(&f.namespace),
-                image_or_repository: opt(&f.image),
-                package: opt(&f.package),
-                vulnerability_or_check: opt(&f.vulnerability),
-            },
-            reason: f.reason.clone(),
-            expires_at: unix_now().saturating_add(days.saturating_mul(86_400)),
-        };
-        let author = format!("console:{}", v.username);
-        match exceptions::create(
-            app.meta.as_ref(),
-            &author,
-            "console",
-            std::slice::from_ref(&item),
-        )
-        .await
-        {
-            Ok(_) => {
-                app.admission.changed();
-                Ok(redirect("/ui/exceptions"))
-            }
-            Err(exceptions::ExceptionError::Store(e)) => Err(e.into()),
-            Err(e) => {
-                let list = app.meta.list_exceptions().await?;
-                Ok(html_response(
-                    StatusCode::BAD_REQUEST,
-                    render(unix_now(), &v, &list, &f, Some(&e.to_string())),
-                ))
-            }
+    };
+    let item = NewException {
+        scope: ExceptionScope {
+            cluster_id: opt(&f.cluster),
+            namespace: opt(&f.namespace),
+            image_or_repository: opt(&f.image),
+            package: opt(&f.package),
+            vulnerability_or_check: opt(&f.vulnerability),
+        },
+        reason: f.reason.clone(),
+        expires_at: unix_now().saturating_add(days.saturating_mul(86_400)),
+    };
+    let author = format!("console:{}", v.username);
+    match exceptions::create(
+        app.meta.as_ref(),
+        &author,
+        "console",
+        std::slice::from_ref(&item),
+    )
+    .await
+    {
+        Ok(_) => {
+            app.admission.changed();
+            Ok(redirect("/ui/exceptions"))
+        }
+        Err(exceptions::ExceptionError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            let list = app.meta.list_exceptions().await?;
+            Ok(html_response(
+                StatusCode::BAD_REQUEST,
+                render(unix_now(), &v, &list, &f, Some(&e.to_string())),
+            ))
         }
     }
-    .await
-    .into_response()
 }
 
 #[derive(Deserialize)]
@@ -261,29 +231,17 @@ pub struct RevokeForm {
 
 pub async fn revoke(
     State(app): State<App>,
-    uri: Uri,
-    headers: HeaderMap,
-    Form(f): Form<RevokeForm>,
-) -> Response {
-    let v = match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    async {
-        admin(&v)?;
-        if !csrf_ok(&app, &v, &f.csrf) {
-            return Err(ConsoleError::Csrf);
+    Posted { viewer: v, form: f }: Posted<RevokeForm>,
+) -> ConsoleResult<Response> {
+    v.admin_only()?;
+    match exceptions::revoke(app.meta.as_ref(), &f.id, &format!("console:{}", v.username)).await {
+        Ok(()) => {
+            app.admission.changed();
+            Ok(redirect("/ui/exceptions"))
         }
-        match exceptions::revoke(app.meta.as_ref(), &f.id, &format!("console:{}", v.username)).await
-        {
-            Ok(()) => {
-                app.admission.changed();
-                Ok(redirect("/ui/exceptions"))
-            }
-            Err(exceptions::ExceptionError::Store(e)) => Err(e.into()),
-            Err(_) => Err(ConsoleError::NotFound),
-        }
+        Err(exceptions::ExceptionError::Store(e)) => Err(e.into()),
+        Err(_) => Err(ConsoleError::NotFound),
     }
-    .await
-    .into_response()
 }
+
+csrf_form!(ExceptionForm, RevokeForm);

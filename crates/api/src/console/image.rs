@@ -2,10 +2,9 @@
 //! that made them (from the config's history), its labels, referrers (signatures, SBOMs,
 //! attestations), where it runs (the runtime inventory), and its latest scan ([`super::report`])
 //! with a "scan now" button whose progress the page polls.
-use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use berth_oci::Digest;
 use berth_store::{ManifestSelector, Repository, ScanJob, ScanStatus};
 use futures::StreamExt;
@@ -15,11 +14,12 @@ use serde_json::Value;
 
 use super::access;
 use super::error::{ConsoleError, ConsoleResult};
+use super::forms::{Posted, csrf_form};
 use super::layout::{
     bytes, csrf_field, enc, html_response, image_href, page, redirect, short_digest, time_ms,
 };
 use super::report;
-use super::viewer::{Viewer, csrf_ok, here, viewer};
+use super::viewer::Viewer;
 use crate::state::App;
 
 /// The largest image config read for the page.
@@ -55,14 +55,10 @@ async fn resolve(
 
 pub async fn show(
     State(app): State<App>,
-    uri: Uri,
-    headers: HeaderMap,
+    v: Viewer,
     Query(q): Query<ImageQuery>,
-) -> Response {
-    match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => show_page(&app, &v, &q).await.into_response(),
-        Err(r) => r,
-    }
+) -> ConsoleResult<Response> {
+    show_page(&app, &v, &q).await
 }
 
 async fn read_blob(app: &App, digest: &Digest, limit: usize) -> ConsoleResult<Option<Vec<u8>>> {
@@ -118,10 +114,10 @@ fn layer_rows(manifest: &Value, config: Option<&Value>) -> Vec<LayerRow> {
 }
 
 /// The workloads running the digest, from every cluster's inventory: (cluster, namespace,
-/// kind, workload).
-async fn running(app: &App, digest: &Digest) -> ConsoleResult<Vec<[String; 4]>> {
+/// kind, workload, cluster id).
+async fn running(app: &App, digest: &Digest) -> ConsoleResult<Vec<[String; 5]>> {
     let snapshots = crate::runtime::snapshots::load_all(app).await?;
-    let mut out: Vec<[String; 4]> = Vec::new();
+    let mut out: Vec<[String; 5]> = Vec::new();
     for s in snapshots {
         for pod in s.pods() {
             let runs = pod
@@ -138,6 +134,7 @@ async fn running(app: &App, digest: &Digest) -> ConsoleResult<Vec<[String; 4]>> 
                 w.namespace().to_string(),
                 format!("{:?}", w.kind()),
                 w.name().to_string(),
+                s.cluster().id.clone(),
             ];
             if !out.contains(&row) {
                 out.push(row);
@@ -294,7 +291,13 @@ async fn show_page(app: &App, v: &Viewer, q: &ImageQuery) -> ConsoleResult<Respo
             @else {
                 table {
                     thead { tr { th scope="col" { "Cluster" } th scope="col" { "Namespace" } th scope="col" { "Kind" } th scope="col" { "Workload" } } }
-                    tbody { @for r in &where_runs { tr { td { (r[0]) } td { (r[1]) } td { (r[2]) } td { (r[3]) } } } }
+                    tbody { @for r in &where_runs { tr {
+                        @if v.may_administer() {
+                            td { a href={ "/ui/cluster?id=" (enc(&r[4])) } { (r[0]) } }
+                            td { a href={ "/ui/cluster?id=" (enc(&r[4])) "&ns=" (enc(&r[1])) } { (r[1]) } }
+                        } @else { td { (r[0]) } td { (r[1]) } }
+                        td { (r[2]) } td { (r[3]) }
+                    } } }
                 }
             }
         }
@@ -348,14 +351,10 @@ pub async fn scan_status_fragment(
 
 pub async fn scan_status(
     State(app): State<App>,
-    uri: Uri,
-    headers: HeaderMap,
+    v: Viewer,
     Query(q): Query<ImageQuery>,
-) -> Response {
-    match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => scan_status_fragment(&app, &v, &q).await.into_response(),
-        Err(r) => r,
-    }
+) -> ConsoleResult<Response> {
+    scan_status_fragment(&app, &v, &q).await
 }
 
 #[derive(Deserialize)]
@@ -367,23 +366,16 @@ pub struct ScanForm {
     csrf: String,
 }
 
+csrf_form!(ScanForm);
+
 pub async fn scan(
     State(app): State<App>,
-    uri: Uri,
-    headers: HeaderMap,
-    Form(f): Form<ScanForm>,
-) -> Response {
-    let v = match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    start_scan(&app, &v, f).await.into_response()
+    Posted { viewer: v, form: f }: Posted<ScanForm>,
+) -> ConsoleResult<Response> {
+    start_scan(&app, &v, f).await
 }
 
 async fn start_scan(app: &App, v: &Viewer, f: ScanForm) -> ConsoleResult<Response> {
-    if !csrf_ok(app, v, &f.csrf) {
-        return Err(ConsoleError::Csrf);
-    }
     let q = ImageQuery {
         i: f.i,
         repo: f.repo,
@@ -417,26 +409,17 @@ pub struct DownloadQuery {
 
 pub async fn download(
     State(app): State<App>,
-    uri: Uri,
-    headers: HeaderMap,
+    v: Viewer,
     Query(q): Query<DownloadQuery>,
-) -> Response {
-    let v = match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+) -> ConsoleResult<Response> {
     let iq = ImageQuery {
         i: q.i,
         repo: q.repo,
         digest: q.digest,
     };
-    let result = async {
-        let (_, _, repo, digest) = resolve(&app, &v, &iq).await?;
-        let job = app.meta.latest_scan(repo.id, &digest).await?;
-        report::download(job.as_ref(), &q.format, &digest)
-    }
-    .await;
-    result.into_response()
+    let (_, _, repo, digest) = resolve(&app, &v, &iq).await?;
+    let job = app.meta.latest_scan(repo.id, &digest).await?;
+    report::download(job.as_ref(), &q.format, &digest)
 }
 
 #[cfg(test)]

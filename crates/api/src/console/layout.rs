@@ -77,9 +77,11 @@ fn nav(viewer: &Viewer, current: &str) -> Markup {
     if viewer.admin {
         items.extend([
             ("risk", "/ui/risk", "Risk"),
+            ("clusters", "/ui/clusters", "Clusters"),
             ("exceptions", "/ui/exceptions", "Exceptions"),
             ("policies", "/ui/policies", "Policies"),
             ("tokens", "/ui/tokens", "API tokens"),
+            ("api-keys", "/ui/api-keys", "API keys"),
             ("database", "/ui/database", "Database"),
         ]);
     }

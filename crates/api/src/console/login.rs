@@ -154,7 +154,10 @@ pub async fn submit(State(app): State<App>, req: Request) -> Response {
             );
         }
     };
-    let id = app.console_sessions.create(&user.username);
+    let id = match session::create(app.meta.as_ref(), &user.username).await {
+        Ok(id) => id,
+        Err(e) => return super::error::ConsoleError::Store(e).into_response_page(),
+    };
     tracing::info!(target: "berth::audit", action = "console.login", user = %user.username, "console login");
     let secure = session::over_tls(app.config.public_url.as_deref(), &headers);
     let mut r = redirect(&next);
@@ -177,10 +180,12 @@ pub async fn logout(
 ) -> Response {
     let secure = session::over_tls(app.config.public_url.as_deref(), &headers);
     if let Ok(v) = viewer::viewer(&app, &headers, "/ui/").await {
-        if !csrf_ok(&app, &v, &f.csrf) {
+        if !csrf_ok(&v, &f.csrf) {
             return super::error::ConsoleError::Csrf.into_response_page();
         }
-        app.console_sessions.end(&v.session_id);
+        if let Err(e) = session::end(app.meta.as_ref(), &v.session_id).await {
+            return super::error::ConsoleError::Store(e).into_response_page();
+        }
     }
     let mut r = redirect("/ui/login");
     r.headers_mut().append(

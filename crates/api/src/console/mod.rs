@@ -8,10 +8,14 @@
 //! scripts and styles from this origin only.
 mod access;
 mod access_tokens;
+mod api_keys;
 mod browse;
+mod chart;
+mod clusters;
 mod database;
 mod error;
 mod exceptions;
+mod forms;
 mod image;
 mod layout;
 mod login;
@@ -52,11 +56,25 @@ pub fn routes() -> Router<App> {
         .route("/ui/exceptions/revoke", post(exceptions::revoke))
         .route("/ui/tokens", get(tokens::list).post(tokens::create))
         .route("/ui/tokens/revoke", post(tokens::revoke))
+        .route("/ui/api-keys", get(api_keys::list).post(api_keys::create))
+        .route("/ui/api-keys/revoke", post(api_keys::revoke))
         .route("/ui/policies", get(policies::list).post(policies::create))
         .route("/ui/policies/protection", post(policies::protection))
+        .route(
+            "/ui/policies/edit",
+            get(policies::edit).post(policies::save),
+        )
+        .route("/ui/policies/delete", post(policies::delete))
         .route("/ui/risk", get(risk::show))
+        .route("/ui/clusters", get(clusters::list))
+        .route("/ui/cluster", get(clusters::show))
         .route("/ui/database", get(database::show))
         .route("/ui/webhooks", get(webhooks::deliveries))
+        .route(
+            "/ui/webhooks/new",
+            get(webhooks::new_form).post(webhooks::create),
+        )
+        .route("/ui/webhooks/delete", post(webhooks::delete))
         .route(
             "/ui/access-tokens",
             get(access_tokens::list).post(access_tokens::create),

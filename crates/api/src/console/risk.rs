@@ -4,26 +4,27 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use berth_inventory::risk::{ImageRisk, Level};
 use berth_oci::Digest;
 use maud::html;
 
+use super::chart;
 use super::error::{ConsoleError, ConsoleResult};
-use super::layout::{html_response, page, short_digest};
-use super::viewer::{Viewer, here, viewer};
+use super::layout::{enc, html_response, page, short_digest};
+use super::viewer::Viewer;
 use crate::exceptions::Active;
 use crate::state::App;
 
-/// A workload as the dashboard names it: cluster, namespace, kind and name.
-type WorkloadKey = (String, String, String);
+/// A workload as the dashboard names it: cluster name, namespace, kind and name, cluster id.
+type WorkloadKey = (String, String, String, String);
 
 /// Rows of each "worst first" table.
 const TOP: usize = 20;
 
 /// Findings per level, all kinds together: [high, medium, low].
-fn levels(r: &ImageRisk) -> [u64; 3] {
+pub fn levels(r: &ImageRisk) -> [u64; 3] {
     let mut all = [0u64; 3];
     for c in [&r.os_vulns, &r.lang_vulns, &r.malicious_files, &r.baseline] {
         for (slot, n) in all.iter_mut().zip(c.by_level()) {
@@ -33,11 +34,26 @@ fn levels(r: &ImageRisk) -> [u64; 3] {
     all
 }
 
-pub async fn show(State(app): State<App>, uri: Uri, headers: HeaderMap) -> Response {
-    match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => dashboard(&app, &v).await.into_response(),
-        Err(r) => r,
+/// The risk of each digest, as the image-risk API computes it (exceptions in force left out).
+pub async fn risks_of(app: &App, digests: &[Digest]) -> ConsoleResult<HashMap<Digest, ImageRisk>> {
+    let exceptions = Active::load(app.meta.as_ref()).await?;
+    Ok(crate::sas::risk::lookup(app, digests)
+        .await?
+        .risks(&exceptions, None, None))
+}
+
+/// The level's name and the CSS class of its colour; `None` is "none or not scanned".
+pub fn level_label(l: Option<Level>) -> (&'static str, &'static str) {
+    match l {
+        Some(Level::High) => ("High", "lvl-0"),
+        Some(Level::Medium) => ("Medium", "lvl-1"),
+        Some(Level::Low) => ("Low", "lvl-2"),
+        None => ("None or not scanned", "lvl-3"),
     }
+}
+
+pub async fn show(State(app): State<App>, v: Viewer) -> ConsoleResult<Response> {
+    dashboard(&app, &v).await
 }
 
 async fn dashboard(app: &App, v: &Viewer) -> ConsoleResult<Response> {
@@ -55,6 +71,7 @@ async fn dashboard(app: &App, v: &Viewer) -> ConsoleResult<Response> {
                 s.cluster().name.clone(),
                 w.namespace().to_string(),
                 format!("{:?} {}", w.kind(), w.name()),
+                s.cluster().id.clone(),
             );
             for c in &pod.spec.containers {
                 if let Some(d) = c.risk_digest() {
@@ -67,10 +84,7 @@ async fn dashboard(app: &App, v: &Viewer) -> ConsoleResult<Response> {
         }
     }
     let digests: Vec<Digest> = names.keys().cloned().collect();
-    let exceptions = Active::load(app.meta.as_ref()).await?;
-    let risks = crate::sas::risk::lookup(app, &digests)
-        .await?
-        .risks(&exceptions, None, None);
+    let risks = risks_of(app, &digests).await?;
     let mut by_level = [0usize; 4]; // high, medium, low, none or not scanned
     let mut images: Vec<(&Digest, [u64; 3])> = Vec::new();
     for d in &digests {
@@ -102,20 +116,40 @@ async fn dashboard(app: &App, v: &Viewer) -> ConsoleResult<Response> {
         })
         .collect();
     worst_workloads.sort_by_key(|w| std::cmp::Reverse(w.1));
-    let max = by_level.iter().copied().max().unwrap_or(0).max(1);
-    let labels = ["High", "Medium", "Low", "None or not scanned"];
+    // A workload's level is its worst finding's.
+    let mut workloads_by_level = [0u64; 4];
+    for (_, l) in &worst_workloads {
+        let slot = l.iter().position(|n| *n > 0).unwrap_or(3);
+        workloads_by_level[slot] += 1;
+    }
+    let levels_of = |counts: [u64; 4]| -> Vec<(&'static str, u64, &'static str)> {
+        [
+            Some(Level::High),
+            Some(Level::Medium),
+            Some(Level::Low),
+            None,
+        ]
+        .iter()
+        .zip(counts)
+        .map(|(l, n)| {
+            let (label, class) = level_label(*l);
+            (label, n, class)
+        })
+        .collect()
+    };
+    let image_rows = levels_of(by_level.map(|n| n as u64));
+    let workload_rows = levels_of(workloads_by_level);
     let body = html! {
-        p { (snapshots.len()) " clusters report " (digests.len()) " running images; counts leave out what exceptions cover." }
-        section aria-labelledby="levels" {
-            h2 id="levels" { "Running images by highest risk level" }
-            ul class="bars" {
-                @for (n, label) in labels.iter().enumerate() {
-                    li {
-                        span class="label" { (label) }
-                        meter class={ "lvl-" (n) } min="0" max=(max) value=(by_level[n]) aria-label=(label) {}
-                        span class="n" { (by_level[n]) }
-                    }
-                }
+        p { (snapshots.len()) " clusters report " (digests.len()) " running images; counts leave out what exceptions cover. "
+            a href="/ui/clusters" { "Clusters and workloads" } }
+        div class="charts" {
+            section aria-labelledby="levels" {
+                h2 id="levels" { "Running images by highest risk level" }
+                (chart::bars("Running images by highest risk level", &image_rows))
+            }
+            section aria-labelledby="wl-levels" {
+                h2 id="wl-levels" { "Workloads by highest risk level" }
+                (chart::bars("Workloads by highest risk level", &workload_rows))
             }
         }
         @if digests.is_empty() {
@@ -127,7 +161,7 @@ async fn dashboard(app: &App, v: &Viewer) -> ConsoleResult<Response> {
             table {
                 thead { tr { th scope="col" { "Image" } th scope="col" { "Digest" } th scope="col" { "High" } th scope="col" { "Medium" } th scope="col" { "Low" } } }
                 tbody { @for (d, l) in images.iter().take(TOP) {
-                    tr { td { (names.get(*d).map(String::as_str).unwrap_or("")) } td { code { (short_digest(&d.to_string())) } }
+                    tr { td class="ref" { (names.get(*d).map(String::as_str).unwrap_or("")) } td { code { (short_digest(&d.to_string())) } }
                          td class="num" { (l[Level::High as usize]) } td class="num" { (l[Level::Medium as usize]) } td class="num" { (l[Level::Low as usize]) } }
                 } }
             }
@@ -136,8 +170,8 @@ async fn dashboard(app: &App, v: &Viewer) -> ConsoleResult<Response> {
             h2 id="worst-workloads" { "Worst workloads" }
             table {
                 thead { tr { th scope="col" { "Cluster" } th scope="col" { "Namespace" } th scope="col" { "Workload" } th scope="col" { "High" } th scope="col" { "Medium" } th scope="col" { "Low" } } }
-                tbody { @for ((c, ns, w), l) in worst_workloads.iter().take(TOP) {
-                    tr { td { (c) } td { (ns) } td { (w) } td class="num" { (l[0]) } td class="num" { (l[1]) } td class="num" { (l[2]) } }
+                tbody { @for ((c, ns, w, id), l) in worst_workloads.iter().take(TOP) {
+                    tr { td { a href={ "/ui/cluster?id=" (enc(id)) } { (c) } } td { a href={ "/ui/cluster?id=" (enc(id)) "&ns=" (enc(ns)) } { (ns) } } td { (w) } td class="num" { (l[0]) } td class="num" { (l[1]) } td class="num" { (l[2]) } }
                 } }
             }
         }

@@ -1,56 +1,31 @@
 //! Console sessions and CSRF tokens.
 //!
 //! A session is a 256-bit random id in an `HttpOnly; SameSite=Strict` cookie (`Secure` when the
-//! console is reached over TLS). The server keeps only the id's SHA-256, so a memory dump holds
-//! no usable cookie, with the user's name and the session's CSRF token; a session idle for
-//! [`IDLE_SECS`] or older than [`MAX_AGE_SECS`] is gone. Sessions live in this process's
-//! memory: a restart logs everybody out, which is the safe failure.
+//! console is reached over TLS). Sessions live in the metadata store
+//! (`berth_store::ConsoleSessionStore`), so every berth process on it (replicas behind a load
+//! balancer) knows every session and a logout anywhere ends it everywhere; the store keeps only
+//! the id's SHA-256, so a copy of the database logs nobody in. A session unused for
+//! [`IDLE_SECS`] or older than [`MAX_AGE_SECS`] is gone; its last use is written at most once
+//! per [`TOUCH_SECS`], so browsing costs one indexed read per page, not a write.
 //!
 //! Every POST form carries the session's CSRF token (a second random value, compared in
 //! constant time); the login form, which has no session yet, carries the value of a short-lived
 //! pre-login cookie instead (double submit). SameSite=Strict alone would stop cross-site posts
 //! in current browsers; the token keeps the check independent of the browser.
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine as _;
+use berth_store::{ConsoleSession, MetadataStore, StoreError, now_millis};
 use rand::RngCore;
 use sha2::{Digest as _, Sha256};
 
 pub const SESSION_COOKIE: &str = "berth_session";
 pub const LOGIN_COOKIE: &str = "berth_login";
-/// A session unused this long is forgotten.
+/// A session unused this long is gone.
 pub const IDLE_SECS: u64 = 30 * 60;
-/// A session is forgotten this long after login, used or not.
+/// A session is gone this long after login, used or not.
 pub const MAX_AGE_SECS: u64 = 12 * 3600;
-/// At most this many sessions are kept; the least recently used go first.
-const MAX_SESSIONS: u64 = 100_000;
-
-/// What the server knows of one logged-in browser.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub username: String,
-    pub csrf: String,
-    pub created: Instant,
-}
-
-/// The sessions of this process.
-pub struct Sessions {
-    by_hash: moka::sync::Cache<[u8; 32], Arc<Session>>,
-}
-
-impl Default for Sessions {
-    fn default() -> Self {
-        Sessions {
-            by_hash: moka::sync::Cache::builder()
-                .max_capacity(MAX_SESSIONS)
-                .time_to_idle(Duration::from_secs(IDLE_SECS))
-                .time_to_live(Duration::from_secs(MAX_AGE_SECS))
-                .build(),
-        }
-    }
-}
+/// A session's last use is recorded when it is older than this.
+pub const TOUCH_SECS: u64 = 60;
 
 /// 256 random bits, base64url.
 pub fn random_token() -> String {
@@ -59,8 +34,55 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
-fn hash(id: &str) -> [u8; 32] {
-    Sha256::digest(id.as_bytes()).into()
+/// What the store keys a session by: the SHA-256 of its id, lowercase hex.
+fn hash(id: &str) -> String {
+    hex::encode(Sha256::digest(id.as_bytes()))
+}
+
+fn ms(secs: u64) -> i64 {
+    i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+/// Starts a session for `username`; returns the cookie value (the only copy of the id).
+pub async fn create(meta: &dyn MetadataStore, username: &str) -> Result<String, StoreError> {
+    let now = now_millis();
+    loop {
+        let id = random_token();
+        let session = ConsoleSession {
+            id_hash: hash(&id),
+            username: username.to_string(),
+            csrf: random_token(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now.saturating_add(ms(MAX_AGE_SECS)),
+        };
+        // A taken hash (never, with 256 random bits) draws again rather than failing.
+        if meta
+            .create_console_session(&session, now, now - ms(IDLE_SECS))
+            .await?
+        {
+            return Ok(id);
+        }
+    }
+}
+
+/// The live session a cookie value names, its use recorded.
+pub async fn get(meta: &dyn MetadataStore, id: &str) -> Result<Option<ConsoleSession>, StoreError> {
+    let now = now_millis();
+    let h = hash(id);
+    let Some(session) = meta.console_session(&h, now, now - ms(IDLE_SECS)).await? else {
+        return Ok(None);
+    };
+    if now - session.last_seen_at >= ms(TOUCH_SECS) {
+        meta.touch_console_session(&h, now).await?;
+    }
+    Ok(Some(session))
+}
+
+/// Ends the session the cookie value names, in every process.
+pub async fn end(meta: &dyn MetadataStore, id: &str) -> Result<(), StoreError> {
+    meta.delete_console_session(&hash(id)).await?;
+    Ok(())
 }
 
 /// Compares two secrets without stopping at the first difference.
@@ -70,36 +92,6 @@ pub fn same_secret(a: &str, b: &str) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0 && !a.is_empty()
-}
-
-impl Sessions {
-    /// Starts a session for `username`; returns the cookie value (the only copy of the id).
-    pub fn create(&self, username: &str) -> String {
-        let id = random_token();
-        self.by_hash.insert(
-            hash(&id),
-            Arc::new(Session {
-                username: username.to_string(),
-                csrf: random_token(),
-                created: Instant::now(),
-            }),
-        );
-        id
-    }
-
-    /// The session a cookie value names, if it is still alive.
-    pub fn get(&self, id: &str) -> Option<Arc<Session>> {
-        self.by_hash.get(&hash(id))
-    }
-
-    pub fn end(&self, id: &str) {
-        self.by_hash.invalidate(&hash(id));
-    }
-
-    /// Whether a form's `csrf` field belongs to the session.
-    pub fn csrf_ok(session: &Session, submitted: &str) -> bool {
-        same_secret(&session.csrf, submitted)
-    }
 }
 
 /// The value of cookie `name` in the request, if sent once (a cookie sent twice is ignored:
@@ -146,29 +138,44 @@ pub fn set_cookie(name: &str, value: &str, max_age: u64, secure: bool) -> Header
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_session_is_found_by_its_cookie_only_and_ends_on_logout() {
-        let s = Sessions::default();
-        let id = s.create("alice");
-        let session = s.get(&id).unwrap();
-        assert_eq!(session.username, "alice");
-        assert!(s.get("not-the-id").is_none());
-        // The store keys by hash: the id itself is not what is kept.
-        assert!(s.by_hash.iter().all(|(k, _)| k.as_slice() != id.as_bytes()));
-        s.end(&id);
-        assert!(s.get(&id).is_none());
+    async fn store() -> (tempfile::TempDir, berth_store::SqliteMetadataStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = berth_store::SqliteMetadataStore::open(&dir.path().join("meta.db"))
+            .await
+            .unwrap();
+        (dir, s)
     }
 
-    #[test]
-    fn csrf_tokens_differ_per_session_and_must_match_exactly() {
-        let s = Sessions::default();
-        let a = s.get(&s.create("a")).unwrap();
-        let b = s.get(&s.create("a")).unwrap();
+    #[tokio::test]
+    async fn a_session_is_found_by_its_cookie_only_and_ends_on_logout() {
+        let (_dir, meta) = store().await;
+        let id = create(&meta, "alice").await.unwrap();
+        let session = get(&meta, &id).await.unwrap().unwrap();
+        assert_eq!(session.username, "alice");
+        assert!(get(&meta, "not-the-id").await.unwrap().is_none());
+        // The store keys by hash: the id itself is not what is kept.
+        assert_ne!(session.id_hash, id);
+        assert_eq!(session.id_hash, hash(&id));
+        end(&meta, &id).await.unwrap();
+        assert!(get(&meta, &id).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn csrf_tokens_differ_per_session_and_must_match_exactly() {
+        let (_dir, meta) = store().await;
+        let a = get(&meta, &create(&meta, "a").await.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let b = get(&meta, &create(&meta, "a").await.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         assert_ne!(a.csrf, b.csrf);
-        assert!(Sessions::csrf_ok(&a, &a.csrf));
-        assert!(!Sessions::csrf_ok(&a, &b.csrf));
-        assert!(!Sessions::csrf_ok(&a, ""));
-        assert!(!Sessions::csrf_ok(&a, &a.csrf[..a.csrf.len() - 1]));
+        assert!(same_secret(&a.csrf, &a.csrf));
+        assert!(!same_secret(&a.csrf, &b.csrf));
+        assert!(!same_secret(&a.csrf, ""));
+        assert!(!same_secret(&a.csrf, &a.csrf[..a.csrf.len() - 1]));
         assert!(!same_secret("", ""), "an empty secret never matches");
     }
 

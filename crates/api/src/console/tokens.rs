@@ -2,27 +2,19 @@
 //! shown once, on the page that answers the form, and never again) and revocation, through
 //! `crate::api_tokens::create` and the store's revocation, as `CreateApiToken` and
 //! `DeleteApiToken` do.
-use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use berth_store::{ApiTokenRecord, now_millis};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::{ConsoleError, ConsoleResult};
+use super::forms::{Posted, csrf_form};
 use super::layout::{csrf_field, html_response, page, redirect, time_ms};
-use super::viewer::{Viewer, csrf_ok, here, viewer};
+use super::viewer::Viewer;
 use crate::api_tokens::{self, ApiRole, ApiTokenError, IssuedApiToken};
 use crate::state::App;
-
-fn admin(v: &Viewer) -> ConsoleResult<()> {
-    if v.may_administer() {
-        Ok(())
-    } else {
-        Err(ConsoleError::Forbidden)
-    }
-}
 
 fn state(t: &ApiTokenRecord, now: i64) -> &'static str {
     if t.revoked_at.is_some() {
@@ -105,18 +97,10 @@ fn render(
     page(v, "tokens", "API tokens", body)
 }
 
-pub async fn list(State(app): State<App>, uri: Uri, headers: HeaderMap) -> Response {
-    let v = match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    async {
-        admin(&v)?;
-        let list = app.meta.list_api_tokens().await?;
-        Ok::<_, ConsoleError>(html_response(StatusCode::OK, render(&v, &list, None, None)))
-    }
-    .await
-    .into_response()
+pub async fn list(State(app): State<App>, v: Viewer) -> ConsoleResult<Response> {
+    v.admin_only()?;
+    let list = app.meta.list_api_tokens().await?;
+    Ok(html_response(StatusCode::OK, render(&v, &list, None, None)))
 }
 
 #[derive(Deserialize)]
@@ -133,50 +117,40 @@ pub struct CreateForm {
 
 pub async fn create(
     State(app): State<App>,
-    uri: Uri,
-    headers: HeaderMap,
-    Form(f): Form<CreateForm>,
-) -> Response {
-    let v = match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => v,
-        Err(r) => return r,
+    Posted { viewer: v, form: f }: Posted<CreateForm>,
+) -> ConsoleResult<Response> {
+    v.admin_only()?;
+    let (app_ref, v_ref) = (&app, &v);
+    let invalid = |message: String| async move {
+        let list = app_ref.meta.list_api_tokens().await?;
+        Ok::<_, ConsoleError>(html_response(
+            StatusCode::BAD_REQUEST,
+            render(v_ref, &list, None, Some(&message)),
+        ))
     };
-    async {
-        admin(&v)?;
-        if !csrf_ok(&app, &v, &f.csrf) {
-            return Err(ConsoleError::Csrf);
-        }
-        let (app_ref, v_ref) = (&app, &v);
-        let invalid = |message: String| async move {
-            let list = app_ref.meta.list_api_tokens().await?;
-            Ok::<_, ConsoleError>(html_response(
-                StatusCode::BAD_REQUEST,
-                render(v_ref, &list, None, Some(&message)),
+    let Some(role) = ApiRole::parse(&f.role) else {
+        return invalid("Role: choose one of the list.".into()).await;
+    };
+    let ttl = match f.days.trim() {
+        "" => None,
+        d => match d.parse::<u64>() {
+            Ok(n) if n > 0 => Some(n.saturating_mul(86_400)),
+            _ => return invalid("Expires in: a whole number of days, or empty.".into()).await,
+        },
+    };
+    match api_tokens::create(app.meta.as_ref(), f.name.trim(), role, ttl).await {
+        Ok(issued) => {
+            tracing::info!(target: "berth::audit", action = "api_token.create", token = %issued.record.id,
+                role = role.as_str(), user = %v.username, "API token created from the console");
+            let list = app.meta.list_api_tokens().await?;
+            Ok(html_response(
+                StatusCode::OK,
+                render(&v, &list, Some(&issued), None),
             ))
-        };
-        let Some(role) = ApiRole::parse(&f.role) else {
-            return invalid("Role: choose one of the list.".into()).await;
-        };
-        let ttl = match f.days.trim() {
-            "" => None,
-            d => match d.parse::<u64>() {
-                Ok(n) if n > 0 => Some(n.saturating_mul(86_400)),
-                _ => return invalid("Expires in: a whole number of days, or empty.".into()).await,
-            },
-        };
-        match api_tokens::create(app.meta.as_ref(), f.name.trim(), role, ttl).await {
-            Ok(issued) => {
-                tracing::info!(target: "berth::audit", action = "api_token.create", token = %issued.record.id,
-                    role = role.as_str(), user = %v.username, "API token created from the console");
-                let list = app.meta.list_api_tokens().await?;
-                Ok(html_response(StatusCode::OK, render(&v, &list, Some(&issued), None)))
-            }
-            Err(ApiTokenError::Store(e)) => Err(e.into()),
-            Err(e) => invalid(e.to_string()).await,
         }
+        Err(ApiTokenError::Store(e)) => Err(e.into()),
+        Err(e) => invalid(e.to_string()).await,
     }
-    .await
-    .into_response()
 }
 
 #[derive(Deserialize)]
@@ -188,26 +162,15 @@ pub struct RevokeForm {
 
 pub async fn revoke(
     State(app): State<App>,
-    uri: Uri,
-    headers: HeaderMap,
-    Form(f): Form<RevokeForm>,
-) -> Response {
-    let v = match viewer(&app, &headers, here(&uri)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    async {
-        admin(&v)?;
-        if !csrf_ok(&app, &v, &f.csrf) {
-            return Err(ConsoleError::Csrf);
-        }
-        if !app.meta.revoke_api_token(&f.id).await? {
-            return Err(ConsoleError::NotFound);
-        }
-        tracing::info!(target: "berth::audit", action = "api_token.revoke", token = %f.id,
-            user = %v.username, "API token revoked from the console");
-        Ok(redirect("/ui/tokens"))
+    Posted { viewer: v, form: f }: Posted<RevokeForm>,
+) -> ConsoleResult<Response> {
+    v.admin_only()?;
+    if !app.meta.revoke_api_token(&f.id).await? {
+        return Err(ConsoleError::NotFound);
     }
-    .await
-    .into_response()
+    tracing::info!(target: "berth::audit", action = "api_token.revoke", token = %f.id,
+        user = %v.username, "API token revoked from the console");
+    Ok(redirect("/ui/tokens"))
 }
+
+csrf_form!(CreateForm, RevokeForm);

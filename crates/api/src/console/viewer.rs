@@ -1,10 +1,12 @@
 //! Who is looking: the logged-in user behind a request's session cookie, and what the
 //! registry's own rules let them see. The checks are the APIs' (`auth::Role::may` for
 //! namespaces, the API roles for the administrative pages), not a second set of rules.
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::session::{SESSION_COOKIE, Sessions, cookie};
+use super::session::{self, SESSION_COOKIE, cookie, same_secret};
 use crate::api_tokens::ApiRole;
 use crate::auth::{Action, Role};
 use crate::state::App;
@@ -53,6 +55,16 @@ impl Viewer {
     }
 }
 
+/// A page handler's viewer: without a live session the handler is not called and the
+/// browser goes to the login page.
+impl FromRequestParts<App> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
+        viewer(app, &parts.headers, here(&parts.uri)).await
+    }
+}
+
 /// The answer for a request without a live session: to the login page, back here afterwards.
 fn to_login(path_and_query: &str) -> Response {
     let next: String =
@@ -76,33 +88,38 @@ pub async fn viewer(
     let Some(id) = cookie(headers, SESSION_COOKIE) else {
         return Err(to_login(path_and_query));
     };
-    let Some(session) = app.console_sessions.get(id) else {
+    let unavailable = |e: berth_store::StoreError| {
+        tracing::error!(error = %e, "console: cannot read the session or its user");
+        (StatusCode::SERVICE_UNAVAILABLE, "storage unavailable").into_response()
+    };
+    let Some(session) = session::get(app.meta.as_ref(), id)
+        .await
+        .map_err(unavailable)?
+    else {
         return Err(to_login(path_and_query));
     };
     let user = match app.meta.get_user(&session.username).await {
         Ok(Some(u)) if !u.disabled => u,
         Ok(_) => {
-            app.console_sessions.end(id);
+            session::end(app.meta.as_ref(), id)
+                .await
+                .map_err(unavailable)?;
             return Err(to_login(path_and_query));
         }
-        Err(e) => {
-            tracing::error!(error = %e, "console: cannot read the user");
-            return Err((StatusCode::SERVICE_UNAVAILABLE, "storage unavailable").into_response());
-        }
+        Err(e) => return Err(unavailable(e)),
     };
     Ok(Viewer {
         username: user.username,
         admin: user.is_admin,
-        csrf: session.csrf.clone(),
+        csrf: session.csrf,
         session_id: id.to_string(),
     })
 }
 
-/// Whether a submitted form's CSRF token is the session's.
-pub fn csrf_ok(app: &App, viewer: &Viewer, submitted: &str) -> bool {
-    app.console_sessions
-        .get(&viewer.session_id)
-        .is_some_and(|s| Sessions::csrf_ok(&s, submitted))
+/// Whether a submitted form's CSRF token is the session's (read with the session, this
+/// request).
+pub fn csrf_ok(viewer: &Viewer, submitted: &str) -> bool {
+    same_secret(&viewer.csrf, submitted)
 }
 
 /// The path and query of a request, to come back to after logging in.

@@ -114,6 +114,7 @@ async function visit(page, name, url) {
   await audit(page, "access-tokens");
   await page.goBack();
   await Promise.all([page.waitForURL(/repositories/), page.click("a:text-is('team')")]);
+  const reposUrl = page.url();
   await audit(page, "repositories");
   await Promise.all([page.waitForURL(/tags/), page.click("a:text-is('team/alpine')")]);
   await page.fill("#q", "3.1");
@@ -183,7 +184,49 @@ async function visit(page, name, url) {
   await page.fill("#name", "No critical fixable");
   await Promise.all([page.waitForURL(/\/ui\/policies/), page.click("text=Create policy")]);
   check((await page.textContent("section[aria-labelledby=list]")).includes("No critical fixable"), "the policy is listed");
+  check((await page.textContent("section[aria-labelledby=templates]")).length > 0, "the templates are listed");
   await audit(page, "policies");
+  // Edited: a markup name shows as text; then deleted.
+  await Promise.all([page.waitForURL(/\/ui\/policies\/edit/), page.click("a[aria-label='Edit No critical fixable']")]);
+  await audit(page, "policy-edit");
+  await page.fill("#name", "<img src=x onerror=\"window.__xss=4\">");
+  await page.selectOption("#action", "alarm");
+  await Promise.all([page.waitForURL(/\/ui\/policies\?/), page.click("text=Save policy")]);
+  const policyRow = await page.textContent("tr[data-policy^='<img']");
+  check(policyRow.includes("<img src=x") && policyRow.includes("alarm"), "the edited policy shows its name as text: " + policyRow);
+  check((await page.evaluate(() => window.__xss)) === undefined, "the policy name's markup never ran");
+  await Promise.all([page.waitForURL(/\/ui\/policies\?/), page.click("button[aria-label^='Delete <img']")]);
+  check((await page.$$("tr[data-policy^='<img']")).length === 0, "the policy is deleted");
+
+  // Clusters and workloads: the inventory the test uploaded, the image linked, charts drawn.
+  await visit(page, "clusters", BASE + "/ui/clusters");
+  await audit(page, "clusters");
+  await Promise.all([page.waitForURL(/\/ui\/cluster\?/), page.click("a:text-is('prod')")]);
+  const workload = await page.textContent("tr[data-workload=web]");
+  check(workload.includes("team/alpine"), "the workload lists its image: " + workload);
+  check((await page.$$("svg.chart rect.bar")).length === 4, "the risk chart has its four bars");
+  await audit(page, "cluster");
+  await Promise.all([page.waitForURL(/\/ui\/image/), page.click("tr[data-workload=web] a[href*='/ui/image']")]);
+  check((await page.textContent("section[aria-labelledby=runs]")).includes("web"), "the image says where it runs");
+  await Promise.all([page.waitForURL(/\/ui\/cluster\?/), page.click("section[aria-labelledby=runs] a:text-is('shop')")]);
+
+  // Webhook triggers: a refused URL says why; created with its secret once; deleted.
+  await page.goto(reposUrl);
+  await Promise.all([page.waitForURL(/\/ui\/webhooks\/new/), page.click("text=New webhook trigger")]);
+  await page.fill("#name", "ci <hook>");
+  await page.fill("#url", "http://127.0.0.1:9/hook");
+  await page.click("text=Create trigger");
+  check((await page.textContent("#webhook-error")).includes("URL:"), "a refused URL is explained");
+  await audit(page, "webhook-new");
+  await page.fill("#name", "ci <hook>");
+  await page.fill("#url", "https://93.184.215.14/hook");
+  await page.click("text=Create trigger");
+  const whSecret = (await page.textContent("#new-webhook-secret")).trim();
+  check(whSecret.length >= 32, "the signing secret is shown once");
+  await page.goto(reposUrl);
+  check(!(await page.content()).includes(whSecret), "the signing secret is not shown again");
+  await Promise.all([page.waitForURL(/repositories/), page.click("button[aria-label='Delete trigger ci <hook>']")]);
+  check((await page.$$("tr[data-trigger]")).length === 0, "the trigger is deleted");
 
   // An API token: the secret once, then revoked.
   await visit(page, "tokens", BASE + "/ui/tokens");
@@ -199,6 +242,19 @@ async function visit(page, name, url) {
   check(!(await page.content()).includes(secret), "the secret is not shown again");
   const after = await page.request.get(BASE + "/api/v1/exceptions", { headers: { Authorization: "Bearer " + secret } });
   check(after.status() === 401, "the revoked token is refused: " + after.status());
+
+  // A management API key: the secret once, then revoked.
+  await visit(page, "api-keys", BASE + "/ui/api-keys");
+  await page.fill("#description", "<i>ci</i>");
+  await page.click("text=Create key");
+  const keyId = (await page.textContent("#new-key-id")).trim();
+  const keySecret = (await page.textContent("#new-key-secret")).trim();
+  check(keyId.startsWith("AKLT") && keySecret.length === 40, "the key is shown once");
+  check((await page.textContent(`tr[data-key=${keyId}]`)).includes("<i>ci</i>"), "the description shows as text");
+  await audit(page, "api-keys");
+  await Promise.all([page.waitForURL(/\/ui\/api-keys$/), page.click(`button[aria-label='Revoke ${keyId}']`)]);
+  check((await page.$$(`tr[data-key=${keyId}]`)).length === 0, "the key is revoked");
+  check(!(await page.content()).includes(keySecret), "the key's secret is not shown again");
 
   await visit(page, "risk", BASE + "/ui/risk");
   await audit(page, "risk");

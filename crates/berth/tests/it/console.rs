@@ -2,9 +2,11 @@
 //! from an OCI layout built here (Alpine package database entries with advisories in the
 //! vulndb fixtures, and a label carrying an XSS attempt), and `tests/clients/console_e2e.cjs`
 //! driving Debian's headless Chromium with playwright-core: login, browsing, a scan started
-//! from the page and its result appearing, an exception suppressing a finding, a policy, an
-//! API token created and revoked, axe-core on every page, keyboard navigation, screenshots at
-//! 1280 and 390 pixels, and each page's weight.
+//! from the page and its result appearing, an exception suppressing a finding, a policy
+//! created, edited and deleted, an API token and a management API key created and revoked, a
+//! webhook trigger refused, created and deleted, the clusters and workloads pages over an
+//! inventory uploaded here, axe-core on every page, keyboard navigation, screenshots at 1280
+//! and 390 pixels, and each page's weight.
 //!
 //! Needs the scanner (the default feature): the page starts a scan.
 use std::io::Write as _;
@@ -42,8 +44,9 @@ fn write_blob(layout: &Path, data: &[u8]) -> Digest {
     d
 }
 
-/// An OCI layout with one image tagged `tag`: two layers, history, the XSS label.
-fn layout(dir: &Path, tag: &str) {
+/// An OCI layout with one image tagged `tag`: two layers, history, the XSS label. Returns the
+/// manifest's digest.
+fn layout(dir: &Path, tag: &str) -> Digest {
     std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
     std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
     let (base, base_id) = tar_gz(&[(
@@ -88,6 +91,7 @@ fn layout(dir: &Path, tag: &str) {
         "annotations": {"org.opencontainers.image.ref.name": tag},
     }]});
     std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+    md
 }
 
 fn node_modules() -> String {
@@ -115,7 +119,7 @@ async fn the_console_in_a_real_browser() {
     let b = Berth::start_with_env(data.path(), &free_addr(), &[("BERTH_SCAN_DB_DIR", &db_dir)]);
 
     let oci = tempfile::tempdir().unwrap();
-    layout(oci.path(), "3.10");
+    let digest = layout(oci.path(), "3.10");
     let creds = format!("admin:{ADMIN_PASSWORD}");
     for tag in ["3.10", "latest"] {
         run_ok(Command::new("skopeo").args([
@@ -150,6 +154,51 @@ async fn the_console_in_a_real_browser() {
         .await
         .unwrap();
     assert!(r.status().is_client_error(), "{}", r.status());
+
+    // A cluster whose inventory runs the image, for the clusters and workloads pages.
+    let cluster: serde_json::Value = serde_json::from_str(
+        run_ok(
+            Command::new(env!("CARGO_BIN_EXE_berth"))
+                .args(["admin", "cluster", "create", "prod", "--json", "--data-dir"])
+                .arg(data.path())
+                .env("BERTH_LOG", "warn")
+                .env_remove("BERTH_DATA_DIR"),
+        )
+        .lines()
+        .last()
+        .unwrap(),
+    )
+    .unwrap();
+    let image = format!("{}/team/alpine@{digest}", b.addr);
+    let inventory = json!({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "uid": "uid-ns"}},
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {"name": "web", "namespace": "shop", "uid": "uid-web"},
+         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}, "template": {"spec": {
+             "containers": [{"name": "web", "image": image}]}}}},
+        {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+         "metadata": {"name": "web-1", "namespace": "shop", "uid": "uid-web-rs",
+                      "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "uid-web", "controller": true}]},
+         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}, "template": {"spec": {
+             "containers": [{"name": "web", "image": image}]}}}},
+        {"apiVersion": "v1", "kind": "Pod",
+         "metadata": {"name": "web-1-a", "namespace": "shop", "uid": "uid-web-pod",
+                      "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-1", "uid": "uid-web-rs", "controller": true}]},
+         "spec": {"containers": [{"name": "web", "image": image}]},
+         "status": {"phase": "Running", "containerStatuses": [{"name": "web", "image": image, "imageID": image,
+             "ready": true, "restartCount": 0, "state": {"running": {"startedAt": "2026-01-01T00:00:05Z"}}}]}},
+    ]});
+    let r = reqwest::Client::new()
+        .put(b.url(&format!(
+            "/api/runtime/v1/clusters/{}/snapshot",
+            cluster["ClusterId"].as_str().unwrap()
+        )))
+        .bearer_auth(cluster["Token"].as_str().unwrap())
+        .body(inventory.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
 
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
     std::fs::create_dir_all(&shots).unwrap();

@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "seen_nonces",
         include_str!("migrations/0002_seen_nonces.sql"),
     ),
+    (
+        3,
+        "console_sessions",
+        include_str!("migrations/0003_console_sessions.sql"),
+    ),
 ];
 
 #[derive(Debug)]
