@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::{ConsoleError, ConsoleResult};
-use super::forms::{Posted, csrf_form};
+use super::forms::{IdForm, Posted, csrf_form};
 use super::layout::{csrf_field, enc, html_response, page, redirect, time_ms};
 use super::viewer::Viewer;
 use crate::kcr::Ctx;
@@ -174,17 +174,10 @@ pub async fn create(
     }
 }
 
-#[derive(Deserialize)]
-pub struct DeleteForm {
-    id: String,
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn delete(
     State(app): State<App>,
     Query(q): Query<InstanceQuery>,
-    Posted { viewer: v, form: f }: Posted<DeleteForm>,
+    Posted { viewer: v, form: f }: Posted<IdForm>,
 ) -> ConsoleResult<Response> {
     let instance = admin_instance(&app, &v, &q.i).await?;
     let call = ctx(
@@ -206,4 +199,4 @@ pub async fn delete(
     )))
 }
 
-csrf_form!(CreateForm, DeleteForm);
+csrf_form!(CreateForm);

@@ -12,7 +12,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::{ConsoleError, ConsoleResult};
-use super::forms::{Posted, csrf_form};
+use super::forms::{IdForm, Posted, csrf_form};
 use super::layout::{csrf_field, html_response, page, redirect, time_ms};
 use super::viewer::Viewer;
 use crate::kcr::keys::{self, KeyError, NewApiKey};
@@ -100,15 +100,7 @@ pub struct CreateForm {
     csrf: String,
 }
 
-#[derive(Deserialize)]
-pub struct RevokeForm {
-    #[serde(default)]
-    id: String,
-    #[serde(default)]
-    csrf: String,
-}
-
-csrf_form!(CreateForm, RevokeForm);
+csrf_form!(CreateForm);
 
 /// Why a description is refused, if it is.
 fn description_problem(d: &str) -> Option<String> {
@@ -154,7 +146,7 @@ pub async fn create(
 
 pub async fn revoke(
     State(app): State<App>,
-    Posted { viewer: v, form: f }: Posted<RevokeForm>,
+    Posted { viewer: v, form: f }: Posted<IdForm>,
 ) -> ConsoleResult<Response> {
     v.admin_only()?;
     if !app.meta.delete_api_key(&f.id).await? {

@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::{ConsoleError, ConsoleResult};
-use super::forms::{Posted, csrf_form};
+use super::forms::{IdForm, Posted, csrf_form};
 use super::layout::{csrf_field, html_response, page, redirect, time_ms, time_s};
 use super::viewer::Viewer;
 use crate::exceptions::{self, NewException, unix_now};
@@ -222,16 +222,9 @@ pub async fn create(
     }
 }
 
-#[derive(Deserialize)]
-pub struct RevokeForm {
-    id: String,
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn revoke(
     State(app): State<App>,
-    Posted { viewer: v, form: f }: Posted<RevokeForm>,
+    Posted { viewer: v, form: f }: Posted<IdForm>,
 ) -> ConsoleResult<Response> {
     v.admin_only()?;
     match exceptions::revoke(app.meta.as_ref(), &f.id, &format!("console:{}", v.username)).await {
@@ -244,4 +237,4 @@ pub async fn revoke(
     }
 }
 
-csrf_form!(ExceptionForm, RevokeForm);
+csrf_form!(ExceptionForm);

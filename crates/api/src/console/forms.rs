@@ -39,6 +39,16 @@ macro_rules! csrf_form {
 }
 pub(crate) use csrf_form;
 
+/// The form of every button that acts on one item (revoke, delete): its id and the CSRF token.
+#[derive(serde::Deserialize)]
+pub struct IdForm {
+    pub id: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+csrf_form!(IdForm);
+
 /// A form POST from a logged-in viewer, its CSRF token the session's: the one place every
 /// console form is checked, before its handler sees it. A request without a session goes to
 /// the login page, a bad token is `403`, a body that is not the form is `400`.

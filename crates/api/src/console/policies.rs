@@ -13,7 +13,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::{ConsoleError, ConsoleResult};
-use super::forms::{Posted, csrf_form};
+use super::forms::{IdForm, Posted, csrf_form};
 use super::layout::{csrf_field, enc, html_response, page, redirect, time_ms};
 use super::viewer::Viewer;
 use crate::hss::context::Call;
@@ -292,14 +292,6 @@ pub struct ProtectionForm {
 }
 
 #[derive(Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    id: String,
-    #[serde(default)]
-    csrf: String,
-}
-
-#[derive(Deserialize)]
 pub struct EditForm {
     #[serde(default)]
     name: String,
@@ -318,7 +310,7 @@ pub struct EditForm {
     csrf: String,
 }
 
-csrf_form!(CreateForm, ProtectionForm, DeleteForm, EditForm);
+csrf_form!(CreateForm, ProtectionForm, EditForm);
 
 /// A policy id from its name: lowercase letters, digits and dashes, and a random suffix so two
 /// policies of one name do not collide.
@@ -528,7 +520,7 @@ pub async fn save(
 pub async fn delete(
     State(app): State<App>,
     Query(q): Query<ProjectQuery>,
-    Posted { viewer: v, form: f }: Posted<DeleteForm>,
+    Posted { viewer: v, form: f }: Posted<IdForm>,
 ) -> ConsoleResult<Response> {
     v.admin_only()?;
     let project = project(&app, q.i.as_deref()).await?;

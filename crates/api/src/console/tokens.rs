@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::{ConsoleError, ConsoleResult};
-use super::forms::{Posted, csrf_form};
+use super::forms::{IdForm, Posted, csrf_form};
 use super::layout::{csrf_field, html_response, page, redirect, time_ms};
 use super::viewer::Viewer;
 use crate::api_tokens::{self, ApiRole, ApiTokenError, IssuedApiToken};
@@ -153,16 +153,9 @@ pub async fn create(
     }
 }
 
-#[derive(Deserialize)]
-pub struct RevokeForm {
-    id: String,
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn revoke(
     State(app): State<App>,
-    Posted { viewer: v, form: f }: Posted<RevokeForm>,
+    Posted { viewer: v, form: f }: Posted<IdForm>,
 ) -> ConsoleResult<Response> {
     v.admin_only()?;
     if !app.meta.revoke_api_token(&f.id).await? {
@@ -173,4 +166,4 @@ pub async fn revoke(
     Ok(redirect("/ui/tokens"))
 }
 
-csrf_form!(CreateForm, RevokeForm);
+csrf_form!(CreateForm);

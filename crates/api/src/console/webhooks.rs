@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::access;
 use super::error::{ConsoleError, ConsoleResult};
-use super::forms::{Posted, csrf_form};
+use super::forms::{IdForm, Posted, csrf_form};
 use super::layout::{csrf_field, enc, html_response, page, redirect, time_ms};
 use super::viewer::Viewer;
 use crate::state::App;
@@ -142,15 +142,7 @@ pub struct TriggerForm {
     csrf: String,
 }
 
-#[derive(Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    id: String,
-    #[serde(default)]
-    csrf: String,
-}
-
-csrf_form!(TriggerForm, DeleteForm);
+csrf_form!(TriggerForm);
 
 impl TriggerForm {
     fn ticked(&self, field: &str) -> bool {
@@ -328,7 +320,7 @@ pub async fn create(
 pub async fn delete(
     State(app): State<App>,
     Query(q): Query<NamespaceQuery>,
-    Posted { viewer: v, form: f }: Posted<DeleteForm>,
+    Posted { viewer: v, form: f }: Posted<IdForm>,
 ) -> ConsoleResult<Response> {
     let (instance, ns) = admin_namespace(&app, &v, &q).await?;
     let id: i64 = f.id.parse().map_err(|_| ConsoleError::NotFound)?;
