@@ -140,7 +140,9 @@ async fn dashboard(app: &App, v: &Viewer) -> ConsoleResult<Response> {
     let image_rows = levels_of(by_level.map(|n| n as u64));
     let workload_rows = levels_of(workloads_by_level);
     let body = html! {
-        p { (snapshots.len()) " clusters report " (digests.len()) " running images; counts leave out what exceptions cover. "
+        p { (counted(snapshots.len(), "cluster reports", "clusters report")) " "
+            (counted(digests.len(), "running image", "running images"))
+            "; counts leave out what exceptions cover. "
             a href="/ui/clusters" { "Clusters and workloads" } }
         div class="charts" {
             section aria-labelledby="levels" {
@@ -178,4 +180,19 @@ async fn dashboard(app: &App, v: &Viewer) -> ConsoleResult<Response> {
         }
     };
     Ok(html_response(StatusCode::OK, page(v, "risk", "Risk", body)))
+}
+
+/// "1 cluster reports", "2 clusters report": a count with its noun in the right number.
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod counted_tests {
+    #[test]
+    fn one_is_singular_and_every_other_count_plural() {
+        assert_eq!(super::counted(1, "image", "images"), "1 image");
+        assert_eq!(super::counted(0, "image", "images"), "0 images");
+        assert_eq!(super::counted(2, "image", "images"), "2 images");
+    }
 }
