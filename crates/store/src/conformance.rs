@@ -1501,9 +1501,13 @@ pub async fn runtime_store(store: &dyn MetadataStore) {
         .replace_snapshot("c-stage", r#"{"s":1}"#, None)
         .await
         .unwrap();
+    let versions = store.snapshot_versions().await.unwrap();
     assert_eq!(
-        store.snapshot_versions().await.unwrap(),
-        vec![("c-prod".to_string(), 2), ("c-stage".to_string(), 1)]
+        versions
+            .iter()
+            .map(|v| (v.cluster_id.as_str(), v.version))
+            .collect::<Vec<_>>(),
+        [("c-prod", 2), ("c-stage", 1)]
     );
     let all = store.all_snapshots().await.unwrap();
     assert_eq!(
@@ -1511,6 +1515,11 @@ pub async fn runtime_store(store: &dyn MetadataStore) {
             .map(|s| s.cluster_id.as_str())
             .collect::<Vec<_>>(),
         ["c-prod", "c-stage"]
+    );
+    // The versions carry each document's time without the document.
+    assert_eq!(
+        versions.iter().map(|v| v.updated_at).collect::<Vec<_>>(),
+        all.iter().map(|s| s.updated_at).collect::<Vec<_>>()
     );
     // Deleting a cluster takes its snapshot and credentials along.
     assert!(store.delete_cluster("c-stage").await.unwrap());

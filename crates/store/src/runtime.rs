@@ -56,6 +56,15 @@ pub struct StoredSnapshot {
     pub updated_at: i64,
 }
 
+/// A stored snapshot's version and time, without its document (see
+/// [`RuntimeStore::snapshot_versions`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotVersion {
+    pub cluster_id: String,
+    pub version: i64,
+    pub updated_at: i64,
+}
+
 /// What [`RuntimeStore::replace_snapshot`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SnapshotWrite {
@@ -125,9 +134,9 @@ pub trait RuntimeStore: Send + Sync {
     async fn snapshot(&self, cluster_id: &str) -> Result<Option<StoredSnapshot>>;
     /// Every stored snapshot, ordered by cluster id.
     async fn all_snapshots(&self) -> Result<Vec<StoredSnapshot>>;
-    /// (cluster id, version) of every stored snapshot, ordered by cluster id: cheap, so a
+    /// The version and time of every stored snapshot, ordered by cluster id: cheap, so a
     /// reader can keep parsed snapshots and reload only those that changed.
-    async fn snapshot_versions(&self) -> Result<Vec<(String, i64)>>;
+    async fn snapshot_versions(&self) -> Result<Vec<SnapshotVersion>>;
 
     /// The manifests stored under any of `digests`, in any repository of any instance that is
     /// not being deleted, ordered by digest, instance and repository.

@@ -75,26 +75,17 @@ fn workloads(s: &ClusterSnapshot) -> Workloads {
     out
 }
 
-async fn snapshot_of(
-    app: &App,
-    cluster_id: &str,
-) -> ConsoleResult<Option<std::sync::Arc<ClusterSnapshot>>> {
-    Ok(crate::runtime::snapshots::load_all(app)
-        .await?
-        .into_iter()
-        .find(|s| s.cluster().id == cluster_id))
-}
-
 pub async fn list(State(app): State<App>, v: Viewer) -> ConsoleResult<Response> {
     v.admin_only()?;
     let clusters = app.meta.list_clusters().await?;
     let snapshots = crate::runtime::snapshots::load_all(&app).await?;
+    // Report times from the versions alone: the documents are parsed once and cached.
     let updated: HashMap<String, i64> = app
         .meta
-        .all_snapshots()
+        .snapshot_versions()
         .await?
         .into_iter()
-        .map(|s| (s.cluster_id, s.updated_at))
+        .map(|v| (v.cluster_id, v.updated_at))
         .collect();
     let by_id: HashMap<&str, &ClusterSnapshot> = snapshots
         .iter()
@@ -154,7 +145,9 @@ pub async fn show(
         .get_cluster(&q.id)
         .await?
         .ok_or(ConsoleError::NotFound)?;
-    let snapshot = snapshot_of(&app, &cluster.id).await?;
+    let snapshot = crate::runtime::snapshots::load(&app, &cluster)
+        .await?
+        .map(|(_, s)| s);
     let mut all = snapshot.as_deref().map(workloads).unwrap_or_default();
     let namespaces: Vec<String> = snapshot
         .as_deref()

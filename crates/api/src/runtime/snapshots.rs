@@ -39,7 +39,7 @@ pub async fn load(
         .snapshot_versions()
         .await?
         .into_iter()
-        .find_map(|(id, v)| (id == record.id).then_some(v));
+        .find_map(|v| (v.cluster_id == record.id).then_some(v.version));
     let Some(version) = version else {
         return Ok(None);
     };
@@ -90,12 +90,12 @@ pub async fn load_all(app: &App) -> Result<Vec<Arc<ClusterSnapshot>>, StoreError
         .map(|c| (c.id.clone(), c))
         .collect();
     let mut out = Vec::with_capacity(versions.len());
-    for (id, version) in versions {
-        let Some(record) = records.get(&id) else {
+    for v in versions {
+        let Some(record) = records.get(&v.cluster_id) else {
             // Deleted between the two reads.
             continue;
         };
-        if let Some((_, snapshot)) = cached_or_parsed(app, record, version).await? {
+        if let Some((_, snapshot)) = cached_or_parsed(app, record, v.version).await? {
             out.push(snapshot);
         }
     }

@@ -223,13 +223,20 @@ impl RuntimeStore for PgMetadataStore {
         .collect()
     }
 
-    async fn snapshot_versions(&self) -> Result<Vec<(String, i64)>> {
-        let rows =
-            sqlx::query("SELECT cluster_id, version FROM cluster_snapshots ORDER BY cluster_id")
-                .fetch_all(&self.pool)
-                .await?;
+    async fn snapshot_versions(&self) -> Result<Vec<SnapshotVersion>> {
+        let rows = sqlx::query(
+            "SELECT cluster_id, version, updated_at FROM cluster_snapshots ORDER BY cluster_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("cluster_id")?, r.try_get("version")?)))
+            .map(|r| {
+                Ok(SnapshotVersion {
+                    cluster_id: r.try_get("cluster_id")?,
+                    version: r.try_get("version")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
             .collect()
     }
 
